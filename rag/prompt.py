@@ -1,0 +1,168 @@
+"""Build the chat messages for one question inside a token budget.
+
+Order of priority when the budget is tight: the instructions and the question always go in;
+then the best retrieved record; then the dataset profile (shortened if needed); then the most
+recent conversation turns; then the remaining records. Whatever had to be cut is reported in
+``PromptPlan.notes`` so the answer's metadata can say so.
+
+Each retrieved record is labelled ``[1]``, ``[2]``... in the prompt; small models cite short
+labels far more reliably than JSON paths. ``source_labels`` maps them back to record ids.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+SYSTEM_INSTRUCTIONS = (
+    "You are a data analyst answering questions about a JSON dataset. "
+    "Answer only from the dataset summary and the numbered records given to you. "
+    "Cite the records you use with their numbers in square brackets, like [1] or [2][3]. "
+    "If the records and the summary do not contain the answer, say that the data does not show it. "
+    "Be concise."
+)
+
+TokenCounter = Callable[[str], int]
+
+
+def estimate_tokens(text: str) -> int:
+    """A conservative token estimate (about 3 characters a token) for budgeting."""
+    return math.ceil(len(text) / 3) + 1
+
+
+@dataclass(frozen=True)
+class PromptPlan:
+    """The messages to send and what had to be left out to fit."""
+
+    messages: list[dict[str, str]]
+    source_labels: dict[int, str]
+    """Label number used in the prompt -> record id."""
+    estimated_prompt_tokens: int
+    context_window: int
+    notes: list[str] = field(default_factory=list)
+
+
+def format_record(label: int, record_id: str, text: str) -> str:
+    """One retrieved record as the model sees it."""
+    return f"[{label}] record {record_id}\n{text.strip()}"
+
+
+def _fit_text(text: str, max_tokens: int, count: TokenCounter) -> str:
+    """Cut ``text`` (at a line boundary when possible) so that it fits ``max_tokens``."""
+    if count(text) <= max_tokens:
+        return text
+    lines = text.splitlines()
+    while lines and count("\n".join(lines) + "\n…") > max_tokens:
+        lines.pop()
+    if lines:
+        return "\n".join(lines) + "\n…"
+    return text[: max(0, max_tokens * 3 - 1)] + "…"
+
+
+def build_prompt(
+    question: str,
+    hits: Sequence[Any],
+    *,
+    profile_text: str = "",
+    history: Sequence[dict[str, str]] = (),
+    context_window: int = 4096,
+    max_answer_tokens: int = 512,
+    count_tokens: TokenCounter = estimate_tokens,
+) -> PromptPlan:
+    """Messages for ``question`` grounded in ``hits`` (objects with ``record_id`` and ``text``)."""
+    notes: list[str] = []
+    budget = context_window - max_answer_tokens - 32  # room for the chat template's own tokens
+    if budget < 128:
+        raise ValueError(
+            f"the context window ({context_window} tokens) leaves no room for a prompt "
+            f"after reserving {max_answer_tokens} tokens for the answer"
+        )
+
+    question = question.strip()
+    used = count_tokens(SYSTEM_INSTRUCTIONS)
+    question_block_tokens = count_tokens(question) + 16
+    if used + question_block_tokens > budget:
+        question = _fit_text(question, budget - used - 16, count_tokens)
+        notes.append("the question was shortened to fit the model's context window")
+        question_block_tokens = count_tokens(question) + 16
+    used += question_block_tokens
+
+    record_blocks = [format_record(i + 1, hit.record_id, hit.text) for i, hit in enumerate(hits)]
+    kept_records: list[str] = []
+    if record_blocks:
+        first = record_blocks[0]
+        room = budget - used
+        if count_tokens(first) > room:
+            first = _fit_text(first, room, count_tokens)
+            notes.append("the best matching record was shortened to fit the context window")
+        kept_records.append(first)
+        used += count_tokens(first)
+
+    profile_block = ""
+    if profile_text:
+        room = min(budget - used, max(64, budget // 4))
+        if room > 32:
+            profile_block = _fit_text(profile_text, room, count_tokens)
+            if profile_block != profile_text:
+                notes.append("the dataset summary was shortened to fit the context window")
+            used += count_tokens(profile_block)
+        else:
+            notes.append("the dataset summary was left out to fit the context window")
+
+    kept_history: list[dict[str, str]] = []
+    for turn in reversed(list(history)):
+        cost = count_tokens(turn.get("content", "")) + 4
+        if used + cost > budget - 64 * (len(record_blocks) > 1):
+            break
+        kept_history.insert(0, {"role": turn["role"], "content": turn["content"]})
+        used += cost
+    if len(kept_history) < len(history):
+        dropped = len(history) - len(kept_history)
+        notes.append(f"{dropped} earlier message(s) of the conversation were left out to fit the context window")
+
+    for block in record_blocks[1:]:
+        cost = count_tokens(block)
+        if used + cost > budget:
+            break
+        kept_records.append(block)
+        used += cost
+    if len(kept_records) < len(record_blocks):
+        notes.append(
+            f"{len(record_blocks) - len(kept_records)} of {len(record_blocks)} retrieved records "
+            "were left out to fit the context window"
+        )
+
+    system = SYSTEM_INSTRUCTIONS
+    if profile_block:
+        system += "\n\nDataset summary:\n" + profile_block
+    if kept_records:
+        user = "Records retrieved for this question:\n\n" + "\n\n".join(kept_records)
+    else:
+        user = "No records matched this question."
+    user += f"\n\nQuestion: {question}"
+
+    messages = [{"role": "system", "content": system}, *kept_history, {"role": "user", "content": user}]
+    labels = {i + 1: hit.record_id for i, hit in enumerate(hits[: len(kept_records)])}
+    return PromptPlan(
+        messages=messages,
+        source_labels=labels,
+        estimated_prompt_tokens=used,
+        context_window=context_window,
+        notes=notes,
+    )
+
+
+_CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+
+
+def cited_labels(answer: str) -> list[int]:
+    """Label numbers cited in an answer (``[1]``, ``[2][3]``, ``[1, 4]``), in first-cited order."""
+    seen: list[int] = []
+    for match in _CITATION.finditer(answer):
+        for part in match.group(1).split(","):
+            label = int(part)
+            if label not in seen:
+                seen.append(label)
+    return seen

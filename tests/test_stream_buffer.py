@@ -1,0 +1,110 @@
+import threading
+
+import pytest
+
+from rag.stream_buffer import StreamBuffer, get_stream_buffer
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_reader_gets_only_what_is_new_since_its_offset():
+    buffer = StreamBuffer()
+    buffer.start("s", question="q")
+    buffer.append("s", "Hel")
+    first = buffer.read("s", 0)
+    assert (first.text, first.offset, first.status) == ("Hel", 3, "streaming")
+    buffer.append("s", "lo ")
+    buffer.append("s", "world")
+    second = buffer.read("s", first.offset)
+    assert (second.text, second.offset) == ("lo world", 11)
+    assert buffer.read("s", second.offset).text == ""
+    assert second.meta == {"question": "q"}
+
+
+def test_finish_keeps_text_and_error_and_ignores_later_writes():
+    buffer = StreamBuffer()
+    buffer.start("s")
+    buffer.append("s", "partial")
+    buffer.finish("s", status="error", error="server went away", metrics={"tokens": 1})
+    buffer.append("s", " more")
+    buffer.finish("s", status="done")
+    snap = buffer.read("s", 0)
+    assert snap.text == "partial"
+    assert snap.is_complete and snap.status == "error" and snap.error == "server went away"
+    assert snap.metrics == {"tokens": 1}
+
+
+def test_sources_meta_and_thinking_are_kept_apart_from_the_text():
+    buffer = StreamBuffer()
+    buffer.start("s")
+    buffer.set_sources("s", [{"record_id": "$[1]"}])
+    buffer.append_thinking("s", "let me think")
+    buffer.update_meta("s", cached=True)
+    buffer.append("s", "answer")
+    snap = buffer.read("s", 0)
+    assert snap.text == "answer"
+    assert snap.sources == [{"record_id": "$[1]"}]
+    assert snap.meta["cached"] is True
+    assert buffer.thinking("s") == "let me think"
+
+
+def test_unknown_session_reads_none_and_bad_status_is_refused():
+    buffer = StreamBuffer()
+    assert buffer.read("missing") is None
+    buffer.start("s")
+    with pytest.raises(ValueError):
+        buffer.finish("s", status="streaming")
+
+
+def test_abandoned_sessions_expire_after_the_ttl():
+    clock = FakeClock()
+    buffer = StreamBuffer(ttl=10, clock=clock)
+    buffer.start("old")
+    clock.now = 5
+    buffer.start("young")
+    clock.now = 12
+    assert buffer.read("old") is None
+    assert buffer.read("young") is not None
+    assert len(buffer) == 1
+
+
+def test_concurrent_writers_and_readers_lose_nothing():
+    buffer = StreamBuffer()
+    sessions = [f"s{i}" for i in range(8)]
+    for sid in sessions:
+        buffer.start(sid)
+
+    def write(sid):
+        for i in range(500):
+            buffer.append(sid, f"{i},")
+        buffer.finish(sid)
+
+    collected = {sid: "" for sid in sessions}
+
+    def read(sid):
+        offset = 0
+        while True:
+            snap = buffer.read(sid, offset)
+            collected[sid] += snap.text
+            offset = snap.offset
+            if snap.is_complete and not snap.text:
+                return
+
+    threads = [threading.Thread(target=write, args=(s,)) for s in sessions]
+    threads += [threading.Thread(target=read, args=(s,)) for s in sessions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    expected = "".join(f"{i}," for i in range(500))
+    assert all(collected[sid] == expected for sid in sessions)
+
+
+def test_process_wide_buffer_is_one_object():
+    assert get_stream_buffer() is get_stream_buffer()
