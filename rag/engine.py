@@ -1,0 +1,486 @@
+"""The RAG engine: one loaded dataset, its retriever, an LLM client, a response cache.
+
+``chat_stream`` returns at once: a background thread looks in the cache, retrieves, writes the
+sources into the ``StreamBuffer``, then streams the generation into it. Everything the page
+needs to render an answer (text, sources, metrics, metadata, status) goes through the buffer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from rag.cache import ResponseCache, answer_key
+from rag.errors import ConfigError, DataLoadError, LLMError
+from rag.llm.base import LLMClient
+from rag.llm.cancel import CancelToken
+from rag.llm.types import BackendStatus
+from rag.loader import load_dataset
+from rag.profile import DatasetProfile, profile_dataset
+from rag.prompt import build_prompt, cited_labels
+from rag.records import Dataset
+from rag.retriever import Hit, HybridRetriever
+from rag.settings import Settings, apply_overrides, load_settings
+from rag.stream_buffer import DONE, ERROR, STOPPED, StreamBuffer, StreamSnapshot, get_stream_buffer
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+NO_DATASET_MESSAGE = "No dataset is loaded yet: upload a JSON file or click “Load example” first."
+DEFAULT_CONTEXT_WINDOW = 4096
+MAX_AUTO_CONTEXT_WINDOW = 8192
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What the page shows about the loaded dataset."""
+
+    name: str
+    content_hash: str
+    record_count: int
+    root_path: str
+    size_bytes: int
+    profile: DatasetProfile
+    index: dict[str, Any] = field(default_factory=dict)
+    """How the search index was built: kind, chunks, seconds, from_cache."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (for ``dcc.Store`` and exports)."""
+        return {
+            "name": self.name,
+            "content_hash": self.content_hash,
+            "record_count": self.record_count,
+            "root_path": self.root_path,
+            "size_bytes": self.size_bytes,
+            "profile": self.profile.to_dict(),
+            "index": dict(self.index),
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A finished answer, as ``chat`` returns it."""
+
+    session_id: str
+    text: str
+    status: str
+    error: str | None
+    sources: list[dict[str, Any]]
+    metrics: dict[str, Any]
+    meta: dict[str, Any]
+
+
+@dataclass
+class _Run:
+    """One answer being produced."""
+
+    cancel: CancelToken = field(default_factory=CancelToken)
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class _Loaded:
+    dataset: Dataset
+    info: DatasetInfo
+    retriever: HybridRetriever
+
+
+class RAGEngine:
+    """Retrieval-augmented chat over one JSON dataset at a time."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        buffer: StreamBuffer | None = None,
+        client_factory: Callable[..., LLMClient] | None = None,
+        cache: ResponseCache | None = None,
+        embedder: Any = None,
+    ) -> None:
+        self._settings = settings or Settings()
+        self._buffer = buffer or get_stream_buffer()
+        self._client_factory = client_factory or _create_client
+        self._client: LLMClient | None = None
+        self._client_lock = threading.Lock()
+        self._loaded: _Loaded | None = None
+        self._load_lock = threading.Lock()
+        self._embedder: Any = embedder
+        self._running: dict[str, _Run] = {}
+        self._running_lock = threading.Lock()
+        if cache is None and self._settings.cache.enabled:
+            cache = ResponseCache(
+                self._settings.cache_dir() / "answers", max_items=self._settings.cache.max_answers
+            )
+        self._cache = cache
+
+    # ----------------------------------------------------------------- state
+    @property
+    def settings(self) -> Settings:
+        """The settings in force (a copy is made on every change)."""
+        return self._settings
+
+    @property
+    def buffer(self) -> StreamBuffer:
+        """The buffer answers are streamed into."""
+        return self._buffer
+
+    @property
+    def dataset(self) -> Dataset | None:
+        """The loaded dataset, if any."""
+        loaded = self._loaded
+        return loaded.dataset if loaded else None
+
+    @property
+    def dataset_info(self) -> DatasetInfo | None:
+        """Facts about the loaded dataset, if any."""
+        loaded = self._loaded
+        return loaded.info if loaded else None
+
+    @property
+    def profile(self) -> DatasetProfile | None:
+        """The profile of the loaded dataset, if any."""
+        loaded = self._loaded
+        return loaded.info.profile if loaded else None
+
+    # ------------------------------------------------------------------ data
+    def load_json(self, source: Any, *, name: str | None = None, progress: Progress | None = None) -> DatasetInfo:
+        """Load, profile and index a dataset; on any failure the previous dataset stays loaded."""
+        data = self._settings.data
+        with self._load_lock:
+            if progress:
+                progress("parsing", 0, 1)
+            dataset = load_dataset(
+                source, name=name, max_bytes=int(data.max_upload_mb * 1024 * 1024), max_depth=data.max_depth
+            )
+            if progress:
+                progress("profiling", 0, 1)
+            profile = profile_dataset(dataset.records)
+            retriever = HybridRetriever(self._settings.retrieval, embedder=self._shared_embedder(), cache=self._embedding_cache())
+            try:
+                report = retriever.build(dataset, content_hash=dataset.content_hash, progress=progress)
+            except (DataLoadError, ConfigError):
+                raise
+            except Exception as exc:
+                log.exception("indexing failed")
+                raise DataLoadError(f"{dataset.name}: the records could not be indexed ({exc})") from exc
+            info = DatasetInfo(
+                name=dataset.name,
+                content_hash=dataset.content_hash,
+                record_count=len(dataset.records),
+                root_path=dataset.root_path,
+                size_bytes=dataset.size_bytes,
+                profile=profile,
+                index=_report_dict(report),
+            )
+            self._loaded = _Loaded(dataset=dataset, info=info, retriever=retriever)
+            if progress:
+                progress("ready", 1, 1)
+            return info
+
+    def search(self, query: str, k: int | None = None) -> list[Hit]:
+        """The records that best match ``query`` (empty when no dataset is loaded)."""
+        loaded = self._loaded
+        if loaded is None:
+            return []
+        return loaded.retriever.search(query, k=k or self._settings.retrieval.top_k)
+
+    def _shared_embedder(self) -> Any:
+        if self._embedder is None:
+            from rag.embeddings import Embedder
+            from rag.model_files import default_embedding_model_dir
+
+            retrieval = self._settings.retrieval
+            folder = retrieval.embedding_model or str(default_embedding_model_dir())
+            self._embedder = Embedder(folder, batch_size=retrieval.batch_size)
+        return self._embedder
+
+    def _embedding_cache(self) -> Any:
+        if not self._settings.cache.enabled:
+            return None
+        from rag.embeddings import EmbeddingCache
+
+        return EmbeddingCache(self._settings.cache_dir() / "embeddings")
+
+    # ------------------------------------------------------------------- llm
+    def client(self) -> LLMClient:
+        """The LLM client for the current settings (made on first use)."""
+        with self._client_lock:
+            if self._client is None:
+                self._client = self._client_factory(self._settings.llm)
+            return self._client
+
+    def configure_llm(self, **changes: Any) -> None:
+        """Switch backend, model, URL or generation settings at run time (raises ``ConfigError``)."""
+        settings = apply_overrides(self._settings, {"llm": changes}, "model settings")
+        if changes.get("backend") not in (None, self._settings.llm.backend) and "base_url" not in changes:
+            settings.llm.base_url = None
+        with self._client_lock:
+            self._settings = settings
+            self._client = None
+
+    def backend_status(self) -> BackendStatus:
+        """Whether the backend answers, with the reason when it does not."""
+        try:
+            return self.client().check()
+        except ConfigError as exc:
+            return BackendStatus(ok=False, message=str(exc), models=[])
+
+    def list_models(self) -> list[str]:
+        """Models the backend offers."""
+        return self.client().list_models()
+
+    def context_window(self, client: LLMClient) -> int:
+        """Tokens the prompt and the answer share: the setting, else the model's, capped."""
+        if self._settings.llm.num_ctx:
+            return self._settings.llm.num_ctx
+        try:
+            known = client.context_window()
+        except LLMError:
+            known = None
+        return min(known, MAX_AUTO_CONTEXT_WINDOW) if known else DEFAULT_CONTEXT_WINDOW
+
+    # ------------------------------------------------------------------ chat
+    def chat_stream(self, question: str, session_id: str, *, history: Sequence[Mapping[str, str]] | None = None) -> None:
+        """Start answering in a background thread; read the answer from ``buffer`` under ``session_id``."""
+        self._start(question, session_id, history)
+
+    def _start(self, question: str, session_id: str, history: Sequence[Mapping[str, str]] | None) -> _Run:
+        turns = [{"role": str(t["role"]), "content": str(t["content"])} for t in (history or [])]
+        meta = self._describe(question)
+        run = _Run()
+        self._buffer.start(session_id, **meta)
+        with self._running_lock:
+            self._running[session_id] = run
+        thread = threading.Thread(
+            target=self._answer,
+            args=(question, session_id, turns, run, meta),
+            name=f"answer-{session_id[:8]}",
+            daemon=True,
+        )
+        thread.start()
+        return run
+
+    def chat(self, question: str, session_id: str | None = None, *, history: Sequence[Mapping[str, str]] | None = None, timeout: float | None = None) -> Answer:
+        """Answer and wait for the whole answer."""
+        session_id = session_id or uuid.uuid4().hex
+        run = self._start(question, session_id, history)
+        if not run.done.wait(timeout):
+            self.cancel(session_id)
+            run.done.wait()
+        snapshot = self._buffer.read(session_id, 0)
+        if snapshot is None:
+            raise RuntimeError(f"answer {session_id} expired before it was read")
+        return Answer(
+            session_id=session_id,
+            text=snapshot.text,
+            status=snapshot.status,
+            error=snapshot.error,
+            sources=snapshot.sources,
+            metrics=snapshot.metrics,
+            meta=snapshot.meta,
+        )
+
+    def cancel(self, session_id: str) -> bool:
+        """Stop a running answer (the HTTP stream is closed); False when none was running."""
+        with self._running_lock:
+            run = self._running.get(session_id)
+        if run is None:
+            return False
+        run.cancel.cancel()
+        return True
+
+    def read(self, session_id: str, offset: int = 0) -> StreamSnapshot | None:
+        """What is new in an answer since ``offset``."""
+        return self._buffer.read(session_id, offset)
+
+    def clear_cache(self) -> None:
+        """Forget every cached answer."""
+        if self._cache is not None:
+            self._cache.clear()
+
+    def _describe(self, question: str) -> dict[str, Any]:
+        llm = self._settings.llm
+        retrieval = self._settings.retrieval
+        info = self.dataset_info
+        return {
+            "question": question,
+            "backend": llm.backend,
+            "model": llm.model or _default_model_label(llm.backend),
+            "dataset_name": info.name if info else None,
+            "dataset_hash": info.content_hash if info else None,
+            "settings": {
+                "temperature": llm.temperature,
+                "max_tokens": llm.max_tokens,
+                "num_ctx": llm.num_ctx,
+                "top_k": retrieval.top_k,
+                "hybrid": retrieval.hybrid,
+            },
+            "cached": False,
+            "notes": [],
+        }
+
+    def _cache_key(self, loaded: _Loaded, question: str, history: list[dict[str, str]]) -> str:
+        llm = self._settings.llm
+        return answer_key(
+            dataset_hash=loaded.info.content_hash,
+            llm={
+                "backend": llm.backend,
+                "base_url": llm.resolved_base_url(),
+                "model": llm.model,
+                "model_path": llm.model_path,
+                "temperature": llm.temperature,
+                "max_tokens": llm.max_tokens,
+                "num_ctx": llm.num_ctx,
+                "seed": llm.seed,
+            },
+            retrieval=dataclasses.asdict(self._settings.retrieval),
+            question=question,
+            history=history,
+        )
+
+    def _answer(
+        self, question: str, session_id: str, history: list[dict[str, str]], run: _Run, meta: dict[str, Any]
+    ) -> None:
+        buffer = self._buffer
+        try:
+            loaded = self._loaded
+            if loaded is None:
+                buffer.finish(session_id, status=ERROR, error=NO_DATASET_MESSAGE)
+                return
+            if not question.strip():
+                buffer.finish(session_id, status=ERROR, error="The question is empty.")
+                return
+            key = self._cache_key(loaded, question, history) if self._cache is not None else None
+            cached = self._cache.get(key) if key else None
+            if cached is not None:
+                buffer.set_sources(session_id, cached.get("sources", []))
+                buffer.update_meta(session_id, **{**cached.get("meta", {}), "question": question, "cached": True})
+                buffer.append(session_id, cached.get("text", ""))
+                buffer.finish(session_id, status=DONE, metrics=cached.get("metrics", {}))
+                return
+            self._generate(question, session_id, history, run.cancel, loaded, key, meta)
+        except Exception as exc:  # the page must get a message, never a dead stream
+            log.exception("answer %s failed", session_id)
+            buffer.finish(session_id, status=ERROR, error=f"Internal error while answering: {exc}")
+        finally:
+            with self._running_lock:
+                self._running.pop(session_id, None)
+            run.done.set()
+
+    def _generate(
+        self,
+        question: str,
+        session_id: str,
+        history: list[dict[str, str]],
+        token: CancelToken,
+        loaded: _Loaded,
+        key: str | None,
+        meta: dict[str, Any],
+    ) -> None:
+        buffer = self._buffer
+        llm = self._settings.llm
+        hits = loaded.retriever.search(question, k=self._settings.retrieval.top_k)
+        try:
+            client = self.client()
+        except (ConfigError, LLMError) as exc:
+            buffer.set_sources(session_id, [_source(i + 1, hit) for i, hit in enumerate(hits)])
+            buffer.finish(session_id, status=ERROR, error=str(exc))
+            return
+        window = self.context_window(client)
+        plan = build_prompt(
+            question,
+            hits,
+            profile_text=loaded.info.profile.to_prompt_text(),
+            history=history,
+            context_window=window,
+            max_answer_tokens=llm.max_tokens,
+        )
+        sources = [_source(label, hits[label - 1]) for label in plan.source_labels]
+        buffer.set_sources(session_id, sources)
+        meta.update(notes=list(plan.notes), context_window=window, model=client.model)
+        buffer.update_meta(session_id, **meta)
+        if token.cancelled:
+            buffer.finish(session_id, status=STOPPED)
+            return
+
+        parts: list[str] = []
+        metrics: dict[str, Any] = {}
+        try:
+            for chunk in client.generate_stream(plan.messages, cancel=token, num_ctx=window):
+                if chunk.text:
+                    parts.append(chunk.text)
+                    buffer.append(session_id, chunk.text)
+                if chunk.thinking:
+                    buffer.append_thinking(session_id, chunk.thinking)
+                if chunk.metrics is not None:
+                    metrics = chunk.metrics.to_dict()
+        except LLMError as exc:
+            if exc.partial_text and not parts:
+                buffer.append(session_id, exc.partial_text)
+            buffer.finish(session_id, status=ERROR, error=exc.message, metrics=metrics)
+            return
+
+        text = "".join(parts)
+        cited = [plan.source_labels[n] for n in cited_labels(text) if n in plan.source_labels]
+        notes = list(plan.notes) + list(metrics.get("warnings") or [])
+        meta.update(cited=cited, notes=notes)
+        buffer.update_meta(session_id, **meta)
+        if token.cancelled or metrics.get("finish_reason") == "cancelled":
+            buffer.finish(session_id, status=STOPPED, metrics=metrics)
+            return
+        if key is not None and self._cache is not None:
+            self._cache.put(key, {"text": text, "sources": sources, "metrics": metrics, "meta": meta})
+        buffer.finish(session_id, status=DONE, metrics=metrics)
+
+
+def _create_client(llm: Any) -> LLMClient:
+    from rag.llm import create_client
+
+    return create_client(llm)
+
+
+def _source(label: int, hit: Hit) -> dict[str, Any]:
+    return {"label": label, **hit.to_dict()}
+
+
+def _report_dict(report: Any) -> dict[str, Any]:
+    if report is None:
+        return {}
+    if dataclasses.is_dataclass(report):
+        return dataclasses.asdict(report)
+    return dict(report)
+
+
+def _default_model_label(backend: str) -> str:
+    if backend == "embedded":
+        from rag.model_files import SMOLLM2_LABEL
+
+        return SMOLLM2_LABEL
+    return "(server default)"
+
+
+_engine: RAGEngine | None = None
+_engine_lock = threading.Lock()
+
+
+def configure_rag_engine(settings: Settings, **kwargs: Any) -> RAGEngine:
+    """Make the process-wide engine from ``settings`` (replacing any earlier one)."""
+    global _engine
+    with _engine_lock:
+        _engine = RAGEngine(settings, **kwargs)
+        return _engine
+
+
+def get_rag_engine() -> RAGEngine:
+    """The process-wide engine (made from the default settings on first use)."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = RAGEngine(load_settings())
+        return _engine
