@@ -1,0 +1,44 @@
+"""Public datasets shipped inside installed PyPI packages, used by the tests where they are installed.
+
+Nothing is downloaded or copied into the repository: the files are read from site-packages.
+``vega_datasets`` ships ``cars.json`` (406 cars); ``pycountry`` ships the ISO databases, e.g.
+``iso3166-1.json`` (``{"3166-1": [...]}``, the countries) and ``iso639-3.json`` (languages).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+
+
+def package_dir(package: str) -> Path:
+    """The folder of an installed package; a clear error when it is not installed."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            f"the package {package!r} is not installed; install tests/requirements.txt to get its datasets"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+@lru_cache(maxsize=None)
+def packaged_file(package: str, file_name: str) -> Path:
+    """The one file called ``file_name`` inside the installed ``package``."""
+    matches = sorted(package_dir(package).rglob(file_name))
+    if len(matches) != 1:
+        raise FileNotFoundError(f"expected one {file_name!r} in the package {package!r}, found {len(matches)}")
+    return matches[0]
+
+
+def vega_cars_path() -> Path:
+    """``cars.json`` of ``vega_datasets``: a top-level array of 406 car records."""
+    return packaged_file("vega_datasets", "cars.json")
+
+
+def pycountry_database_path(file_name: str = "iso3166-1.json") -> Path:
+    """A JSON database of ``pycountry``, e.g. ``iso3166-1.json`` or ``iso639-3.json``."""
+    path = package_dir("pycountry") / "databases" / file_name
+    if not path.is_file():
+        raise FileNotFoundError(f"pycountry has no database {file_name!r} (looked for {path})")
+    return path
