@@ -1,0 +1,45 @@
+"""Streaming clients for local language models: Ollama, any OpenAI-compatible server, or an embedded
+llama.cpp model. ``create_client(settings.llm)`` picks the one the settings name."""
+
+from __future__ import annotations
+
+from rag.errors import ConfigError
+from rag.llm.base import DebugHook, LLMClient
+from rag.llm.cancel import CancelToken
+from rag.llm.embedded import EmbeddedClient
+from rag.llm.ollama import OllamaClient
+from rag.llm.openai_compat import OpenAIClient
+from rag.llm.types import BackendStatus, Chunk, GenerationMetrics
+from rag.settings import BACKENDS, LLMSettings
+
+__all__ = [
+    "BackendStatus",
+    "CancelToken",
+    "Chunk",
+    "EmbeddedClient",
+    "GenerationMetrics",
+    "LLMClient",
+    "OllamaClient",
+    "OpenAIClient",
+    "create_client",
+]
+
+_CLIENTS: dict[str, type[LLMClient]] = {
+    "ollama": OllamaClient,
+    "openai": OpenAIClient,
+    "embedded": EmbeddedClient,
+}
+
+
+def create_client(llm: LLMSettings, *, debug_hook: DebugHook | None = None) -> LLMClient:
+    """The client for ``llm.backend``.
+
+    ``debug_hook(kind, payload)``, when given, receives ``("request", {"method", "url", "headers",
+    "body"})`` with the API key masked before each HTTP request, and ``("event", line)`` for every raw
+    line of a stream (NDJSON line or SSE line).
+    """
+    try:
+        client_class = _CLIENTS[llm.backend]
+    except KeyError:
+        raise ConfigError(f"unknown llm.backend '{llm.backend}' (expected one of: {', '.join(BACKENDS)})") from None
+    return client_class(llm, debug_hook=debug_hook)

