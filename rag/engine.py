@@ -240,7 +240,7 @@ class RAGEngine:
         if self._settings.llm.num_ctx:
             return self._settings.llm.num_ctx
         try:
-            known = client.context_window()
+            known = client.model_context_length()
         except LLMError:
             known = None
         return min(known, MAX_AUTO_CONTEXT_WINDOW) if known else DEFAULT_CONTEXT_WINDOW
