@@ -104,7 +104,7 @@ class RAGEngine:
         embedder: Any = None,
     ) -> None:
         self._settings = settings or Settings()
-        self._buffer = buffer or get_stream_buffer()
+        self._buffer = buffer if buffer is not None else get_stream_buffer()
         self._client_factory = client_factory or _create_client
         self._client: LLMClient | None = None
         self._client_lock = threading.Lock()

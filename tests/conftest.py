@@ -103,7 +103,7 @@ def _llama_server_process(
         "--host", "127.0.0.1",
         "--port", str(port),
         "--n_ctx", "2048",
-        "--n_threads", str(max(1, min(2, os.cpu_count() or 1))),
+        "--n_threads", "1",  # all cores: llama.cpp's spinning threads crawl whenever the tests need a core too
     ]  # fmt: skip
     with open(log_path, "wb") as log:
         process = subprocess.Popen(

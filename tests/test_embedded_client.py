@@ -115,4 +115,12 @@ def test_check_list_models_and_context_window(client: EmbeddedClient, tmp_path: 
     not_a_model = tmp_path / "broken.gguf"
     not_a_model.write_bytes(b"this is not a GGUF file")
     status = create_client(LLMSettings(backend="embedded", model_path=str(not_a_model))).check()
-    assert not status.ok and "could not load" in status.message
+    assert not status.ok and "is not a GGUF model file" in status.message
+
+    # The right magic but a broken body: check() does not load it; the first question says why it fails.
+    truncated = tmp_path / "truncated.gguf"
+    truncated.write_bytes(b"GGUF" + b"\x00" * 64)
+    broken = create_client(LLMSettings(backend="embedded", model_path=str(truncated)))
+    assert broken.check().ok
+    with pytest.raises(LLMError, match="could not load the model file"):
+        list(broken.generate_stream(MESSAGES))

@@ -7,6 +7,7 @@ generator. Token counts come from the model's own tokenizer.
 
 from __future__ import annotations
 
+
 import threading
 from pathlib import Path
 from typing import Any, Iterator
@@ -19,6 +20,7 @@ from rag.model_files import SMOLLM2_LABEL, default_gguf_path
 from rag.settings import LLMSettings
 
 DEFAULT_N_CTX = 4096
+GGUF_MAGIC = b"GGUF"
 """Context window when ``llm.num_ctx`` is unset (SmolLM2 was trained on 8192)."""
 _LOCK_POLL_SECONDS = 0.1
 
@@ -62,12 +64,31 @@ class EmbeddedClient(LLMClient):
         return self.n_ctx
 
     def check(self) -> BackendStatus:
-        """Whether the model file exists and loads (loading it now if needed)."""
+        """Whether the model file is there and is a GGUF file; never blocks on loading it.
+
+        When it looks right, the model starts loading in a background thread, so that the first
+        question does not pay for it.
+        """
+        if self._llama is not None:
+            return BackendStatus(True, f"{self.model} is loaded in-process from {self.model_path()}", [self.model])
+        try:
+            path = self.model_path()
+            with open(path, "rb") as handle:
+                magic = handle.read(4)
+        except ConfigError as exc:
+            return BackendStatus(False, str(exc), [])
+        except OSError as exc:
+            return BackendStatus(False, f"the model file cannot be read: {exc}", [])
+        if magic != GGUF_MAGIC:
+            return BackendStatus(False, f"{path} is not a GGUF model file", [])
+        threading.Thread(target=self._load_quietly, name="embedded-model-load", daemon=True).start()
+        return BackendStatus(True, f"{self.model} runs in-process from {path} (no server needed)", [self.model])
+
+    def _load_quietly(self) -> None:
         try:
             self._load()
-        except (LLMError, ConfigError) as exc:
-            return BackendStatus(False, str(exc), [])
-        return BackendStatus(True, f"{self.model} is loaded in-process from {self.model_path()}", [self.model])
+        except (LLMError, ConfigError):
+            pass  # the same error reaches the user with the first question
 
     def _extra_options(self) -> tuple[str, ...]:
         return ()
@@ -84,6 +105,8 @@ class EmbeddedClient(LLMClient):
                 from llama_cpp import Llama  # imported here: it is slow to import and only this backend needs it
 
                 try:
+                    # llama.cpp's default of half the cores: with every core, its spinning threads
+                    # slow down by two orders of magnitude as soon as another process wants a core.
                     self._llama = Llama(model_path=str(path), n_ctx=self.n_ctx, verbose=False)
                 except Exception as exc:  # llama.cpp reports a bad file as a bare ValueError/RuntimeError
                     raise LLMError(f"could not load the model file {path}: {exc}") from exc
