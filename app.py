@@ -1,0 +1,77 @@
+"""Run the dashboard: ``python app.py [--host 127.0.0.1] [--port 8050] [--config PATH] [--debug]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from dash import Dash  # noqa: E402
+from flask import jsonify  # noqa: E402
+
+from dashboard.callbacks import register_callbacks  # noqa: E402
+from dashboard.layout import build_layout  # noqa: E402
+from dashboard.uploads import request_size_limit  # noqa: E402
+from rag.engine import RAGEngine, configure_rag_engine  # noqa: E402
+from rag.errors import ConfigError  # noqa: E402
+from rag.settings import Settings, load_settings  # noqa: E402
+
+ASSETS_DIR = Path(__file__).resolve().parent / "dashboard" / "assets"
+TITLE = "JSON RAG Chat"
+
+
+def create_app(settings: Settings | None = None, *, engine: RAGEngine | None = None) -> Dash:
+    """The Dash app over ``engine``, or over a process-wide engine made from ``settings``."""
+    if engine is None:
+        engine = configure_rag_engine(settings or load_settings())
+    app = Dash(__name__, title=TITLE, update_title=None, assets_folder=str(ASSETS_DIR))
+
+    def current_engine() -> RAGEngine:
+        return engine
+
+    def layout() -> object:  # runs on every page load: nothing per-visitor is made at import time
+        info = engine.dataset_info
+        return build_layout(engine.settings, info.to_dict() if info else None)
+
+    app.layout = layout
+    register_callbacks(app, engine=current_engine)
+
+    max_mb = engine.settings.data.max_upload_mb
+    app.server.config["MAX_CONTENT_LENGTH"] = request_size_limit(max_mb)
+
+    @app.server.errorhandler(413)
+    def too_large(_error: Exception):  # the browser checks sizes first; this guards direct requests
+        message = f"The upload is larger than the limit of {max_mb:g} MB (setting data.max_upload_mb)."
+        return jsonify(error=message), 413
+
+    return app
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Chat with a JSON dataset through a local language model.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8050, help="port to listen on (default 8050)")
+    parser.add_argument("--config", default=None, help="JSON settings file (default config/config.json when present)")
+    parser.add_argument("--debug", action="store_true", help="Dash debug mode (reloader and dev tools)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    app = create_app(settings)
+    app.run(host=args.host, port=args.port, debug=args.debug)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The Dash dashboard: layout, callbacks and the plain functions behind them."""

@@ -1,0 +1,363 @@
+"""The page's callbacks. Each one reads its inputs, calls a plain function, and returns the result.
+
+Groups: data (upload, example, progress, view, record), model (backend, model, URL, status),
+chat (send, stop, clear, restore after reload), streaming (the 200 ms poll) and export.
+A few small browser-side callbacks toggle buttons, check the upload size before sending it, and
+hand the tab's saved conversation to the server once per page load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from dash import ALL, Dash, Input, Output, Patch, State, ctx, no_update
+from dash.exceptions import PreventUpdate
+
+from dashboard import ids
+from dashboard.chat_view import new_progress, poll_stream, render_history, render_turn, send_question
+from dashboard.data_flow import EXAMPLE_DATASET, ingest_view, notice, render_data_view, show_record, start_load
+from dashboard.export import export_conversation
+from dashboard.ingest_jobs import IngestJobRegistry, get_ingest_registry
+from dashboard.model_panel import apply_model_choice, model_options, status_badge
+from dashboard.uploads import UploadError, decode_upload
+from rag.engine import RAGEngine, get_rag_engine
+from rag.stream_buffer import STREAMING
+
+EngineGetter = Callable[[], RAGEngine]
+
+
+def register_callbacks(
+    app: Dash, *, engine: EngineGetter = get_rag_engine, registry: IngestJobRegistry | None = None
+) -> None:
+    """Attach every callback of the page to ``app``."""
+    jobs = registry or get_ingest_registry()
+    register_data_callbacks(app, engine, jobs)
+    register_model_callbacks(app, engine)
+    register_chat_callbacks(app, engine)
+    register_streaming_callbacks(app, engine)
+    register_export_callbacks(app)
+    register_browser_callbacks(app)
+
+
+# ----------------------------------------------------------------------------------------- data
+def register_data_callbacks(app: Dash, engine: EngineGetter, jobs: IngestJobRegistry) -> None:
+    @app.callback(
+        Output(ids.INGEST_JOB, "data"),
+        Output(ids.INGEST_INTERVAL, "disabled"),
+        Output(ids.DATA_MESSAGE, "children"),
+        Input(ids.LOAD_EXAMPLE_BUTTON, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def load_example(clicks: int) -> tuple:
+        if not clicks:
+            raise PreventUpdate
+        return start_load(engine(), jobs, EXAMPLE_DATASET, EXAMPLE_DATASET.name), False, []
+
+    @app.callback(
+        Output(ids.INGEST_JOB, "data", allow_duplicate=True),
+        Output(ids.INGEST_INTERVAL, "disabled", allow_duplicate=True),
+        Output(ids.DATA_MESSAGE, "children", allow_duplicate=True),
+        Output(ids.UPLOAD, "contents"),
+        Input(ids.UPLOAD_GATE, "data"),
+        State(ids.UPLOAD, "contents"),
+        State(ids.UPLOAD, "filename"),
+        prevent_initial_call=True,
+    )
+    def load_upload(gate: Any, contents: str | None, filename: str | None) -> tuple:
+        if not gate or not contents:
+            raise PreventUpdate
+        try:
+            data = decode_upload(contents, filename, engine().settings.data.max_upload_mb)
+        except UploadError as exc:
+            return no_update, no_update, notice(str(exc), "error"), None
+        return start_load(engine(), jobs, data, filename or "upload.json"), False, [], None
+
+    @app.callback(
+        Output(ids.INGEST_PROGRESS, "children"),
+        Output(ids.INGEST_PROGRESS, "hidden"),
+        Output(ids.INGEST_INTERVAL, "disabled", allow_duplicate=True),
+        Output(ids.DATA_MESSAGE, "children", allow_duplicate=True),
+        Output(ids.STORED_DATA, "data"),
+        Input(ids.INGEST_INTERVAL, "n_intervals"),
+        State(ids.INGEST_JOB, "data"),
+        prevent_initial_call=True,
+    )
+    def poll_ingest(_n: int, job_id: str | None) -> tuple:
+        if not job_id:
+            raise PreventUpdate
+        view = ingest_view(jobs.get(job_id))
+        if not view.finished:
+            return view.progress, False, no_update, no_update, no_update
+        stored = view.stored_data if view.stored_data is not None else no_update
+        return [], True, True, view.message, stored
+
+    @app.callback(
+        Output(ids.DATASET_SUMMARY, "children"),
+        Output(ids.RECORDS_TABLE, "columns"),
+        Output(ids.RECORDS_TABLE, "data"),
+        Output(ids.RECORDS_TABLE, "filter_query"),
+        Output(ids.RECORDS_TABLE, "page_current"),
+        Output(ids.RECORDS_NOTE, "children"),
+        Output(ids.PROFILE_TABLE, "columns"),
+        Output(ids.PROFILE_TABLE, "data"),
+        Output(ids.CHARTS, "children"),
+        Output(ids.RECORD_PANEL, "children"),
+        Input(ids.STORED_DATA, "data"),
+    )
+    def show_dataset(_stored: Any) -> tuple:
+        view = render_data_view(engine())
+        return (
+            view.summary,
+            view.record_columns,
+            view.record_rows,
+            "",
+            0,
+            view.records_note,
+            view.profile_columns,
+            view.profile_rows,
+            view.charts,
+            [],
+        )
+
+    @app.callback(
+        Output(ids.RECORDS_TABLE, "filter_query", allow_duplicate=True),
+        Output(ids.RECORDS_TABLE, "page_current", allow_duplicate=True),
+        Output(ids.RECORD_PANEL, "children", allow_duplicate=True),
+        Output(ids.DATA_TABS, "value"),
+        Input({"type": ids.SOURCE_LINK_TYPE, "turn": ALL, "record": ALL}, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def show_source_record(clicks: list[int | None]) -> tuple:
+        trigger = ctx.triggered_id
+        if not trigger or not any(clicks) or not (ctx.triggered and ctx.triggered[0].get("value")):
+            raise PreventUpdate  # new source buttons appearing also fire this callback
+        view = show_record(engine(), str(trigger["record"]))
+        return view.filter_query, 0, view.panel, "records"
+
+    @app.callback(
+        Output(ids.RECORDS_TABLE, "filter_query", allow_duplicate=True),
+        Output(ids.RECORD_PANEL, "children", allow_duplicate=True),
+        Input(ids.SHOW_ALL_RECORDS_BUTTON, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def show_all_records(_clicks: int) -> tuple:
+        return "", []
+
+
+# ---------------------------------------------------------------------------------------- model
+def register_model_callbacks(app: Dash, engine: EngineGetter) -> None:
+    @app.callback(
+        Output(ids.BACKEND_STATUS, "children"),
+        Output(ids.MODEL_SELECT, "options"),
+        Output(ids.MODEL_SELECT, "value"),
+        Output(ids.BASE_URL_INPUT, "value"),
+        Output(ids.BASE_URL_INPUT, "placeholder"),
+        Output(ids.BASE_URL_INPUT, "disabled"),
+        Input(ids.BACKEND_SELECT, "value"),
+        Input(ids.REFRESH_MODELS_BUTTON, "n_clicks"),
+        Input(ids.MODEL_SELECT, "value"),
+        Input(ids.BASE_URL_INPUT, "value"),
+    )
+    def update_model(backend: str | None, _clicks: int, model: str | None, base_url: str | None) -> tuple:
+        trigger = {
+            ids.BACKEND_SELECT: "backend",
+            ids.REFRESH_MODELS_BUTTON: "refresh",
+            ids.BASE_URL_INPUT: "refresh",
+            ids.MODEL_SELECT: "model",
+        }.get(ctx.triggered_id)
+        state = apply_model_choice(engine(), trigger=trigger, backend=backend, base_url=base_url, model=model)
+        return (
+            status_badge(state.ok, state.message),
+            model_options(state.models, state.model),
+            state.model,
+            state.base_url,
+            state.url_placeholder,
+            state.url_disabled,
+        )
+
+
+# ----------------------------------------------------------------------------------------- chat
+def register_chat_callbacks(app: Dash, engine: EngineGetter) -> None:
+    @app.callback(
+        Output(ids.CHAT_HISTORY, "children", allow_duplicate=True),
+        Output(ids.CHAT_HISTORY_STORE, "data", allow_duplicate=True),
+        Output(ids.STREAMING_SESSION_ID, "data", allow_duplicate=True),
+        Output(ids.STREAMING_ACTIVE, "data", allow_duplicate=True),
+        Output(ids.STREAM_PROGRESS, "data", allow_duplicate=True),
+        Output(ids.CHAT_INPUT, "value"),
+        Output(ids.CHAT_NOTICE, "children", allow_duplicate=True),
+        Input(ids.SEND_BUTTON, "n_clicks"),
+        Input(ids.CHAT_INPUT, "n_submit"),
+        State(ids.CHAT_INPUT, "value"),
+        State(ids.CHAT_HISTORY_STORE, "data"),
+        State(ids.STREAMING_ACTIVE, "data"),
+        prevent_initial_call=True,
+    )
+    def send(_clicks: int, _submits: int, question: str | None, turns: list | None, active: bool) -> tuple:
+        if active:
+            return (no_update,) * 6 + ("Wait for the current answer to finish, or stop it.",)
+        turns = turns or []
+        turn = send_question(engine(), question, turns)
+        if turn is None:
+            return (no_update,) * 6 + ("Type a question first.",)
+        history, store = _append(turn)
+        return history, store, turn["id"], True, new_progress(len(turns)), "", ""
+
+    @app.callback(
+        Output(ids.CHAT_NOTICE, "children", allow_duplicate=True),
+        Input(ids.STOP_BUTTON, "n_clicks"),
+        State(ids.STREAMING_SESSION_ID, "data"),
+        State(ids.STREAMING_ACTIVE, "data"),
+        prevent_initial_call=True,
+    )
+    def stop(_clicks: int, session_id: str | None, active: bool) -> str:
+        if not session_id or not active:
+            raise PreventUpdate
+        return "Stopping…" if engine().cancel(session_id) else ""
+
+    @app.callback(
+        Output(ids.CHAT_HISTORY, "children", allow_duplicate=True),
+        Output(ids.CHAT_HISTORY_STORE, "data", allow_duplicate=True),
+        Output(ids.STREAMING_ACTIVE, "data", allow_duplicate=True),
+        Output(ids.CHAT_NOTICE, "children", allow_duplicate=True),
+        Input(ids.CLEAR_BUTTON, "n_clicks"),
+        State(ids.STREAMING_SESSION_ID, "data"),
+        State(ids.STREAMING_ACTIVE, "data"),
+        prevent_initial_call=True,
+    )
+    def clear(_clicks: int, session_id: str | None, active: bool) -> tuple:
+        if active and session_id:
+            engine().cancel(session_id)
+        return [], [], False, ""
+
+    @app.callback(
+        Output(ids.CHAT_HISTORY, "children", allow_duplicate=True),
+        Output(ids.STREAMING_SESSION_ID, "data", allow_duplicate=True),
+        Output(ids.STREAMING_ACTIVE, "data", allow_duplicate=True),
+        Output(ids.STREAM_PROGRESS, "data", allow_duplicate=True),
+        Input(ids.HISTORY_RESTORE_REQUEST, "data"),
+        prevent_initial_call=True,
+    )
+    def restore(turns: list | None) -> tuple:
+        if not turns:
+            raise PreventUpdate
+        last = turns[-1]
+        if last.get("status") == STREAMING and last.get("id"):
+            return render_history(turns), last["id"], True, new_progress(len(turns) - 1)
+        return render_history(turns), no_update, no_update, no_update
+
+
+def _append(turn: dict[str, Any]) -> tuple[Patch, Patch]:
+    """Patches that add one turn to the rendered history and to the stored one."""
+    history, store = Patch(), Patch()
+    history.append(render_turn(turn))
+    store.append(turn)
+    return history, store
+
+
+# ------------------------------------------------------------------------------------ streaming
+def register_streaming_callbacks(app: Dash, engine: EngineGetter) -> None:
+    @app.callback(
+        Output(ids.CHAT_HISTORY, "children", allow_duplicate=True),
+        Output(ids.CHAT_HISTORY_STORE, "data", allow_duplicate=True),
+        Output(ids.STREAM_PROGRESS, "data", allow_duplicate=True),
+        Output(ids.STREAMING_ACTIVE, "data", allow_duplicate=True),
+        Output(ids.CHAT_NOTICE, "children", allow_duplicate=True),
+        Input(ids.STREAMING_INTERVAL, "n_intervals"),
+        State(ids.STREAMING_SESSION_ID, "data"),
+        State(ids.STREAM_PROGRESS, "data"),
+        State(ids.STREAMING_ACTIVE, "data"),
+        prevent_initial_call=True,
+    )
+    def poll(_n: int, session_id: str | None, progress: dict | None, active: bool) -> tuple:
+        if not active or not session_id or not progress or progress.get("done"):
+            raise PreventUpdate
+        update = poll_stream(engine().read, session_id, progress)
+        if update.finished:
+            return update.history, update.store, update.progress, False, ""
+        return update.history, no_update, update.progress, no_update, no_update
+
+
+# --------------------------------------------------------------------------------------- export
+def register_export_callbacks(app: Dash) -> None:
+    formats = {ids.EXPORT_MD_BUTTON: "md", ids.EXPORT_JSON_BUTTON: "json", ids.EXPORT_HTML_BUTTON: "html"}
+
+    @app.callback(
+        Output(ids.EXPORT_DOWNLOAD, "data"),
+        Input(ids.EXPORT_MD_BUTTON, "n_clicks"),
+        Input(ids.EXPORT_JSON_BUTTON, "n_clicks"),
+        Input(ids.EXPORT_HTML_BUTTON, "n_clicks"),
+        State(ids.CHAT_HISTORY_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def export(_md: int, _json: int, _html: int, turns: list | None) -> dict:
+        fmt = formats.get(ctx.triggered_id)
+        if fmt is None:
+            raise PreventUpdate
+        return export_conversation(turns or [], fmt)
+
+
+# -------------------------------------------------------------------------------------- browser
+_TOGGLE_STREAMING_CONTROLS = """
+function(active) {
+    return [!active, Boolean(active), !active];
+}
+"""
+
+_CHECK_UPLOAD_SIZE = """
+function(contents, filename, limit) {
+    const skip = window.dash_clientside.no_update;
+    if (!contents) { return [skip, skip]; }
+    const payload = contents.length - contents.indexOf(',') - 1;
+    const padding = contents.endsWith('==') ? 2 : (contents.endsWith('=') ? 1 : 0);
+    const size = Math.floor(payload * 3 / 4) - padding;
+    if (limit && size > limit.bytes) {
+        const megabytes = (size / 1048576).toFixed(1);
+        return [filename + ' is ' + megabytes + ' MB; files up to ' + limit.mb +
+                ' MB can be loaded (setting data.max_upload_mb).', skip];
+    }
+    return ['', {filename: filename, at: Date.now()}];
+}
+"""
+
+_RESTORE_HISTORY = """
+function(_modified, data, restored) {
+    const skip = window.dash_clientside.no_update;
+    if (restored) { return [skip, skip]; }
+    let turns = data;
+    try {
+        const saved = window.sessionStorage.getItem('STORE_ID');
+        if (saved) { turns = JSON.parse(saved); }
+    } catch (error) { /* unreadable storage: keep what the store holds */ }
+    if (!Array.isArray(turns) || turns.length === 0) { return [skip, true]; }
+    return [turns, true];
+}
+""".replace("STORE_ID", ids.CHAT_HISTORY_STORE)
+
+
+def register_browser_callbacks(app: Dash) -> None:
+    app.clientside_callback(
+        _TOGGLE_STREAMING_CONTROLS,
+        Output(ids.STREAMING_INTERVAL, "disabled"),
+        Output(ids.SEND_BUTTON, "disabled"),
+        Output(ids.STOP_BUTTON, "disabled"),
+        Input(ids.STREAMING_ACTIVE, "data"),
+    )
+    app.clientside_callback(
+        _CHECK_UPLOAD_SIZE,
+        Output(ids.UPLOAD_NOTICE, "children"),
+        Output(ids.UPLOAD_GATE, "data"),
+        Input(ids.UPLOAD, "contents"),
+        State(ids.UPLOAD, "filename"),
+        State(ids.UPLOAD_LIMIT, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        _RESTORE_HISTORY,
+        Output(ids.HISTORY_RESTORE_REQUEST, "data"),
+        Output(ids.HISTORY_RESTORED, "data"),
+        Input(ids.CHAT_HISTORY_STORE, "modified_timestamp"),
+        State(ids.CHAT_HISTORY_STORE, "data"),
+        State(ids.HISTORY_RESTORED, "data"),
+    )

@@ -1,0 +1,164 @@
+"""What the data callbacks do, as plain functions: start a load, report its progress, render the view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dash import dcc, html
+
+from dashboard.charts import build_figures
+from dashboard.data_view import (
+    MAX_TABLE_ROWS,
+    dataset_summary,
+    find_record,
+    profile_table,
+    record_filter_query,
+    record_panel,
+    records_table,
+    summary_data,
+)
+from dashboard.ingest_jobs import FAILED, SUCCEEDED, IngestJob, IngestJobRegistry
+
+EXAMPLE_DATASET = Path(__file__).resolve().parent / "example_data" / "orders.json"
+STAGE_LABELS = {
+    "starting": "Starting",
+    "parsing": "Reading the file",
+    "profiling": "Profiling the fields",
+    "embedding": "Embedding the records",
+    "indexing": "Building the vector index",
+    "lexical": "Building the keyword index",
+    "ready": "Ready",
+}
+CHART_CONFIG = {"displayModeBar": False, "responsive": True}
+
+
+def start_load(engine: Any, registry: IngestJobRegistry, source: Any, name: str) -> str:
+    """Load ``source`` into the engine in a background job; return the job id."""
+
+    def work(progress: Any) -> dict[str, Any]:
+        info = engine.load_json(source, name=name, progress=progress)
+        return info.to_dict()
+
+    return registry.start(name, work)
+
+
+@dataclass
+class IngestView:
+    """What the page shows about a loading job."""
+
+    progress: list[Any]
+    """Children of the progress block (label and bar)."""
+    hidden: bool
+    finished: bool
+    message: list[Any] | None = None
+    """A success or error message once finished."""
+    stored_data: dict[str, Any] | None = None
+    """New ``stored-data`` when the load succeeded."""
+
+
+def ingest_view(job: IngestJob | None) -> IngestView:
+    """The progress block and, once finished, the message and the new ``stored-data``."""
+    if job is None:
+        return IngestView(
+            progress=[],
+            hidden=True,
+            finished=True,
+            message=notice("The loading job was lost (the server restarted); try again.", "error"),
+        )
+    if job.status == FAILED:
+        return IngestView(
+            progress=[], hidden=True, finished=True, message=notice(job.message or "Loading failed.", "error")
+        )
+    if job.status == SUCCEEDED:
+        info = job.result or {}
+        count = info.get("record_count", 0)
+        text = f"Loaded {info.get('name', job.name)}: {count:,} records, ready for questions."
+        return IngestView(
+            progress=[], hidden=True, finished=True, message=notice(text, "success"), stored_data=summary_data(info)
+        )
+    return IngestView(progress=progress_bar(job), hidden=False, finished=False)
+
+
+def stage_label(stage: str) -> str:
+    """A readable name for a loading stage (unknown stages are shown as they are)."""
+    return STAGE_LABELS.get(stage, stage.replace("_", " ").capitalize())
+
+
+def progress_bar(job: IngestJob) -> list[Any]:
+    """ "Embedding records 120 / 240" with a bar (an indeterminate one when the size is unknown)."""
+    fraction = job.fraction
+    label = f"{stage_label(job.stage)} — {job.name}"
+    if fraction is not None and job.total > 1:
+        label += f" ({job.done:,} / {job.total:,})"
+    bar_style = {"width": f"{fraction * 100:.0f}%"} if fraction is not None and job.total > 1 else {}
+    bar_class = "bar" if bar_style else "bar indeterminate"
+    return [
+        html.Div(label, className="progress-label"),
+        html.Div(html.Div(className=bar_class, style=bar_style), className="progress-track", role="progressbar"),
+    ]
+
+
+def notice(text: str, kind: str) -> list[Any]:
+    """A message line: ``success``, ``error`` or ``info``."""
+    return [html.Div(text, className=f"notice {kind}", role="alert" if kind == "error" else "status")]
+
+
+@dataclass
+class DataViewOutputs:
+    """Everything the data view shows for the loaded dataset."""
+
+    summary: list[Any]
+    record_columns: list[dict[str, Any]] = field(default_factory=list)
+    record_rows: list[dict[str, Any]] = field(default_factory=list)
+    records_note: str = ""
+    profile_columns: list[dict[str, Any]] = field(default_factory=list)
+    profile_rows: list[dict[str, Any]] = field(default_factory=list)
+    charts: list[Any] = field(default_factory=list)
+
+
+def render_data_view(engine: Any) -> DataViewOutputs:
+    """The data view of the engine's current dataset (an empty view when none is loaded)."""
+    dataset, info = engine.dataset, engine.dataset_info
+    if dataset is None or info is None:
+        return DataViewOutputs(
+            summary=dataset_summary(None),
+            charts=[html.Div("Charts appear once a dataset is loaded.", className="muted")],
+        )
+    table = records_table(dataset, info.profile)
+    profile_columns, profile_rows = profile_table(info.profile)
+    charts = [
+        dcc.Graph(figure=figure, config=CHART_CONFIG, className="chart", id=f"chart-{number}")
+        for number, (_spec, figure) in enumerate(build_figures(info.profile, dataset.records))
+    ] or [html.Div("No field suits a chart (no numbers, categories or dates).", className="muted")]
+    return DataViewOutputs(
+        summary=dataset_summary(info.to_dict()),
+        record_columns=table.columns,
+        record_rows=table.rows,
+        records_note=table.note or f"{len(table.rows):,} records",
+        profile_columns=profile_columns,
+        profile_rows=profile_rows,
+        charts=charts,
+    )
+
+
+@dataclass
+class RecordView:
+    """Showing one record: the table filter and the record panel."""
+
+    filter_query: str
+    panel: list[Any]
+
+
+def show_record(engine: Any, record_id: str) -> RecordView:
+    """Filter the records table to ``record_id`` and show the whole record above it."""
+    found = find_record(engine.dataset, record_id)
+    if found is None:
+        return RecordView(filter_query="", panel=record_panel(None, record_id, in_table=False))
+    position, record = found
+    in_table = position < MAX_TABLE_ROWS
+    return RecordView(
+        filter_query=record_filter_query(record_id) if in_table else "",
+        panel=record_panel(record, record_id, in_table=in_table),
+    )

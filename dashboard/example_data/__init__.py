@@ -1,0 +1,1 @@
+"""The bundled example dataset and the script that writes it."""

@@ -1,0 +1,180 @@
+"""The conversation of a tab as a Markdown, JSON or HTML document.
+
+Each answer goes out with its question, status, error, sources, model, settings, dataset name and
+hash, and timings. The HTML export escapes every piece of text: nothing from the data or the model
+can become markup in the exported file.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from dashboard.chat_view import metrics_line
+
+EXPORT_FORMAT_VERSION = 1
+FORMATS = ("md", "json", "html")
+MEDIA_TYPES = {"md": "text/markdown", "json": "application/json", "html": "text/html"}
+
+
+def conversation_document(turns: Sequence[Mapping[str, Any]], *, exported_at: datetime | None = None) -> dict[str, Any]:
+    """The conversation as one JSON-safe dict (the JSON export, and the source of the other two)."""
+    when = (exported_at or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    exported = []
+    for number, turn in enumerate(turns, start=1):
+        meta = dict(turn.get("meta") or {})
+        exported.append(
+            {
+                "number": number,
+                "asked_at": turn.get("asked_at"),
+                "question": turn.get("question", ""),
+                "answer": turn.get("answer", ""),
+                "status": turn.get("status"),
+                "error": turn.get("error"),
+                "cached": bool(meta.get("cached")),
+                "model": (turn.get("metrics") or {}).get("model") or meta.get("model"),
+                "backend": meta.get("backend"),
+                "dataset": {"name": meta.get("dataset_name"), "content_hash": meta.get("dataset_hash")},
+                "settings": meta.get("settings") or {},
+                "notes": list(meta.get("notes") or []),
+                "metrics": dict(turn.get("metrics") or {}),
+                "sources": [dict(s) for s in turn.get("sources") or []],
+            }
+        )
+    return {
+        "format": "json-rag-chat conversation",
+        "version": EXPORT_FORMAT_VERSION,
+        "exported_at": when,
+        "turns": exported,
+    }
+
+
+def to_json(turns: Sequence[Mapping[str, Any]], *, exported_at: datetime | None = None) -> str:
+    """The conversation as pretty-printed JSON."""
+    return json.dumps(conversation_document(turns, exported_at=exported_at), indent=2, ensure_ascii=False) + "\n"
+
+
+def to_markdown(turns: Sequence[Mapping[str, Any]], *, exported_at: datetime | None = None) -> str:
+    """The conversation as a Markdown document."""
+    document = conversation_document(turns, exported_at=exported_at)
+    lines = ["# Conversation", "", f"Exported {document['exported_at']}.", ""]
+    for turn in document["turns"]:
+        lines += [f"## {turn['number']}. {_one_line(turn['question'])}", ""]
+        lines += ["**Question**", "", _quote(turn["question"]), "", "**Answer**", ""]
+        lines += [turn["answer"] or "_(no answer text)_", ""]
+        if turn["status"] not in (None, "done"):
+            lines += [f"_Status: {turn['status']}_", ""]
+        if turn["error"]:
+            lines += [f"**Error:** {turn['error']}", ""]
+        if turn["sources"]:
+            lines += ["**Sources**", ""]
+            for source in turn["sources"]:
+                lines.append(f"- [{source.get('label', '')}] `{source.get('record_id', '')}`{_score(source)}")
+                excerpt = _one_line(source.get("text") or "", 300)
+                if excerpt:
+                    lines.append(f"  {excerpt}")
+            lines.append("")
+        lines += ["**Details**", ""]
+        lines += [f"- {label}: {value}" for label, value in _details(turn)]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def to_html(turns: Sequence[Mapping[str, Any]], *, exported_at: datetime | None = None) -> str:
+    """The conversation as a standalone HTML page; all text is escaped."""
+    document = conversation_document(turns, exported_at=exported_at)
+    e = html.escape
+    body = ["<h1>Conversation</h1>", f'<p class="exported">Exported {e(document["exported_at"])}.</p>']
+    for turn in document["turns"]:
+        body.append('<section class="turn">')
+        body.append(f"<h2>{turn['number']}. {e(_one_line(turn['question']))}</h2>")
+        body.append(f'<h3>Question</h3><div class="text">{e(turn["question"])}</div>')
+        body.append(f'<h3>Answer</h3><div class="text">{e(turn["answer"] or "(no answer text)")}</div>')
+        if turn["status"] not in (None, "done"):
+            body.append(f'<p class="status">Status: {e(str(turn["status"]))}</p>')
+        if turn["error"]:
+            body.append(f'<p class="error"><strong>Error:</strong> {e(str(turn["error"]))}</p>')
+        if turn["sources"]:
+            body.append('<h3>Sources</h3><ul class="sources">')
+            for source in turn["sources"]:
+                body.append(
+                    f"<li><code>[{e(str(source.get('label', '')))}] {e(str(source.get('record_id', '')))}</code>"
+                    f"{e(_score(source))}<pre>{e(str(source.get('text') or ''))}</pre></li>"
+                )
+            body.append("</ul>")
+        body.append("<h3>Details</h3><dl>")
+        for label, value in _details(turn):
+            body.append(f"<dt>{e(label)}</dt><dd>{e(value)}</dd>")
+        body.append("</dl></section>")
+    return _HTML_PAGE.format(body="\n".join(body))
+
+
+def export_filename(fmt: str, *, now: datetime | None = None) -> str:
+    """``conversation-20240601-120000.md`` and so on."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r} (expected one of {', '.join(FORMATS)})")
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%d-%H%M%S")
+    return f"conversation-{stamp}.{fmt}"
+
+
+def export_conversation(turns: Sequence[Mapping[str, Any]], fmt: str, *, now: datetime | None = None) -> dict[str, Any]:
+    """What ``dcc.Download`` needs: ``{"content", "filename", "type"}``."""
+    render = {"md": to_markdown, "json": to_json, "html": to_html}
+    filename = export_filename(fmt, now=now)
+    return {"content": render[fmt](turns, exported_at=now), "filename": filename, "type": MEDIA_TYPES[fmt]}
+
+
+def _details(turn: Mapping[str, Any]) -> list[tuple[str, str]]:
+    dataset = turn["dataset"]
+    details = [
+        ("Model", str(turn["model"] or "unknown")),
+        ("Backend", str(turn["backend"] or "unknown")),
+        ("Dataset", f"{dataset['name'] or 'none'} (sha256 {dataset['content_hash'] or 'unknown'})"),
+        ("Settings", ", ".join(f"{k}={v}" for k, v in sorted(turn["settings"].items())) or "unknown"),
+        ("Timings", metrics_line(turn["metrics"], {}) or "not measured"),
+        ("Cached", "yes" if turn["cached"] else "no"),
+    ]
+    if turn["asked_at"]:
+        details.insert(0, ("Asked at", str(turn["asked_at"])))
+    if turn["notes"]:
+        details.append(("Notes", "; ".join(str(n) for n in turn["notes"])))
+    return details
+
+
+def _one_line(text: str, limit: int = 120) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _quote(text: str) -> str:
+    return "\n".join("> " + line for line in str(text).splitlines() or [""])
+
+
+def _score(source: Mapping[str, Any]) -> str:
+    score = source.get("score")
+    return f" (score {score:.3f})" if isinstance(score, (int, float)) else ""
+
+
+_HTML_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>Conversation</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; color: #1f2933; }}
+.turn {{ border-top: 1px solid #d9dee5; padding-top: 1rem; margin-top: 1.5rem; }}
+.text {{ white-space: pre-wrap; background: #f6f8fa; border-radius: 6px; padding: .6rem .8rem; }}
+pre {{ white-space: pre-wrap; font-size: .85em; color: #52606d; }}
+.error {{ color: #b42318; }}
+dt {{ font-weight: 600; }} dd {{ margin: 0 0 .4rem 0; }}
+</style>
+</head>
+<body>
+{body}
+</body>
+</html>
+"""

@@ -1,0 +1,71 @@
+"""Every component id of the page, in one place.
+
+Plain strings for single components; ``*_TYPE`` names for dict ids of repeated widgets
+(``{"type": SOURCE_LINK_TYPE, "turn": ..., "record": ...}``) used with pattern-matching callbacks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# ---------------------------------------------------------------- chat (ids fixed by the issue)
+CHAT_HISTORY = "chat-history"
+CHAT_HISTORY_STORE = "chat-history-store"
+CHAT_INPUT = "chat-input"
+SEND_BUTTON = "send-button"
+STREAMING_SESSION_ID = "streaming-session-id"
+STREAMING_ACTIVE = "streaming-active"
+STREAMING_INTERVAL = "streaming-interval"
+STORED_DATA = "stored-data"
+
+# ---------------------------------------------------------------- chat (ours)
+STOP_BUTTON = "stop-button"
+CLEAR_BUTTON = "clear-chat-button"
+STREAM_PROGRESS = "stream-progress"
+"""Store: where the poll is (offset into the answer, index of the turn, whether sources are shown)."""
+HISTORY_RESTORE_REQUEST = "history-restore-request"
+"""Store: the turns kept in the tab's session storage, handed to the server once per page load."""
+HISTORY_RESTORED = "history-restored"
+"""Store (memory): set once the kept history has been rendered after a page load."""
+CHAT_NOTICE = "chat-notice"
+EXPORT_MD_BUTTON = "export-md-button"
+EXPORT_JSON_BUTTON = "export-json-button"
+EXPORT_HTML_BUTTON = "export-html-button"
+EXPORT_DOWNLOAD = "export-download"
+
+# ---------------------------------------------------------------- data
+UPLOAD = "upload-data"
+UPLOAD_GATE = "upload-gate"
+"""Store: set by a browser-side size check; the server reads the upload only when it changes."""
+UPLOAD_NOTICE = "upload-notice"
+"""Messages from the browser-side upload check (a file over the limit is never sent)."""
+UPLOAD_LIMIT = "upload-limit"
+"""Store: the upload limit in bytes (the browser refuses bigger files before sending them)."""
+LOAD_EXAMPLE_BUTTON = "load-example-button"
+INGEST_JOB = "ingest-job"
+INGEST_INTERVAL = "ingest-interval"
+INGEST_PROGRESS = "ingest-progress"
+DATA_MESSAGE = "data-message"
+DATASET_SUMMARY = "dataset-summary"
+DATA_TABS = "data-tabs"
+RECORDS_TABLE = "records-table"
+RECORDS_NOTE = "records-note"
+PROFILE_TABLE = "profile-table"
+CHARTS = "charts"
+RECORD_PANEL = "record-panel"
+SHOW_ALL_RECORDS_BUTTON = "show-all-records-button"
+
+# ---------------------------------------------------------------- model
+BACKEND_SELECT = "backend-select"
+MODEL_SELECT = "model-select"
+BASE_URL_INPUT = "base-url-input"
+REFRESH_MODELS_BUTTON = "refresh-models-button"
+BACKEND_STATUS = "backend-status"
+
+# ---------------------------------------------------------------- repeated widgets
+SOURCE_LINK_TYPE = "source-link"
+
+
+def source_link(turn_id: str, record_id: str) -> dict[str, Any]:
+    """Id of the button that shows one cited record in the data view."""
+    return {"type": SOURCE_LINK_TYPE, "turn": turn_id, "record": record_id}

@@ -1,0 +1,121 @@
+"""Background jobs that load a dataset, with progress the page can poll.
+
+``IngestJobRegistry.start(name, work)`` runs ``work(progress)`` in a daemon thread and returns a
+job id at once; ``get(job_id)`` returns a copy of the job's state (stage, done/total, status,
+message, result). Only the newest ``max_jobs`` jobs are remembered.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from rag.errors import RAGError
+
+RUNNING = "running"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class IngestJob:
+    """The state of one loading job at one moment."""
+
+    id: str
+    name: str
+    status: str = RUNNING
+    """``running``, ``succeeded`` or ``failed``."""
+    stage: str = "starting"
+    done: int = 0
+    total: int = 0
+    message: str | None = None
+    """The error message of a failed job, for the user."""
+    result: Any = None
+    """What ``work`` returned, for a job that succeeded."""
+    started: float = 0.0
+    finished: float | None = None
+
+    @property
+    def fraction(self) -> float | None:
+        """Share of the current stage done (0..1), or None when the stage has no known size."""
+        if self.total <= 0:
+            return None
+        return max(0.0, min(1.0, self.done / self.total))
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status != RUNNING
+
+
+class IngestJobRegistry:
+    """Thread-safe registry of loading jobs."""
+
+    def __init__(self, max_jobs: int = 32, clock: Callable[[], float] = time.monotonic) -> None:
+        self._jobs: OrderedDict[str, IngestJob] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max_jobs = max_jobs
+        self._clock = clock
+
+    def start(self, name: str, work: Callable[[Progress], Any]) -> str:
+        """Run ``work(progress)`` in a background thread; return the job id."""
+        job_id = uuid.uuid4().hex
+        with self._lock:
+            self._jobs[job_id] = IngestJob(id=job_id, name=name, started=self._clock())
+            while len(self._jobs) > self._max_jobs:
+                self._jobs.popitem(last=False)
+        thread = threading.Thread(target=self._run, args=(job_id, work), name=f"ingest-{job_id[:8]}", daemon=True)
+        thread.start()
+        return job_id
+
+    def get(self, job_id: str) -> IngestJob | None:
+        """The job's state, or None for an unknown (or forgotten) id."""
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def wait(self, job_id: str, timeout: float | None = None, poll: float = 0.02) -> IngestJob | None:
+        """Block until the job finishes (or ``timeout`` passes); return its last state."""
+        deadline = None if timeout is None else self._clock() + timeout
+        while True:
+            job = self.get(job_id)
+            if job is None or job.is_finished or (deadline is not None and self._clock() >= deadline):
+                return job
+            time.sleep(poll)
+
+    def _update(self, job_id: str, **changes: Any) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is not None and job.status == RUNNING:
+                self._jobs[job_id] = replace(job, **changes)
+
+    def _run(self, job_id: str, work: Callable[[Progress], Any]) -> None:
+        def progress(stage: str, done: int, total: int) -> None:
+            self._update(job_id, stage=str(stage), done=int(done), total=int(total))
+
+        try:
+            result = work(progress)
+        except RAGError as exc:
+            self._update(job_id, status=FAILED, message=str(exc), finished=self._clock())
+        except Exception as exc:  # the page must always get an answer
+            self._update(job_id, status=FAILED, message=f"Loading failed unexpectedly: {exc}", finished=self._clock())
+        else:
+            self._update(job_id, status=SUCCEEDED, stage="ready", result=result, finished=self._clock())
+
+
+_registry: IngestJobRegistry | None = None
+_registry_lock = threading.Lock()
+
+
+def get_ingest_registry() -> IngestJobRegistry:
+    """The process-wide registry."""
+    global _registry
+    with _registry_lock:
+        if _registry is None:
+            _registry = IngestJobRegistry()
+        return _registry

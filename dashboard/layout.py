@@ -1,0 +1,275 @@
+"""The page. ``build_layout`` runs on every page load, so nothing per-visitor is shared."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import dash_table, dcc, html
+
+from dashboard import ids
+from dashboard.data_view import summary_data
+from dashboard.model_panel import BACKEND_OPTIONS, model_options, url_placeholder
+from dashboard.uploads import limit_bytes
+from rag.settings import Settings
+
+STREAM_POLL_MS = 200
+INGEST_POLL_MS = 300
+RECORDS_PAGE_SIZE = 15
+TABLE_FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica Neue, Arial, sans-serif"
+
+
+def build_layout(settings: Settings, dataset_info: dict[str, Any] | None) -> html.Div:
+    """The whole page for one visitor, from the engine's current settings and dataset."""
+    return html.Div(
+        className="app",
+        children=[
+            html.Header(
+                className="topbar",
+                children=[
+                    html.Div(className="brand", children=[html.Span(className="brand-mark"), html.H1("JSON RAG Chat")]),
+                    html.Span(
+                        "Ask questions about a JSON dataset, answered by a local model from retrieved records.",
+                        className="tagline",
+                    ),
+                ],
+            ),
+            html.Main(className="columns", children=[data_panel(), chat_panel(settings)]),
+            *stores(settings, dataset_info),
+        ],
+    )
+
+
+def stores(settings: Settings, dataset_info: dict[str, Any] | None) -> list[Any]:
+    """Client-side state and timers."""
+    return [
+        dcc.Store(id=ids.CHAT_HISTORY_STORE, storage_type="session", data=[]),
+        dcc.Store(id=ids.STREAMING_SESSION_ID, data=None),
+        dcc.Store(id=ids.STREAMING_ACTIVE, data=False),
+        dcc.Store(id=ids.STREAM_PROGRESS, data=None),
+        dcc.Store(id=ids.HISTORY_RESTORE_REQUEST, data=None),
+        dcc.Store(id=ids.HISTORY_RESTORED, data=False),
+        dcc.Store(id=ids.STORED_DATA, data=summary_data(dataset_info)),
+        dcc.Store(id=ids.UPLOAD_GATE, data=None),
+        dcc.Store(
+            id=ids.UPLOAD_LIMIT,
+            data={"bytes": limit_bytes(settings.data.max_upload_mb), "mb": settings.data.max_upload_mb},
+        ),
+        dcc.Store(id=ids.INGEST_JOB, data=None),
+        dcc.Interval(id=ids.STREAMING_INTERVAL, interval=STREAM_POLL_MS, disabled=True),
+        dcc.Interval(id=ids.INGEST_INTERVAL, interval=INGEST_POLL_MS, disabled=True),
+        dcc.Download(id=ids.EXPORT_DOWNLOAD),
+    ]
+
+
+def data_panel() -> html.Section:
+    """Upload, example button, progress, messages, summary and the records / profile / charts tabs."""
+    return html.Section(
+        className="panel data-panel",
+        children=[
+            html.Div(className="panel-head", children=[html.H2("Data")]),
+            html.Div(
+                className="loader-row",
+                children=[
+                    dcc.Upload(
+                        id=ids.UPLOAD,
+                        multiple=False,
+                        className="upload",
+                        className_active="upload active",
+                        children=html.Div(
+                            [
+                                html.Strong("Drop a JSON or JSON Lines file here"),
+                                html.Span(" or click to choose one (.json, .jsonl)"),
+                            ]
+                        ),
+                    ),
+                    html.Button(
+                        "Load example",
+                        id=ids.LOAD_EXAMPLE_BUTTON,
+                        n_clicks=0,
+                        className="button secondary",
+                        title="240 web-shop orders with customers, items, payments and shipping",
+                    ),
+                ],
+            ),
+            html.Div(id=ids.INGEST_PROGRESS, className="ingest-progress", hidden=True),
+            html.Div(id=ids.UPLOAD_NOTICE, className="data-message"),
+            html.Div(id=ids.DATA_MESSAGE, className="data-message"),
+            html.Div(id=ids.DATASET_SUMMARY, className="dataset-summary"),
+            dcc.Tabs(
+                id=ids.DATA_TABS,
+                value="records",
+                className="data-tabs",
+                children=[
+                    dcc.Tab(
+                        label="Records",
+                        value="records",
+                        children=[
+                            html.Div(id=ids.RECORD_PANEL, className="record-panel"),
+                            html.Div(
+                                className="table-tools",
+                                children=[
+                                    html.Span(id=ids.RECORDS_NOTE, className="muted"),
+                                    html.Button(
+                                        "Show all records",
+                                        id=ids.SHOW_ALL_RECORDS_BUTTON,
+                                        n_clicks=0,
+                                        className="link-button",
+                                    ),
+                                ],
+                            ),
+                            dash_table.DataTable(
+                                id=ids.RECORDS_TABLE,
+                                columns=[],
+                                data=[],
+                                page_action="native",
+                                page_size=RECORDS_PAGE_SIZE,
+                                sort_action="native",
+                                sort_mode="multi",
+                                filter_action="native",
+                                filter_query="",
+                                style_table={"overflowX": "auto"},
+                                style_cell={
+                                    "fontFamily": TABLE_FONT,
+                                    "fontSize": "13px",
+                                    "padding": "4px 8px",
+                                    "maxWidth": "260px",
+                                    "overflow": "hidden",
+                                    "textOverflow": "ellipsis",
+                                    "textAlign": "left",
+                                },
+                                style_header={"fontWeight": "600", "backgroundColor": "#f3f5f8"},
+                                style_data_conditional=[
+                                    {"if": {"column_id": "rid"}, "fontFamily": "monospace", "color": "#52606d"}
+                                ],
+                                tooltip_delay=300,
+                            ),
+                        ],
+                    ),
+                    dcc.Tab(
+                        label="Profile",
+                        value="profile",
+                        children=[
+                            dash_table.DataTable(
+                                id=ids.PROFILE_TABLE,
+                                columns=[],
+                                data=[],
+                                page_action="native",
+                                page_size=20,
+                                sort_action="native",
+                                filter_action="native",
+                                style_table={"overflowX": "auto"},
+                                style_cell={
+                                    "fontFamily": TABLE_FONT,
+                                    "fontSize": "13px",
+                                    "padding": "4px 8px",
+                                    "maxWidth": "320px",
+                                    "overflow": "hidden",
+                                    "textOverflow": "ellipsis",
+                                    "textAlign": "left",
+                                },
+                                style_header={"fontWeight": "600", "backgroundColor": "#f3f5f8"},
+                            ),
+                        ],
+                    ),
+                    dcc.Tab(label="Charts", value="charts", children=[html.Div(id=ids.CHARTS, className="charts")]),
+                ],
+            ),
+        ],
+    )
+
+
+def chat_panel(settings: Settings) -> html.Section:
+    """Model picker, the conversation, the question box and the export buttons."""
+    llm = settings.llm
+    return html.Section(
+        className="panel chat-panel",
+        children=[
+            html.Div(className="panel-head", children=[html.H2("Chat")]),
+            html.Div(
+                className="model-bar",
+                children=[
+                    html.Label(
+                        [
+                            "Backend",
+                            dcc.Dropdown(
+                                id=ids.BACKEND_SELECT,
+                                options=BACKEND_OPTIONS,
+                                value=llm.backend,
+                                clearable=False,
+                                searchable=False,
+                            ),
+                        ],
+                        className="field backend",
+                    ),
+                    html.Label(
+                        [
+                            "Model",
+                            dcc.Dropdown(
+                                id=ids.MODEL_SELECT,
+                                options=model_options([], llm.model),
+                                value=llm.model,
+                                clearable=False,
+                                placeholder="server default",
+                            ),
+                        ],
+                        className="field model",
+                    ),
+                    html.Label(
+                        [
+                            "Server URL",
+                            dcc.Input(
+                                id=ids.BASE_URL_INPUT,
+                                type="text",
+                                value=llm.base_url or "",
+                                placeholder=url_placeholder(llm.backend),
+                                disabled=llm.backend == "embedded",
+                                debounce=True,
+                            ),
+                        ],
+                        className="field url",
+                    ),
+                    html.Button(
+                        "Refresh",
+                        id=ids.REFRESH_MODELS_BUTTON,
+                        n_clicks=0,
+                        className="button secondary",
+                        title="Apply the URL and ask the server again",
+                    ),
+                    html.Div(
+                        id=ids.BACKEND_STATUS,
+                        className="backend-status",
+                        children=[html.Span(className="dot unknown"), html.Span("checking…", className="status-label")],
+                    ),
+                ],
+            ),
+            html.Div(id=ids.CHAT_HISTORY, className="chat-history", children=[]),
+            html.Div(id=ids.CHAT_NOTICE, className="chat-notice"),
+            html.Div(
+                className="composer",
+                children=[
+                    dcc.Input(
+                        id=ids.CHAT_INPUT,
+                        type="text",
+                        value="",
+                        n_submit=0,
+                        autoComplete="off",
+                        placeholder="Ask a question about the data, then press Enter",
+                        className="chat-input",
+                    ),
+                    html.Button("Send", id=ids.SEND_BUTTON, n_clicks=0, className="button primary"),
+                    html.Button("Stop", id=ids.STOP_BUTTON, n_clicks=0, className="button danger", disabled=True),
+                ],
+            ),
+            html.Div(
+                className="chat-tools",
+                children=[
+                    html.Span("Export:", className="muted"),
+                    html.Button("Markdown", id=ids.EXPORT_MD_BUTTON, n_clicks=0, className="link-button"),
+                    html.Button("JSON", id=ids.EXPORT_JSON_BUTTON, n_clicks=0, className="link-button"),
+                    html.Button("HTML", id=ids.EXPORT_HTML_BUTTON, n_clicks=0, className="link-button"),
+                    html.Span(className="spacer"),
+                    html.Button("Clear conversation", id=ids.CLEAR_BUTTON, n_clicks=0, className="link-button"),
+                ],
+            ),
+        ],
+    )

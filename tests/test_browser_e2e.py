@@ -1,0 +1,413 @@
+"""The dashboard end to end in headless Chromium (Playwright), answered by a real model.
+
+The app runs in a thread of this process on a free 127.0.0.1 port; its LLM is the real llama.cpp
+server of the ``llama_server`` fixture (SmolLM2). One test swaps in the OpenAI-protocol server of
+``openai_server`` to make the model answer with an HTML/script payload. Every test checks that the
+browser console logged no error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app
+from rag.engine import RAGEngine
+from rag.settings import Settings, apply_overrides
+from tests.protocol_servers import LLAMA_SERVER_ALIAS, ChatReply
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ANSWER_TIMEOUT_MS = 180_000
+LOAD_TIMEOUT_MS = 180_000
+ARTIFACTS = Path(__file__).resolve().parent / ".data" / "browser"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+
+
+# ------------------------------------------------------------------------------------ fixtures
+def llm_settings(base_url: str) -> dict[str, Any]:
+    return {
+        "backend": "openai",
+        "base_url": base_url,
+        "model": LLAMA_SERVER_ALIAS,
+        "api_key_env": "",
+        "max_tokens": 64,
+        "temperature": 0.2,
+        "num_ctx": 2048,
+        "read_timeout": 120,
+    }
+
+
+@pytest.fixture(scope="module")
+def dashboard(llama_server: str, tmp_path_factory) -> Iterator[tuple[str, RAGEngine]]:
+    """The app over a real engine, served from a thread; yields its URL and the engine."""
+    cache = tmp_path_factory.mktemp("browser-cache")
+    settings = apply_overrides(
+        Settings(),
+        {
+            "llm": llm_settings(llama_server),
+            "retrieval": {"top_k": 3, "chunk_chars": 600},
+            "data": {"max_upload_mb": 1},
+            "cache": {"directory": str(cache)},
+        },
+        "browser test",
+    )
+    engine = RAGEngine(settings)
+    app = create_app(engine=engine)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per poll otherwise
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/", engine
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+class Console:
+    """Errors the pages of one test logged."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def watch(self, page: Any) -> Any:
+        page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
+        return page
+
+
+@pytest.fixture
+def context(browser, dashboard, llama_server) -> Iterator[tuple[Any, Console]]:
+    """A fresh browser profile (its own session storage) whose console must stay free of errors."""
+    _, engine = dashboard
+    engine.configure_llm(**llm_settings(llama_server))
+    browser_context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    console = Console()
+    yield browser_context, console
+    browser_context.close()
+    assert console.errors == [], f"the browser console logged errors: {console.errors}"
+
+
+@pytest.fixture
+def page(context, dashboard) -> Any:
+    browser_context, console = context
+    url, _ = dashboard
+    new_page = console.watch(browser_context.new_page())
+    new_page.goto(url)
+    new_page.wait_for_selector("#chat-input")
+    return new_page
+
+
+@pytest.fixture
+def example_loaded(dashboard) -> None:
+    """The example dataset, loaded directly (for tests about the chat, not about loading)."""
+    _, engine = dashboard
+    if engine.dataset_info is None or engine.dataset_info.name != "orders.json":
+        engine.load_json(Path(__file__).resolve().parent.parent / "dashboard" / "example_data" / "orders.json")
+
+
+# ------------------------------------------------------------------------------------ helpers
+def open_page(context_and_console, url: str) -> Any:
+    browser_context, console = context_and_console
+    new_page = console.watch(browser_context.new_page())
+    new_page.goto(url)
+    new_page.wait_for_selector("#chat-input")
+    return new_page
+
+
+def ask(page: Any, question: str) -> None:
+    page.fill("#chat-input", question)
+    page.press("#chat-input", "Enter")
+
+
+def last_answer(page: Any) -> str:
+    return page.locator(".turn .answer-text").last.inner_text()
+
+
+def wait_answer_finished(page: Any, turns: int = 1) -> None:
+    """Until the ``turns``-th answer is final on the page and in the tab's store, and Send is back."""
+    page.wait_for_function(
+        """n => {
+            const shown = document.querySelectorAll('.turn');
+            const kept = JSON.parse(window.sessionStorage.getItem('chat-history-store') || '[]');
+            return shown.length >= n && !shown[n - 1].querySelector('.status-badge.streaming')
+                && kept.length >= n && kept[n - 1].status !== 'streaming'
+                && !document.getElementById('send-button').disabled;
+        }""",
+        arg=turns,
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+
+
+def stored_turns(page: Any) -> list[dict[str, Any]]:
+    return json.loads(page.evaluate("() => window.sessionStorage.getItem('chat-history-store') || '[]'"))
+
+
+def sample_growth(page: Any, timeout: float = ANSWER_TIMEOUT_MS / 1000) -> list[int]:
+    """The answer's length, sampled every 100 ms while it streams."""
+    page.wait_for_selector(".turn .status-badge.streaming", timeout=10_000)
+    lengths = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lengths.append(len(last_answer(page)))
+        if page.locator(".turn .status-badge.streaming").count() == 0:
+            break
+        time.sleep(0.1)
+    return lengths
+
+
+# ------------------------------------------------------------------------------------ tests
+def test_load_the_example_see_the_data_ask_and_watch_the_answer_grow(page, dashboard, tmp_path):
+    page.click("#load-example-button")
+    page.wait_for_selector("#ingest-progress .progress-track", timeout=30_000)  # the bar shows while indexing
+    page.wait_for_selector(".notice.success", timeout=LOAD_TIMEOUT_MS)
+    assert "Loaded orders.json: 240 records" in page.inner_text("#data-message")
+    page.wait_for_selector("#dataset-summary:has-text('orders.json')")
+    assert "records240" in page.inner_text("#dataset-summary").replace(" ", "").replace("\n", "")
+    assert page.locator("#records-table td[data-dash-column='rid']").count() == 15  # one page of rows
+    page.click("text=Charts")
+    page.wait_for_selector("#charts .js-plotly-plot")
+    assert page.locator("#charts .js-plotly-plot").count() == 7
+    page.click("text=Profile")
+    page.wait_for_selector("#profile-table td[data-dash-column='kind']")
+    page.click("text=Records")
+
+    ask(page, "Which orders have the status returned? Give their order ids.")
+    lengths = sample_growth(page)
+    growing = [n for n in lengths if n > 0]
+    assert len(set(growing)) >= 3, f"the answer did not grow over several polls: {lengths}"
+    assert growing[-1] > growing[0]  # (rendered Markdown may shrink a little when a "**" closes)
+    wait_answer_finished(page)
+    turn = stored_turns(page)[0]
+    assert turn["status"] == "done" and turn["answer"].strip()
+    metrics = page.inner_text(".turn .metrics-line")
+    assert "first token" in metrics and "tokens/s" in metrics and LLAMA_SERVER_ALIAS in metrics
+    sources = page.locator(".turn .source")
+    assert sources.count() == len(turn["sources"]) >= 1
+
+    record_id = turn["sources"][0]["record_id"]
+    sources.first.locator("summary").click()
+    sources.first.locator(".source-show").click()
+    page.wait_for_selector(".record-panel .record-json")
+    assert record_id in page.inner_text(".record-panel")
+    page.wait_for_function(
+        "() => document.querySelectorAll(\"#records-table td[data-dash-column='rid']\").length === 1"
+    )
+    assert page.inner_text("#records-table td[data-dash-column='rid']") == record_id
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "answer.png"), full_page=True)
+    page.click("#show-all-records-button")
+    page.wait_for_function(
+        "() => document.querySelectorAll(\"#records-table td[data-dash-column='rid']\").length === 15"
+    )
+    assert page.locator(".record-panel .record-json").count() == 0
+
+
+def test_stop_keeps_the_partial_answer_and_marks_it(page, dashboard, example_loaded, llama_server):
+    _, engine = dashboard
+    engine.configure_llm(max_tokens=512)
+    ask(page, "Write a very long and detailed report about every order in the data, one paragraph per order.")
+    page.wait_for_function(
+        "() => { const a = document.querySelectorAll('.turn .answer-text');"
+        " return a.length && a[a.length - 1].innerText.length > 20; }",
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    page.click("#stop-button")
+    page.wait_for_selector(".turn .status-badge.stopped", timeout=30_000)
+    kept = last_answer(page)
+    assert len(kept) > 20
+    time.sleep(1.0)
+    assert last_answer(page) == kept, "nothing arrives after stop"
+    turn = stored_turns(page)[0]
+    assert turn["status"] == "stopped" and turn["answer"].strip()
+    assert page.is_enabled("#send-button") and not page.is_enabled("#stop-button")
+    page.reload()
+    page.wait_for_selector(".turn .status-badge.stopped")
+    assert last_answer(page) == kept, "the partial answer is kept with the conversation"
+
+
+def test_export_markdown_json_and_html(page, example_loaded):
+    question = "What is the total of order ORD-10042?"
+    ask(page, question)
+    wait_answer_finished(page)
+    turn = stored_turns(page)[0]
+    record_ids = [s["record_id"] for s in turn["sources"]]
+    contents = {}
+    for button, suffix in (
+        ("#export-md-button", ".md"),
+        ("#export-json-button", ".json"),
+        ("#export-html-button", ".html"),
+    ):
+        with page.expect_download() as download:
+            page.click(button)
+        assert download.value.suggested_filename.endswith(suffix)
+        contents[suffix] = Path(download.value.path()).read_text(encoding="utf-8")
+    document = json.loads(contents[".json"])["turns"][0]
+    assert document["question"] == question and document["answer"] == turn["answer"]
+    assert [s["record_id"] for s in document["sources"]] == record_ids
+    assert document["dataset"]["name"] == "orders.json" and len(document["dataset"]["content_hash"]) == 64
+    assert document["model"] == LLAMA_SERVER_ALIAS and "time_to_first_token" in document["metrics"]
+    first_line = turn["answer"].strip().splitlines()[0]
+    assert question in contents[".md"] and first_line in contents[".md"]
+    assert all(f"`{r}`" in contents[".md"] for r in record_ids)
+    import html as html_module
+
+    assert html_module.escape(question) in contents[".html"] and html_module.escape(first_line) in contents[".html"]
+    assert all(html_module.escape(r) in contents[".html"] for r in record_ids)
+
+
+def test_uploads_a_file_then_a_bad_file_keeps_the_data_and_a_big_file_is_refused(page, tmp_path):
+    good = tmp_path / "fleet.jsonl"
+    good.write_text(
+        "\n".join(
+            json.dumps({"truck": f"T-{i:03d}", "km": 1000 + i * 37, "depot": ["north", "south"][i % 2]})
+            for i in range(30)
+        )
+        + "\n"
+    )
+    page.set_input_files("#upload-data input[type=file]", str(good))
+    page.wait_for_selector("text=Loaded fleet.jsonl: 30 records", timeout=LOAD_TIMEOUT_MS)
+    page.wait_for_selector("#dataset-summary:has-text('fleet.jsonl')")
+
+    bad = tmp_path / "broken.json"
+    bad.write_text('[{"truck": "T-1", "km": 12,}]')
+    page.set_input_files("#upload-data input[type=file]", str(bad))
+    page.wait_for_selector("#data-message .notice.error", timeout=LOAD_TIMEOUT_MS)
+    assert "broken.json" in page.inner_text("#data-message")
+    assert "fleet.jsonl" in page.inner_text("#dataset-summary"), "the loaded data stays"
+    assert page.locator("#records-table td[data-dash-column='rid']").count() == 15
+
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps([{"n": i, "pad": "x" * 100} for i in range(12_000)]))
+    page.set_input_files("#upload-data input[type=file]", str(big))
+    page.wait_for_selector("#upload-notice:has-text('can be loaded')", timeout=30_000)
+    megabytes = big.stat().st_size / 1024 / 1024
+    assert f"big.json is {megabytes:.1f} MB; files up to 1 MB can be loaded" in page.inner_text("#upload-notice")
+    assert "fleet.jsonl" in page.inner_text("#dataset-summary")
+
+
+def test_two_tabs_keep_their_own_conversations(context, dashboard, example_loaded):
+    url, _ = dashboard
+    first, second = open_page(context, url), open_page(context, url)
+    ask(first, "How many orders were paid by invoice?")
+    first.wait_for_selector(".turn .status-badge.streaming", timeout=10_000)
+    ask(second, "Which carrier delivered order ORD-10100?")
+    wait_answer_finished(first)
+    wait_answer_finished(second)
+    assert [t["question"] for t in stored_turns(first)] == ["How many orders were paid by invoice?"]
+    assert [t["question"] for t in stored_turns(second)] == ["Which carrier delivered order ORD-10100?"]
+    assert first.locator(".turn").count() == 1 and second.locator(".turn").count() == 1
+    assert "ORD-10100" not in first.inner_text("#chat-history")
+    assert "invoice" not in second.inner_text("#chat-history")
+
+
+def test_reload_keeps_the_conversation_and_a_repeated_question_is_cached(context, dashboard, example_loaded):
+    url, _ = dashboard
+    page = open_page(context, url)
+    ask(page, "Which orders were gifts?")
+    wait_answer_finished(page)
+    before = stored_turns(page)
+    answer = last_answer(page)
+    page.reload()
+    page.wait_for_selector(".turn .metrics-line")
+    assert page.locator(".turn").count() == 1
+    assert last_answer(page) == answer
+    assert stored_turns(page) == before
+
+    other_tab = open_page(context, url)  # same question, no history: answered from the cache
+    ask(other_tab, "Which orders were gifts?")
+    wait_answer_finished(other_tab)
+    other_tab.wait_for_selector(".turn .status-badge.cached")
+    assert last_answer(other_tab) == answer
+
+
+def test_a_reload_while_streaming_picks_the_answer_up_again(page, dashboard, example_loaded):
+    _, engine = dashboard
+    engine.configure_llm(max_tokens=200)
+    ask(page, "Describe the orders shipped with DHL in detail.")
+    page.wait_for_function(
+        "() => { const a = document.querySelector('.turn .answer-text'); return a && a.innerText.length > 10; }",
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    page.reload()
+    page.wait_for_selector(".turn")
+    wait_answer_finished(page)
+    turn = stored_turns(page)[0]
+    assert turn["status"] == "done" and turn["answer"].strip()
+    shown = last_answer(page)
+    page.reload()
+    page.wait_for_selector(".turn .answer-text")
+    assert last_answer(page) == shown, "the resumed answer is exactly the stored one"
+
+
+def test_text_from_the_model_and_the_data_cannot_inject_markup(page, dashboard, openai_server, tmp_path):
+    _, engine = dashboard
+    payload = '<script>window.injectedMark = 1</script><img src="x" onerror="window.injectedMark = 2"> **bold**'
+    data = tmp_path / "hostile.json"
+    data.write_text(json.dumps([{"name": payload, "n": i} for i in range(5)]))
+    page.set_input_files("#upload-data input[type=file]", str(data))
+    page.wait_for_selector("text=Loaded hostile.json: 5 records", timeout=LOAD_TIMEOUT_MS)
+    page.wait_for_selector("#dataset-summary:has-text('hostile.json')")
+
+    openai_server.reply = ChatReply(pieces=["Here: ", payload, " [1]"], delay=0.05)
+    engine.configure_llm(backend="openai", base_url=openai_server.base_url, model="smollm2")
+    ask(page, payload)
+    wait_answer_finished(page)
+    answer = page.locator(".turn .answer-text").last
+    assert answer.locator("strong").inner_text() == "bold", "Markdown is rendered"
+    assert answer.locator("img, script").count() == 0
+    assert page.locator("#chat-history img, #chat-history script").count() == 0
+    assert "<script>window.injectedMark = 1</script>" in answer.inner_text(), "the markup is shown as text"
+    assert payload in page.inner_text(".turn .question-text")
+    page.locator(".turn .source summary").first.click()
+    page.locator(".turn .source-show").first.click()
+    page.wait_for_selector(".record-panel .record-json")
+    assert page.locator(".record-panel img, .record-panel script").count() == 0
+    assert page.evaluate("() => window.injectedMark === undefined")
+
+
+def test_model_picker_shows_reachability_and_the_servers_models(page, dashboard, openai_server, llama_server):
+    page.wait_for_selector("#backend-status .dot.ok", timeout=30_000)
+    assert "reachable" in page.inner_text("#backend-status")
+    page.fill("#base-url-input", openai_server.base_url)
+    page.click("#refresh-models-button")
+    page.wait_for_function(
+        f"() => document.querySelector('#backend-status').innerText.includes('{openai_server.base_url}')"
+    )
+    page.click("#model-select")
+    for model in openai_server.models:
+        assert page.locator(f"text={model}").count() >= 1
+    page.keyboard.press("Escape")
+    page.fill("#base-url-input", "http://127.0.0.1:9/v1")
+    page.click("#refresh-models-button")
+    page.wait_for_selector("#backend-status .dot.down", timeout=30_000)
+    assert "not reachable" in page.inner_text("#backend-status")

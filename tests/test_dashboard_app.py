@@ -1,0 +1,238 @@
+"""The Dash app as the browser sees it over HTTP: layout, callbacks, poll sizes, limits, command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app import create_app
+from dashboard import ids
+from dashboard.callback_client import CallbackClient
+from dashboard.data_flow import EXAMPLE_DATASET
+from dashboard.layout import STREAM_POLL_MS
+from rag.cache import ResponseCache
+from rag.engine import RAGEngine
+from rag.settings import Settings, apply_overrides
+from tests.protocol_servers import ChatReply
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRED_IDS = (
+    ids.CHAT_HISTORY,
+    ids.CHAT_HISTORY_STORE,
+    ids.CHAT_INPUT,
+    ids.SEND_BUTTON,
+    ids.STREAMING_SESSION_ID,
+    ids.STREAMING_ACTIVE,
+    ids.STREAMING_INTERVAL,
+    ids.STORED_DATA,
+)
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    from rag.embeddings import Embedder
+    from rag.model_files import default_embedding_model_dir
+
+    return Embedder(default_embedding_model_dir())
+
+
+@pytest.fixture
+def engine(embedder, ollama_server, tmp_path_factory, tmp_path):
+    cache = tmp_path_factory.getbasetemp() / "dashboard-embeddings"  # shared with test_dashboard_flow.py
+    settings = apply_overrides(
+        Settings(),
+        {
+            "llm": {"backend": "ollama", "base_url": ollama_server.url, "model": "llama3.2"},
+            "cache": {"directory": str(cache)},
+            "retrieval": {"top_k": 3},
+            "data": {"max_upload_mb": 1},
+        },
+        "test",
+    )
+    return RAGEngine(settings, embedder=embedder, cache=ResponseCache(tmp_path / "answers"))
+
+
+@pytest.fixture
+def app(engine):
+    return create_app(engine=engine)
+
+
+def components(layout: Any) -> dict[str, dict[str, Any]]:
+    """Every component with a string id in a ``/_dash-layout`` JSON tree, by id."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict) and "props" in node:
+            if isinstance(node["props"].get("id"), str):
+                found[node["props"]["id"]] = node
+            walk(node["props"].get("children"))
+            for tab in node["props"].get("tabs", []) if isinstance(node["props"].get("tabs"), list) else []:
+                walk(tab)
+
+    walk(layout)
+    return found
+
+
+def test_the_layout_has_the_chat_components_with_the_agreed_ids_and_settings(app):
+    http = app.server.test_client()
+    assert http.get("/").status_code == 200
+    layout = components(http.get("/_dash-layout").get_json())
+    for component_id in REQUIRED_IDS:
+        assert component_id in layout, component_id
+    interval = layout[ids.STREAMING_INTERVAL]
+    assert interval["type"] == "Interval" and interval["props"]["interval"] == STREAM_POLL_MS == 200
+    assert interval["props"]["disabled"] is True
+    store = layout[ids.CHAT_HISTORY_STORE]
+    assert store["props"]["storage_type"] == "session" and store["props"]["data"] == []
+    assert layout[ids.STORED_DATA]["props"]["data"] is None
+    assert layout[ids.UPLOAD_LIMIT]["props"]["data"] == {"bytes": 1024 * 1024, "mb": 1.0}
+    assert layout[ids.UPLOAD]["type"] == "Upload"
+
+
+def test_every_page_load_builds_a_fresh_layout_from_the_current_dataset(app, engine):
+    http = app.server.test_client()
+    before = components(http.get("/_dash-layout").get_json())
+    engine.load_json(EXAMPLE_DATASET)
+    after = components(http.get("/_dash-layout").get_json())
+    assert before[ids.STORED_DATA]["props"]["data"] is None
+    assert after[ids.STORED_DATA]["props"]["data"]["record_count"] == 240
+
+
+def test_polls_send_only_the_new_text_whatever_the_length_of_the_conversation(app, engine, ollama_server):
+    engine.load_json(EXAMPLE_DATASET)
+    client = CallbackClient(app)
+    ollama_server.reply = ChatReply(pieces=[f"piece{i:02d} " for i in range(40)], delay=0.02)
+    sent = client.call(
+        ids.SEND_BUTTON,
+        "n_clicks",
+        1,
+        state={
+            f"{ids.CHAT_INPUT}.value": "Which orders were returned?",
+            f"{ids.CHAT_HISTORY_STORE}.data": [],
+            f"{ids.STREAMING_ACTIVE}.data": False,
+        },
+    )
+    assert sent.status == 200
+    session_id = sent.output(ids.STREAMING_SESSION_ID, "data")
+    assert len(session_id) == 32 and sent.output(ids.STREAMING_ACTIVE, "data") is True
+    assert sent.output(ids.CHAT_HISTORY, "children")["operations"][0]["operation"] == "Append"
+    progress = sent.output(ids.STREAM_PROGRESS, "data")
+
+    sizes: list[tuple[int, int]] = []
+    shown_sources = 0
+    text = ""
+    for _ in range(500):
+        response = client.call(
+            ids.STREAMING_INTERVAL,
+            "n_intervals",
+            len(sizes) + 1,
+            state={
+                f"{ids.STREAMING_SESSION_ID}.data": session_id,
+                f"{ids.STREAM_PROGRESS}.data": progress,
+                f"{ids.STREAMING_ACTIVE}.data": True,
+            },
+        )
+        if response.status == 204:  # nothing new: no body at all
+            time.sleep(0.02)
+            continue
+        patch = response.output(ids.CHAT_HISTORY, "children")
+        operations = (patch or {}).get("operations", [])
+        added = "".join(op["params"]["value"] for op in operations if op["operation"] == "Add")
+        text += added
+        if response.output(ids.STREAMING_ACTIVE, "data") is False:
+            break
+        if all(op["operation"] == "Add" for op in operations):  # not the one poll that shows the sources
+            sizes.append((len(response.body), len(added.encode())))
+        else:
+            shown_sources += 1
+        progress = response.output(ids.STREAM_PROGRESS, "data") or progress
+        time.sleep(0.02)
+    assert text == "".join(f"piece{i:02d} " for i in range(40))
+    assert shown_sources <= 1
+    text_polls = [(size, new) for size, new in sizes if new]
+    assert len(text_polls) >= 3
+    for size, new in text_polls:
+        assert size < new + 400, f"a poll carrying {new} bytes of text sent {size} bytes"
+
+
+def test_send_with_an_empty_question_only_asks_for_one(app):
+    client = CallbackClient(app)
+    response = client.call(ids.SEND_BUTTON, "n_clicks", 1, state={f"{ids.CHAT_INPUT}.value": "   "})
+    assert response.output(ids.CHAT_NOTICE, "children") == "Type a question first."
+    assert response.output(ids.STREAMING_ACTIVE, "data") is None
+
+
+def test_export_callback_downloads_the_conversation(app):
+    client = CallbackClient(app)
+    turn = {
+        "id": "s1",
+        "question": "Which orders were returned?",
+        "answer": "ORD-10007 [1]",
+        "status": "done",
+        "sources": [{"label": 1, "record_id": "$[6]", "score": 0.03, "text": "order_id: ORD-10007"}],
+        "metrics": {"time_to_first_token": 0.3},
+        "meta": {"model": "llama3.2", "dataset_name": "orders.json", "dataset_hash": "ab" * 32},
+    }
+    response = client.call(ids.EXPORT_JSON_BUTTON, "n_clicks", 1, state={f"{ids.CHAT_HISTORY_STORE}.data": [turn]})
+    download = response.output(ids.EXPORT_DOWNLOAD, "data")
+    assert download["filename"].endswith(".json")
+    document = json.loads(download["content"])
+    assert document["turns"][0]["sources"][0]["record_id"] == "$[6]"
+
+
+def test_an_upload_over_the_limit_gets_the_message_from_the_server_too(app, engine):
+    import base64
+
+    client = CallbackClient(app)
+    big = base64.b64encode(b"[" + b"1," * 600_000 + b"1]").decode()
+    response = client.call(
+        ids.UPLOAD_GATE,
+        "data",
+        {"filename": "big.json", "at": 1},
+        state={
+            f"{ids.UPLOAD}.contents": "data:application/json;base64," + big,
+            f"{ids.UPLOAD}.filename": "big.json",
+        },
+    )
+    message = json.dumps(response.output(ids.DATA_MESSAGE, "children"))
+    assert "big.json is 1.1 MB; files up to 1 MB can be loaded" in message
+    assert engine.dataset is None
+
+
+def test_a_request_past_flasks_limit_gets_a_clear_413(app):
+    http = app.server.test_client()
+    response = http.post("/_dash-update-component", data=b"x" * (3 * 1024 * 1024), content_type="application/json")
+    assert response.status_code == 413
+    assert response.get_json() == {"error": "The upload is larger than the limit of 1 MB (setting data.max_upload_mb)."}
+
+
+def test_a_bad_config_file_is_one_clear_line_and_a_failing_exit(tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text('{"llm": {"backend": "martian"}}')
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), "--config", str(config), "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "llm.backend" in lines[0]
+    missing = subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), "--config", str(tmp_path / "nope.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert missing.returncode != 0 and missing.stderr.strip().endswith("does not exist")

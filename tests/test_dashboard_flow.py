@@ -1,0 +1,257 @@
+"""The dashboard's plain functions against a real engine: loading jobs, the data view, the model picker,
+and whole answers streamed from a local Ollama-protocol server through the poll logic."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from dash import no_update
+
+from dashboard.chat_view import ANSWER_TEXT_PATH, ERROR_PATH, new_progress, poll_stream, render_history, send_question
+from dashboard.data_flow import EXAMPLE_DATASET, ingest_view, render_data_view, show_record, start_load
+from dashboard.ingest_jobs import FAILED, RUNNING, SUCCEEDED, IngestJobRegistry
+from dashboard.model_panel import apply_model_choice, model_options
+from rag.cache import ResponseCache
+from rag.engine import RAGEngine
+from rag.errors import DataLoadError
+from rag.settings import Settings, apply_overrides
+from tests.protocol_servers import DEFAULT_PIECES, ChatReply, free_port
+from tests.test_dashboard_chat_view import apply_root_patch, as_json, follow, texts
+
+ANSWER = "".join(DEFAULT_PIECES)
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    from rag.embeddings import Embedder
+    from rag.model_files import default_embedding_model_dir
+
+    return Embedder(default_embedding_model_dir())
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    """Shared with test_dashboard_app.py: the example is embedded once per test run."""
+    return tmp_path_factory.getbasetemp() / "dashboard-embeddings"
+
+
+@pytest.fixture
+def make_engine(embedder, cache_dir, tmp_path):
+    """Engines share the embedding cache (fast loads) but never answers (each test gets its own)."""
+
+    def make(**llm: Any) -> RAGEngine:
+        overrides: dict[str, Any] = {"cache": {"directory": str(cache_dir)}, "retrieval": {"top_k": 3}}
+        if llm:
+            overrides["llm"] = llm
+        settings = apply_overrides(Settings(), overrides, "test")
+        return RAGEngine(settings, embedder=embedder, cache=ResponseCache(tmp_path / "answers"))
+
+    return make
+
+
+@pytest.fixture
+def loaded_engine(make_engine, ollama_server):
+    engine = make_engine(backend="ollama", base_url=ollama_server.url, model="llama3.2")
+    engine.load_json(EXAMPLE_DATASET)
+    return engine
+
+
+def run_turn(engine: RAGEngine, question: str, turns: list[dict[str, Any]], *, on_poll=None, timeout: float = 30.0):
+    """Ask like the page does and poll like the page does; return the rendered history, the stored turns
+    and the patches sent."""
+    turn = send_question(engine, question, turns)
+    store = list(turns) + [turn]
+    history = as_json(render_history(store))
+    progress = new_progress(len(turns))
+    patches = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        update = poll_stream(engine.read, turn["id"], progress)
+        if on_poll is not None:
+            on_poll(update, turn)
+        if update.history is not no_update:
+            patch = as_json(update.history)
+            patches.append(patch)
+            history = apply_root_patch(history, patch)
+        if update.finished:
+            store = apply_root_patch(store, as_json(update.store))
+            return history, store, patches
+        if isinstance(update.progress, dict):
+            progress = update.progress
+        time.sleep(0.02)
+    raise AssertionError("the answer did not finish")
+
+
+# ------------------------------------------------------------------------------------ ingest jobs
+def test_a_job_reports_progress_then_its_result():
+    registry = IngestJobRegistry()
+    step = threading.Event()
+    proceed = threading.Event()
+
+    def work(progress):
+        progress("embedding", 3, 10)
+        step.set()
+        proceed.wait(5)
+        return {"record_count": 10}
+
+    job_id = registry.start("data.json", work)
+    assert step.wait(5)
+    running = registry.get(job_id)
+    assert running.status == RUNNING and running.stage == "embedding" and running.fraction == 0.3
+    view = ingest_view(running)
+    assert not view.finished and not view.hidden
+    assert "Embedding the records — data.json (3 / 10)" in texts(as_json(view.progress))
+    proceed.set()
+    done = registry.wait(job_id, timeout=5)
+    assert done.status == SUCCEEDED and done.result == {"record_count": 10}
+
+
+def test_a_failing_job_keeps_the_loader_message_and_unknown_jobs_are_reported():
+    registry = IngestJobRegistry()
+
+    def work(progress):
+        raise DataLoadError("bad.json is not valid JSON: Expecting value at line 1, column 2")
+
+    job = registry.wait(registry.start("bad.json", work), timeout=5)
+    assert job.status == FAILED
+    view = ingest_view(job)
+    assert view.finished and view.stored_data is None
+    assert texts(as_json(view.message)) == "bad.json is not valid JSON: Expecting value at line 1, column 2"
+    assert "lost" in texts(as_json(ingest_view(None).message))
+    assert registry.get("no-such-job") is None
+
+
+def test_the_registry_forgets_old_jobs():
+    registry = IngestJobRegistry(max_jobs=2)
+    first = registry.start("a", lambda progress: 1)
+    registry.start("b", lambda progress: 2)
+    registry.start("c", lambda progress: 3)
+    assert registry.get(first) is None
+
+
+def test_loading_the_example_then_a_bad_file_keeps_the_example(make_engine):
+    engine = make_engine()
+    registry = IngestJobRegistry()
+    job = registry.wait(start_load(engine, registry, EXAMPLE_DATASET, "orders.json"), timeout=120)
+    view = ingest_view(job)
+    assert job.status == SUCCEEDED and view.stored_data["record_count"] == 240
+    assert "Loaded orders.json: 240 records" in texts(as_json(view.message))
+
+    bad = registry.wait(start_load(engine, registry, b'{"orders": [1, 2,', "broken.json"), timeout=60)
+    assert bad.status == FAILED and "broken.json" in bad.message
+    assert engine.dataset_info.name == "orders.json" and engine.dataset_info.record_count == 240
+
+    data_view = render_data_view(engine)
+    assert len(data_view.record_rows) == 240 and data_view.records_note == "240 records"
+    assert len(data_view.charts) == 7 and len(data_view.profile_rows) == len(engine.dataset_info.profile.fields)
+    shown = show_record(engine, "$[42]")
+    assert shown.filter_query == '{rid} = "$[42]"' and "ORD-10043" in str(as_json(shown.panel))
+    assert show_record(engine, "$[4242]").filter_query == ""
+
+
+def test_the_data_view_of_an_empty_engine_invites_a_load(make_engine):
+    view = render_data_view(make_engine())
+    assert "No dataset loaded yet" in texts(as_json(view.summary)) and view.record_rows == []
+
+
+# ------------------------------------------------------------------------------------ model picker
+def test_switching_to_ollama_lists_its_models_and_picks_one(make_engine, ollama_server):
+    engine = make_engine()
+    state = apply_model_choice(engine, trigger="backend", backend="ollama", base_url="", model=None)
+    assert not state.url_disabled and state.url_placeholder == "default: http://127.0.0.1:11434"
+    state = apply_model_choice(engine, trigger="refresh", backend="ollama", base_url=ollama_server.url, model=None)
+    assert state.ok and "reachable" in state.message
+    assert state.models == ollama_server.models and state.model == ollama_server.models[0]
+    assert engine.settings.llm.base_url == ollama_server.url and engine.settings.llm.model == state.model
+    state = apply_model_choice(
+        engine, trigger="model", backend="ollama", base_url=ollama_server.url, model="qwen3:0.6b"
+    )
+    assert state.ok and engine.settings.llm.model == "qwen3:0.6b"
+    assert model_options(state.models, "mine") == [{"label": "mine", "value": "mine"}] + [
+        {"label": m, "value": m} for m in state.models
+    ]
+
+
+def test_an_unreachable_server_is_reported_with_the_reason(make_engine):
+    engine = make_engine(backend="openai", base_url=f"http://127.0.0.1:{free_port()}/v1", connect_timeout=1.0)
+    state = apply_model_choice(engine, trigger=None, backend="openai", base_url=None, model=None)
+    assert not state.ok and state.message and state.models == []
+    assert "127.0.0.1" in state.message
+
+
+def test_a_bad_model_setting_is_reported_not_raised(make_engine):
+    engine = make_engine()
+    state = apply_model_choice(engine, trigger="backend", backend="martian", base_url=None, model=None)
+    assert not state.ok and "llm.backend" in state.message
+
+
+def test_the_embedded_model_needs_no_server(make_engine, gguf_path):
+    engine = make_engine(backend="embedded")
+    state = apply_model_choice(engine, trigger=None, backend="embedded", base_url=None, model=None)
+    assert state.ok and state.url_disabled and state.models == [state.model]
+
+
+# ------------------------------------------------------------------------------------ chat
+def test_an_answer_streams_into_the_page_and_the_store(loaded_engine, ollama_server):
+    ollama_server.reply = ChatReply(delay=0.03)
+    history, store, patches = run_turn(loaded_engine, "Which orders were returned?", [])
+    assert follow(history[0], ANSWER_TEXT_PATH) == ANSWER
+    added = [op["params"]["value"] for p in patches for op in p["operations"] if op["operation"] == "Add"]
+    assert len(added) >= 2, "the text arrived over several polls"
+    assert "".join(added) == ANSWER
+    turn = store[0]
+    assert turn["status"] == "done" and turn["answer"] == ANSWER
+    assert len(turn["sources"]) == 3 and all(s["record_id"].startswith("$[") for s in turn["sources"])
+    assert turn["metrics"]["model"] == "llama3.2" and turn["metrics"]["completion_tokens"] == len(DEFAULT_PIECES)
+    assert turn["meta"]["dataset_name"] == "orders.json" and turn["meta"]["dataset_hash"]
+    assert "first token" in texts(history[0])
+
+
+def test_the_next_question_carries_the_conversation_so_far(loaded_engine, ollama_server):
+    _, store, _ = run_turn(loaded_engine, "Which orders were returned?", [])
+    run_turn(loaded_engine, "And which of them were gifts?", store)
+    messages = ollama_server.chat_requests[-1].body["messages"]
+    contents = [m["content"] for m in messages]
+    assert "Which orders were returned?" in contents and ANSWER in contents
+    assert "And which of them were gifts?" in contents[-1]
+
+
+def test_stop_ends_the_answer_on_the_server_and_keeps_the_partial_text(loaded_engine, ollama_server):
+    ollama_server.reply = ChatReply(pieces=[f"word{i} " for i in range(200)], delay=0.05)
+    stopped = []
+
+    def stop_after_text(update, turn):
+        if not stopped and update.history is not no_update and "Add" in str(as_json(update.history)):
+            stopped.append(loaded_engine.cancel(turn["id"]))
+
+    history, store, _ = run_turn(loaded_engine, "List every order", [], on_poll=stop_after_text)
+    assert stopped == [True]
+    assert store[0]["status"] == "stopped"
+    assert store[0]["answer"].startswith("word0 ") and len(store[0]["answer"].split()) < 200
+    assert follow(history[0], ANSWER_TEXT_PATH) == store[0]["answer"]
+    assert "stopped" in texts(history[0])
+    assert ollama_server.wait_for_disconnect(5), "the server saw the stream closed"
+
+
+@pytest.mark.parametrize("failure", ["server down", "unknown model", "timeout", "stream cut"])
+def test_failures_show_a_clear_message_and_keep_the_partial_answer(loaded_engine, ollama_server, failure):
+    if failure == "server down":
+        loaded_engine.configure_llm(base_url=f"http://127.0.0.1:{free_port()}", connect_timeout=1.0)
+        expected, partial = "127.0.0.1", ""
+    elif failure == "unknown model":
+        loaded_engine.configure_llm(model="no-such-model")
+        expected, partial = "no-such-model", ""
+    elif failure == "timeout":
+        loaded_engine.configure_llm(read_timeout=0.5)
+        ollama_server.reply = ChatReply(stall_after=2, stall_seconds=2.0)
+        expected, partial = "stopped sending for 0.5 s", "".join(DEFAULT_PIECES[:2])
+    else:
+        ollama_server.reply = ChatReply(error_after=3, error_message="CUDA out of memory")
+        expected, partial = "CUDA out of memory", "".join(DEFAULT_PIECES[:3])
+    history, store, _ = run_turn(loaded_engine, "What is the average total?", [])
+    assert store[0]["status"] == "error" and expected in store[0]["error"]
+    assert store[0]["answer"] == partial and follow(history[0], ANSWER_TEXT_PATH) == partial
+    assert expected in texts(follow(history[0], ERROR_PATH))
