@@ -36,21 +36,11 @@ from dashboard.chat_view import compact_sources, new_progress, new_turn, render_
 from dashboard.data_flow import EXAMPLE_DATASET  # noqa: E402
 from rag.engine import RAGEngine  # noqa: E402
 from rag.settings import Settings, apply_overrides  # noqa: E402
+from tests.browser import launch_chromium  # noqa: E402
 
 CONVERSATION_LENGTHS = (0, 5, 20, 50)
 ANSWER_CHARS = 800
 PIECE = "records show that "  # ~3-4 tokens: what one 200 ms poll typically carries
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 QUESTIONS = [
     "Which orders were returned?",
     "What is the total of order ORD-10042?",
@@ -170,7 +160,7 @@ def bench_first_visible_token(question_count: int) -> None:
         rows = []
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+                browser = launch_chromium(playwright)
                 page = browser.new_page()
                 page.goto(f"http://127.0.0.1:{server.server_port}/")
                 page.wait_for_selector("#chat-input")

@@ -12,7 +12,6 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from rag.cache import ResponseCache, answer_key

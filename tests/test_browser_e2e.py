@@ -17,31 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright import sync_api
 from werkzeug.serving import make_server
 
 from app import create_app
 from rag.engine import RAGEngine
 from rag.settings import Settings, apply_overrides
+from tests.browser import launch_chromium
 from tests.protocol_servers import LLAMA_SERVER_ALIAS, ChatReply
 
-sync_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ANSWER_TIMEOUT_MS = 180_000
 LOAD_TIMEOUT_MS = 180_000
 ARTIFACTS = Path(__file__).resolve().parent / ".data" / "browser"
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 
 
 # ------------------------------------------------------------------------------------ fixtures
@@ -88,7 +77,7 @@ def dashboard(llama_server: str, tmp_path_factory) -> Iterator[tuple[str, RAGEng
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
 

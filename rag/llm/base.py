@@ -210,6 +210,17 @@ class LLMClient(ABC):
         if self._debug_hook is not None:
             self._debug_hook(kind, payload)
 
+    def _event_hook(self) -> Callable[[str], None] | None:
+        """What a decoder calls with each raw line, when debugging."""
+        return (lambda line: self._debug("event", line)) if self._debug_hook is not None else None
+
+    def _available_models(self) -> list[str]:
+        """The model list for an error message; empty when it cannot be had."""
+        try:
+            return self.list_models()
+        except LLMError:
+            return []
+
     def _status_from_models(self, where: str) -> BackendStatus:
         """``check()`` for servers: reachable, and does it offer the configured model?"""
         try:

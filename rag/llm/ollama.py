@@ -163,14 +163,6 @@ class OllamaClient(LLMClient):
             f"Ollama answered HTTP {response.status_code}: {message}", status=response.status_code, body=body
         )
 
-    def _available_models(self) -> list[str]:
-        try:
-            return self.list_models()
-        except LLMError:
-            return []
-
-    def _event_hook(self) -> Any:
-        return (lambda line: self._debug("event", line)) if self._debug_hook is not None else None
 
 
 def _seconds(nanoseconds: Any) -> float | None:

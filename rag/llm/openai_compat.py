@@ -176,14 +176,6 @@ class OpenAIClient(LLMClient):
             f"the OpenAI-compatible server answered HTTP {status}: {message}", status=status, body=body
         )
 
-    def _available_models(self) -> list[str]:
-        try:
-            return self.list_models()
-        except LLMError:
-            return []
-
-    def _event_hook(self) -> Any:
-        return (lambda line: self._debug("event", line)) if self._debug_hook is not None else None
 
 
 def _error_text(data: dict[str, Any]) -> str:
