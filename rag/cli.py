@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 import time
+import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, TextIO
 
@@ -169,6 +170,13 @@ def main(argv: list[str] | None = None, *, stdin: TextIO | None = None, stdout: 
         error, code = str(exc), EXIT_FAILED
     except ConfigError as exc:
         error, code = str(exc), EXIT_USAGE
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more to say to it
+        cancel.cancel()
+        return EXIT_FAILED
+    except Exception as exc:  # a bug, not the user's doing: still one line, the traceback with --debug
+        if args.debug:
+            traceback.print_exc(file=stderr)
+        error, code = f"unexpected failure: {exc!r} (run with --debug for the traceback)", EXIT_FAILED
     if report.characters:
         stdout.write("\n")
         stdout.flush()
@@ -182,5 +190,8 @@ def main(argv: list[str] | None = None, *, stdin: TextIO | None = None, stdout: 
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except KeyboardInterrupt:  # a second Ctrl+C during the summary
+    except KeyboardInterrupt:  # Ctrl+C while the model loads, or a second one during the summary
         sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(EXIT_FAILED)

@@ -170,3 +170,13 @@ def test_streams_from_the_embedded_model_with_no_server():
     assert result.stdout.strip()
     summary = summary_of(result.stderr)
     assert 0 < int(summary["tokens"]) <= 12 and float(summary["rate"]) > 0
+
+
+def test_a_closed_pipe_ends_quietly(ollama_server):
+    ollama_server.reply = ChatReply(pieces=[f"line {i}\n" for i in range(200)], delay=0.005)
+    command = (
+        f"{sys.executable} -m rag.cli hi --backend ollama --base-url {ollama_server.url} --model llama3.2 | head -n 2"
+    )
+    result = subprocess.run(command, shell=True, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.stdout == "line 0\nline 1\n"
+    assert "Traceback" not in result.stderr
