@@ -150,6 +150,14 @@ def official_openai_mock(pieces: list[bytes]) -> str:
 # --- loopback HTTP ------------------------------------------------------------------------------
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Clients dropping idle keep-alive connections at the end of a run are not errors."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
+
+
 class RecordingServer:
     """Serves the recorded pieces at /api/chat and /v1/chat/completions, one chunked write per piece."""
 
@@ -174,7 +182,7 @@ class RecordingServer:
                     write(b"%x\r\n%s\r\n" % (len(data), data))
                 write(b"0\r\n\r\n")
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
