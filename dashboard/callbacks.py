@@ -94,13 +94,15 @@ def register_data_callbacks(app: Dash, engine: EngineGetter, jobs: IngestJobRegi
 
     @app.callback(
         Output(ids.DATASET_SUMMARY, "children"),
-        Output(ids.RECORDS_TABLE, "columns"),
-        Output(ids.RECORDS_TABLE, "data"),
-        Output(ids.RECORDS_TABLE, "filter_query"),
-        Output(ids.RECORDS_TABLE, "page_current"),
+        Output(ids.RECORDS_TABLE, "columnDefs"),
+        Output(ids.RECORDS_TABLE, "rowData"),
+        Output(ids.RECORDS_TABLE, "filterModel"),
+        Output(ids.RECORDS_TABLE, "paginationGoTo"),
         Output(ids.RECORDS_NOTE, "children"),
-        Output(ids.PROFILE_TABLE, "columns"),
-        Output(ids.PROFILE_TABLE, "data"),
+        Output(ids.RECORDS_TABLE, "columnSize"),
+        Output(ids.PROFILE_TABLE, "columnDefs"),
+        Output(ids.PROFILE_TABLE, "rowData"),
+        Output(ids.PROFILE_TABLE, "columnSize"),
         Output(ids.CHARTS, "children"),
         Output(ids.RECORD_PANEL, "children"),
         Input(ids.STORED_DATA, "data"),
@@ -111,18 +113,19 @@ def register_data_callbacks(app: Dash, engine: EngineGetter, jobs: IngestJobRegi
             view.summary,
             view.record_columns,
             view.record_rows,
-            "",
-            0,
+            {},
+            "first",
             view.records_note,
+            "autoSize",
             view.profile_columns,
             view.profile_rows,
+            "autoSize",
             view.charts,
             [],
         )
 
     @app.callback(
-        Output(ids.RECORDS_TABLE, "filter_query", allow_duplicate=True),
-        Output(ids.RECORDS_TABLE, "page_current", allow_duplicate=True),
+        Output(ids.RECORDS_TABLE, "filterModel", allow_duplicate=True),
         Output(ids.RECORD_PANEL, "children", allow_duplicate=True),
         Output(ids.DATA_TABS, "value"),
         Input({"type": ids.SOURCE_LINK_TYPE, "turn": ALL, "record": ALL}, "n_clicks"),
@@ -133,16 +136,16 @@ def register_data_callbacks(app: Dash, engine: EngineGetter, jobs: IngestJobRegi
         if not trigger or not any(clicks) or not (ctx.triggered and ctx.triggered[0].get("value")):
             raise PreventUpdate  # new source buttons appearing also fire this callback
         view = show_record(engine(), str(trigger["record"]))
-        return view.filter_query, 0, view.panel, "records"
+        return view.filter_model, view.panel, "records"
 
     @app.callback(
-        Output(ids.RECORDS_TABLE, "filter_query", allow_duplicate=True),
+        Output(ids.RECORDS_TABLE, "filterModel", allow_duplicate=True),
         Output(ids.RECORD_PANEL, "children", allow_duplicate=True),
         Input(ids.SHOW_ALL_RECORDS_BUTTON, "n_clicks"),
         prevent_initial_call=True,
     )
     def show_all_records(_clicks: int) -> tuple:
-        return "", []
+        return {}, []
 
 
 # ---------------------------------------------------------------------------------------- model

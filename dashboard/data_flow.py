@@ -14,7 +14,7 @@ from dashboard.data_view import (
     dataset_summary,
     find_record,
     profile_table,
-    record_filter_query,
+    record_filter_model,
     record_panel,
     records_table,
     summary_data,
@@ -145,20 +145,21 @@ def render_data_view(engine: Any) -> DataViewOutputs:
 
 @dataclass
 class RecordView:
-    """Showing one record: the table filter and the record panel."""
+    """Showing one record: the records grid's ``filterModel`` and the record panel."""
 
-    filter_query: str
+    filter_model: dict[str, Any]
+    """Keeps only the record's row; empty (no filter) when the record is not in the grid."""
     panel: list[Any]
 
 
 def show_record(engine: Any, record_id: str) -> RecordView:
-    """Filter the records table to ``record_id`` and show the whole record above it."""
+    """Filter the records grid to ``record_id`` and show the whole record above it."""
     found = find_record(engine.dataset, record_id)
     if found is None:
-        return RecordView(filter_query="", panel=record_panel(None, record_id, in_table=False))
+        return RecordView(filter_model={}, panel=record_panel(None, record_id, in_table=False))
     position, record = found
     in_table = position < MAX_TABLE_ROWS
     return RecordView(
-        filter_query=record_filter_query(record_id) if in_table else "",
+        filter_model=record_filter_model(record_id) if in_table else {},
         panel=record_panel(record, record_id, in_table=in_table),
     )

@@ -1,7 +1,8 @@
-"""The data view as plain data: the dataset summary, the records table, the profile table, one record.
+"""The data view as plain data: the dataset summary, the records grid, the profile grid, one record.
 
-Table columns get opaque ids (``rid`` for the record id, ``c0``, ``c1``... for the fields) and the
-field path as their name, so that any field name is safe in DataTable's filter syntax.
+The grids are dash-ag-grid ``AgGrid`` components; this module builds their ``columnDefs``, ``rowData``
+and ``filterModel``. Record columns get opaque fields (``rid`` for the record id, ``c0``, ``c1``... for
+the fields) and the field path as their header, because AG Grid reads dots in a field as nesting.
 """
 
 from __future__ import annotations
@@ -20,20 +21,44 @@ from rag.records import Dataset, Record
 
 RECORD_ID_COLUMN = "rid"
 MAX_TABLE_ROWS = 10_000
-"""Rows sent to the browser's table (the chat searches every record either way)."""
+"""Rows sent to the browser's grid (the chat searches every record either way)."""
 MAX_TABLE_COLUMNS = 40
 MAX_CELL_CHARS = 300
 RECORD_PANEL_CHARS = 20_000
-_TABLE_TYPES = {"number": "numeric", "date": "datetime"}
+TEXT_FILTER = "agTextColumnFilter"
+NUMBER_FILTER = "agNumberColumnFilter"
 _INDEX = re.compile(r"\[(\d+)\]")
+
+
+def grid_column(field: str, header: str, *, numeric: bool = False) -> dict[str, Any]:
+    """An AG Grid column definition: a number column (number filter, right-aligned) or a text one."""
+    column: dict[str, Any] = {
+        "field": field,
+        "headerName": header,
+        "headerTooltip": header,
+        "cellDataType": "number" if numeric else "text",
+        "filter": NUMBER_FILTER if numeric else TEXT_FILTER,
+    }
+    if numeric:
+        column["type"] = "rightAligned"
+    return column
+
+
+def record_id_column() -> dict[str, Any]:
+    """The ``record id`` column: pinned left, exact (case-sensitive) text filter, monospace cells."""
+    column = grid_column(RECORD_ID_COLUMN, "record id")
+    column.update(pinned="left", cellClass="record-id-cell", filterParams={"caseSensitive": True})
+    return column
 
 
 @dataclass(frozen=True)
 class RecordsTable:
-    """What the records DataTable shows."""
+    """What the records grid shows."""
 
     columns: list[dict[str, Any]]
+    """AG Grid ``columnDefs``."""
     rows: list[dict[str, Any]]
+    """AG Grid ``rowData``."""
     note: str
     """Says what was left out (rows or columns beyond the limits); empty when nothing was."""
 
@@ -66,12 +91,10 @@ def records_table(
     """Columns and rows of the records table, within the row and column limits."""
     fields = ordered_fields(profile)
     shown = fields[:max_columns]
-    columns = [{"id": RECORD_ID_COLUMN, "name": "record id", "type": "text"}]
+    columns = [record_id_column()]
     paths = []
     for number, field_profile in enumerate(shown):
-        columns.append(
-            {"id": f"c{number}", "name": field_profile.path, "type": _TABLE_TYPES.get(field_profile.kind, "text")}
-        )
+        columns.append(grid_column(f"c{number}", field_profile.path, numeric=field_profile.kind == "number"))
         paths.append(field_profile.path)
     rows = [table_row(record, paths) for record in dataset.records[:max_rows]]
     notes = []
@@ -83,7 +106,7 @@ def records_table(
 
 
 def table_row(record: Record, paths: Sequence[str]) -> dict[str, Any]:
-    """One table row: the record id, then each field as a cell value."""
+    """One grid row: the record id, then each field as a cell value."""
     row: dict[str, Any] = {RECORD_ID_COLUMN: record.id}
     for number, path in enumerate(paths):
         row[f"c{number}"] = cell_value(record.flat.get(path))
@@ -91,7 +114,7 @@ def table_row(record: Record, paths: Sequence[str]) -> dict[str, Any]:
 
 
 def cell_value(value: Any) -> Any:
-    """A value as a table cell: numbers and text as they are, booleans as words, the rest as short JSON."""
+    """A value as a grid cell: numbers and text as they are, booleans as words, the rest as short JSON."""
     if value is None or isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
     if isinstance(value, bool):
@@ -100,26 +123,22 @@ def cell_value(value: Any) -> Any:
     return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
 
 
-def record_filter_query(record_id: str) -> str:
-    """A DataTable ``filter_query`` that keeps only the row of ``record_id``."""
-    for quote in ('"', "'", "`"):
-        if quote not in record_id and "\\" not in record_id:
-            return f"{{{RECORD_ID_COLUMN}}} = {quote}{record_id}{quote}"
-    escaped = record_id.replace("\\", "\\\\").replace('"', '\\"')
-    return f'{{{RECORD_ID_COLUMN}}} = "{escaped}"'
+def record_filter_model(record_id: str) -> dict[str, Any]:
+    """An AG Grid ``filterModel`` that keeps only the row of ``record_id``."""
+    return {RECORD_ID_COLUMN: {"filterType": "text", "type": "equals", "filter": record_id}}
 
 
 def profile_table(profile: DatasetProfile) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Columns and rows of the profile table: one row per field."""
+    """``columnDefs`` and ``rowData`` of the profile grid: one row per field."""
     columns = [
-        {"id": "path", "name": "field"},
-        {"id": "kind", "name": "kind"},
-        {"id": "present", "name": "present", "type": "numeric"},
-        {"id": "missing", "name": "missing", "type": "numeric"},
-        {"id": "distinct", "name": "distinct", "type": "numeric"},
-        {"id": "range", "name": "range"},
-        {"id": "mean", "name": "mean", "type": "numeric"},
-        {"id": "top", "name": "most common values"},
+        grid_column("path", "field"),
+        grid_column("kind", "kind"),
+        grid_column("present", "present", numeric=True),
+        grid_column("missing", "missing", numeric=True),
+        grid_column("distinct", "distinct", numeric=True),
+        grid_column("range", "range"),
+        grid_column("mean", "mean", numeric=True),
+        grid_column("top", "most common values"),
     ]
     rows = []
     for field_profile in ordered_fields(profile):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import dash_table, dcc, html
+import dash_ag_grid as dag
+from dash import dcc, html
 
 from dashboard import ids
 from dashboard.data_view import summary_data
@@ -15,7 +16,21 @@ from rag.settings import Settings
 STREAM_POLL_MS = 200
 INGEST_POLL_MS = 300
 RECORDS_PAGE_SIZE = 15
-TABLE_FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica Neue, Arial, sans-serif"
+PROFILE_PAGE_SIZE = 20
+GRID_THEME = {
+    "function": "themeQuartz.withParams({accentColor: '#2f6db5', fontFamily: 'inherit', fontSize: 13,"
+    " headerFontWeight: 600, headerBackgroundColor: '#f3f5f8', borderColor: '#dde2e8', spacing: 5,"
+    " wrapperBorderRadius: 6})"
+}
+"""AG Grid's Quartz theme in the page's font and accent colour (the v33+ Theming API)."""
+GRID_COLUMN_DEFAULTS = {
+    "sortable": True,
+    "filter": True,
+    "floatingFilter": True,
+    "resizable": True,
+    "minWidth": 90,
+    "maxWidth": 360,
+}
 
 
 def build_layout(settings: Settings, dataset_info: dict[str, Any] | None) -> html.Div:
@@ -117,58 +132,14 @@ def data_panel() -> html.Section:
                                     ),
                                 ],
                             ),
-                            dash_table.DataTable(
-                                id=ids.RECORDS_TABLE,
-                                columns=[],
-                                data=[],
-                                page_action="native",
-                                page_size=RECORDS_PAGE_SIZE,
-                                sort_action="native",
-                                sort_mode="multi",
-                                filter_action="native",
-                                filter_query="",
-                                style_table={"overflowX": "auto"},
-                                style_cell={
-                                    "fontFamily": TABLE_FONT,
-                                    "fontSize": "13px",
-                                    "padding": "4px 8px",
-                                    "maxWidth": "260px",
-                                    "overflow": "hidden",
-                                    "textOverflow": "ellipsis",
-                                    "textAlign": "left",
-                                },
-                                style_header={"fontWeight": "600", "backgroundColor": "#f3f5f8"},
-                                style_data_conditional=[
-                                    {"if": {"column_id": "rid"}, "fontFamily": "monospace", "color": "#52606d"}
-                                ],
-                                tooltip_delay=300,
-                            ),
+                            records_grid(),
                         ],
                     ),
                     dcc.Tab(
                         label="Profile",
                         value="profile",
                         children=[
-                            dash_table.DataTable(
-                                id=ids.PROFILE_TABLE,
-                                columns=[],
-                                data=[],
-                                page_action="native",
-                                page_size=20,
-                                sort_action="native",
-                                filter_action="native",
-                                style_table={"overflowX": "auto"},
-                                style_cell={
-                                    "fontFamily": TABLE_FONT,
-                                    "fontSize": "13px",
-                                    "padding": "4px 8px",
-                                    "maxWidth": "320px",
-                                    "overflow": "hidden",
-                                    "textOverflow": "ellipsis",
-                                    "textAlign": "left",
-                                },
-                                style_header={"fontWeight": "600", "backgroundColor": "#f3f5f8"},
-                            ),
+                            profile_grid(),
                         ],
                     ),
                     dcc.Tab(label="Charts", value="charts", children=[html.Div(id=ids.CHARTS, className="charts")]),
@@ -176,6 +147,40 @@ def data_panel() -> html.Section:
             ),
         ],
     )
+
+
+def data_grid(grid_id: str, page_size: int, **props: Any) -> dag.AgGrid:
+    """An AG Grid (community) with paging, sorting and a filter under every column header."""
+    return dag.AgGrid(
+        id=grid_id,
+        columnDefs=[],
+        rowData=[],
+        defaultColDef=GRID_COLUMN_DEFAULTS,
+        columnSize="autoSize",
+        dashGridOptions={
+            "theme": GRID_THEME,
+            "pagination": True,
+            "paginationPageSize": page_size,
+            "paginationPageSizeSelector": [page_size, 50, 100],
+            "domLayout": "autoHeight",
+            "enableCellTextSelection": True,
+            "tooltipShowDelay": 300,
+            "animateRows": False,
+            "suppressColumnMoveAnimation": True,
+        },
+        className="data-grid",
+        **props,
+    )
+
+
+def records_grid() -> dag.AgGrid:
+    """The records: one row per record, its id pinned left; a source link filters it to one row."""
+    return data_grid(ids.RECORDS_TABLE, RECORDS_PAGE_SIZE, getRowId="params.data.rid", filterModel={})
+
+
+def profile_grid() -> dag.AgGrid:
+    """The profile: one row per field."""
+    return data_grid(ids.PROFILE_TABLE, PROFILE_PAGE_SIZE, getRowId="params.data.path")
 
 
 def chat_panel(settings: Settings) -> html.Section:

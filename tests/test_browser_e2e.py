@@ -26,11 +26,12 @@ from rag.settings import Settings, apply_overrides
 from tests.browser import launch_chromium
 from tests.protocol_servers import LLAMA_SERVER_ALIAS, ChatReply
 
-
 ANSWER_TIMEOUT_MS = 180_000
 LOAD_TIMEOUT_MS = 180_000
 ARTIFACTS = Path(__file__).resolve().parent / ".data" / "browser"
-
+EXAMPLE = Path(__file__).resolve().parent.parent / "dashboard" / "example_data" / "orders.json"
+RECORD_ID_CELLS = "#records-table .ag-cell[col-id='rid']"
+"""The record-id cell of every row the records grid shows (one page)."""
 
 
 # ------------------------------------------------------------------------------------ fixtures
@@ -121,7 +122,7 @@ def example_loaded(dashboard) -> None:
     """The example dataset, loaded directly (for tests about the chat, not about loading)."""
     _, engine = dashboard
     if engine.dataset_info is None or engine.dataset_info.name != "orders.json":
-        engine.load_json(Path(__file__).resolve().parent.parent / "dashboard" / "example_data" / "orders.json")
+        engine.load_json(EXAMPLE)
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -161,6 +162,45 @@ def stored_turns(page: Any) -> list[dict[str, Any]]:
     return json.loads(page.evaluate("() => window.sessionStorage.getItem('chat-history-store') || '[]'"))
 
 
+def open_tab(page: Any, label: str) -> None:
+    page.click(f"#data-tabs .tab:has-text('{label}')")
+
+
+def grid_column_id(page: Any, grid: str, header: str) -> str:
+    """The AG Grid column id (``col-id``) of the shown column headed ``header``."""
+    column_id = page.evaluate(
+        """([grid, header]) => {
+            const cells = document.querySelectorAll(grid + ' .ag-header-row-column .ag-header-cell');
+            const cell = [...cells].find(c => c.innerText.trim() === header);
+            return cell ? cell.getAttribute('col-id') : null;
+        }""",
+        [grid, header],
+    )
+    assert column_id, f"no column {header!r} in {grid}"
+    return column_id
+
+
+def column_texts(page: Any, grid: str, column_id: str) -> list[str]:
+    """The shown cells of one column, top to bottom (AG Grid's DOM order is not its row order)."""
+    return page.evaluate(
+        """([grid, column]) => [...document.querySelectorAll(grid + ' .ag-center-cols-container .ag-row')]
+            .sort((a, b) => Number(a.getAttribute('row-index')) - Number(b.getAttribute('row-index')))
+            .map(row => row.querySelector(`.ag-cell[col-id="${column}"]`).innerText)""",
+        [grid, column_id],
+    )
+
+
+def paging_summary(page: Any) -> str:
+    """The records grid's "1 to 15 of 240" line."""
+    return " ".join(page.inner_text("#records-table .ag-paging-row-summary-panel").split())
+
+
+def wait_row_count(page: Any, count: int) -> None:
+    page.wait_for_function(
+        "([selector, n]) => document.querySelectorAll(selector).length === n", arg=[RECORD_ID_CELLS, count]
+    )
+
+
 def sample_growth(page: Any, timeout: float = ANSWER_TIMEOUT_MS / 1000) -> list[int]:
     """The answer's length, sampled every 100 ms while it streams."""
     page.wait_for_selector(".turn .status-badge.streaming", timeout=10_000)
@@ -182,13 +222,17 @@ def test_load_the_example_see_the_data_ask_and_watch_the_answer_grow(page, dashb
     assert "Loaded orders.json: 240 records" in page.inner_text("#data-message")
     page.wait_for_selector("#dataset-summary:has-text('orders.json')")
     assert "records240" in page.inner_text("#dataset-summary").replace(" ", "").replace("\n", "")
-    assert page.locator("#records-table td[data-dash-column='rid']").count() == 15  # one page of rows
-    page.click("text=Charts")
+    wait_row_count(page, 15)  # one page of rows
+    assert paging_summary(page) == "1 to 15 of 240"
+    check_sorting_and_filtering(page)
+    open_tab(page, "Charts")
     page.wait_for_selector("#charts .js-plotly-plot")
     assert page.locator("#charts .js-plotly-plot").count() == 7
-    page.click("text=Profile")
-    page.wait_for_selector("#profile-table td[data-dash-column='kind']")
-    page.click("text=Records")
+    open_tab(page, "Profile")
+    page.wait_for_selector("#profile-table .ag-row .ag-cell[col-id='kind']")
+    assert page.locator("#profile-table .ag-row .ag-cell[col-id='kind']").count() == 20  # one page of fields
+    open_tab(page, "Records")
+    wait_row_count(page, 15)
 
     ask(page, "Which orders have the status returned? Give their order ids.")
     lengths = sample_growth(page)
@@ -204,21 +248,46 @@ def test_load_the_example_see_the_data_ask_and_watch_the_answer_grow(page, dashb
     assert sources.count() == len(turn["sources"]) >= 1
 
     record_id = turn["sources"][0]["record_id"]
+    open_tab(page, "Charts")  # a source shown from another tab opens the Records tab, filtered
     sources.first.locator("summary").click()
     sources.first.locator(".source-show").click()
     page.wait_for_selector(".record-panel .record-json")
     assert record_id in page.inner_text(".record-panel")
-    page.wait_for_function(
-        "() => document.querySelectorAll(\"#records-table td[data-dash-column='rid']\").length === 1"
-    )
-    assert page.inner_text("#records-table td[data-dash-column='rid']") == record_id
+    wait_row_count(page, 1)
+    assert page.inner_text(RECORD_ID_CELLS) == record_id, "the grid is filtered to the cited record"
+    assert paging_summary(page) == "1 to 1 of 1"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "answer.png"), full_page=True)
     page.click("#show-all-records-button")
-    page.wait_for_function(
-        "() => document.querySelectorAll(\"#records-table td[data-dash-column='rid']\").length === 15"
-    )
+    wait_row_count(page, 15)
     assert page.locator(".record-panel .record-json").count() == 0
+    assert paging_summary(page) == "1 to 15 of 240"
+
+
+def check_sorting_and_filtering(page: Any) -> None:
+    """Sort the records grid by a header click and filter it with a column's floating filter."""
+    orders = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    grid = "#records-table"
+    order_id = grid_column_id(page, grid, "order_id")
+    header = page.locator(f"{grid} .ag-header-cell[col-id='{order_id}'] .ag-header-cell-label")
+    header.click()  # ascending
+    header.click()  # descending
+    newest = sorted((o["order_id"] for o in orders), reverse=True)[:15]
+    page.wait_for_function(
+        "([selector, first]) => { const c = document.querySelector(selector); return c && c.innerText === first; }",
+        arg=[f"{grid} .ag-row[row-index='0'] .ag-cell[col-id='{order_id}']", newest[0]],
+    )
+    assert column_texts(page, grid, order_id) == newest
+
+    status = grid_column_id(page, grid, "status")
+    returned = sorted((o["order_id"] for o in orders if o["status"] == "returned"), reverse=True)
+    assert 0 < len(returned) < 15
+    page.fill(f"{grid} .ag-floating-filter[col-id='{status}'] input", "returned")
+    wait_row_count(page, len(returned))
+    assert column_texts(page, grid, status) == ["returned"] * len(returned)
+    assert column_texts(page, grid, order_id) == returned, "the filter keeps the sort"
+    page.fill(f"{grid} .ag-floating-filter[col-id='{status}'] input", "")
+    wait_row_count(page, 15)
 
 
 def test_stop_keeps_the_partial_answer_and_marks_it(page, dashboard, example_loaded, llama_server):
@@ -293,7 +362,7 @@ def test_uploads_a_file_then_a_bad_file_keeps_the_data_and_a_big_file_is_refused
     page.wait_for_selector("#data-message .notice.error", timeout=LOAD_TIMEOUT_MS)
     assert "broken.json" in page.inner_text("#data-message")
     assert "fleet.jsonl" in page.inner_text("#dataset-summary"), "the loaded data stays"
-    assert page.locator("#records-table td[data-dash-column='rid']").count() == 15
+    wait_row_count(page, 15)
 
     big = tmp_path / "big.json"
     big.write_text(json.dumps([{"n": i, "pad": "x" * 100} for i in range(12_000)]))

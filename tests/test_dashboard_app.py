@@ -15,7 +15,7 @@ from app import create_app
 from dashboard import ids
 from dashboard.callback_client import CallbackClient
 from dashboard.data_flow import EXAMPLE_DATASET
-from dashboard.layout import STREAM_POLL_MS
+from dashboard.layout import RECORDS_PAGE_SIZE, STREAM_POLL_MS
 from rag.cache import ResponseCache
 from rag.engine import RAGEngine
 from rag.settings import Settings, apply_overrides
@@ -105,6 +105,37 @@ def test_every_page_load_builds_a_fresh_layout_from_the_current_dataset(app, eng
     after = components(http.get("/_dash-layout").get_json())
     assert before[ids.STORED_DATA]["props"]["data"] is None
     assert after[ids.STORED_DATA]["props"]["data"]["record_count"] == 240
+
+
+def test_the_records_and_profile_grids_page_sort_and_filter(app):
+    layout = components(app.server.test_client().get("/_dash-layout").get_json())
+    for grid_id in (ids.RECORDS_TABLE, ids.PROFILE_TABLE):
+        grid = layout[grid_id]
+        assert grid["type"] == "AgGrid" and grid["namespace"] == "dash_ag_grid"
+        options, defaults = grid["props"]["dashGridOptions"], grid["props"]["defaultColDef"]
+        assert options["pagination"] is True and options["paginationPageSize"] in options["paginationPageSizeSelector"]
+        assert defaults["sortable"] and defaults["filter"] and defaults["floatingFilter"]
+        assert not grid["props"].get("enableEnterpriseModules")
+    records = layout[ids.RECORDS_TABLE]["props"]
+    assert records["dashGridOptions"]["paginationPageSize"] == RECORDS_PAGE_SIZE
+    assert records["getRowId"] == "params.data.rid" and records["filterModel"] == {}
+
+
+def test_a_new_dataset_fills_the_grids_unfiltered_and_show_all_clears_the_filter(app, engine):
+    engine.load_json(EXAMPLE_DATASET)
+    client = CallbackClient(app)
+    shown = client.call(ids.STORED_DATA, "data", {"name": "orders.json", "record_count": 240})
+    columns = shown.output(ids.RECORDS_TABLE, "columnDefs")
+    rows = shown.output(ids.RECORDS_TABLE, "rowData")
+    assert columns[0]["field"] == "rid" and [c["headerName"] for c in columns[1:3]] == ["order_id", "order_date"]
+    assert len(rows) == 240 and rows[42]["rid"] == "$[42]" and rows[42][columns[1]["field"]] == "ORD-10043"
+    assert shown.output(ids.RECORDS_TABLE, "filterModel") == {}
+    assert shown.output(ids.RECORDS_TABLE, "paginationGoTo") == "first"
+    profile_rows = shown.output(ids.PROFILE_TABLE, "rowData")
+    assert len(profile_rows) == len(engine.dataset_info.profile.fields)
+    cleared = client.call(ids.SHOW_ALL_RECORDS_BUTTON, "n_clicks", 1)
+    assert cleared.output(ids.RECORDS_TABLE, "filterModel") == {}
+    assert cleared.output(ids.RECORD_PANEL, "children") == []
 
 
 def test_polls_send_only_the_new_text_whatever_the_length_of_the_conversation(app, engine, ollama_server):
@@ -220,6 +251,7 @@ def test_a_bad_config_file_is_one_clear_line_and_a_failing_exit(tmp_path):
     config.write_text('{"llm": {"backend": "martian"}}')
     result = subprocess.run(
         [sys.executable, str(ROOT / "app.py"), "--config", str(config), "--port", "1"],
+        check=False,
         capture_output=True,
         text=True,
         timeout=120,
@@ -230,6 +262,7 @@ def test_a_bad_config_file_is_one_clear_line_and_a_failing_exit(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error: ") and "llm.backend" in lines[0]
     missing = subprocess.run(
         [sys.executable, str(ROOT / "app.py"), "--config", str(tmp_path / "nope.json")],
+        check=False,
         capture_output=True,
         text=True,
         timeout=120,

@@ -21,12 +21,14 @@ from dashboard.charts import (
 from dashboard.data_flow import EXAMPLE_DATASET
 from dashboard.data_view import (
     MAX_TABLE_COLUMNS,
+    NUMBER_FILTER,
     RECORD_ID_COLUMN,
+    TEXT_FILTER,
     cell_value,
     dataset_summary,
     find_record,
     profile_table,
-    record_filter_query,
+    record_filter_model,
     record_panel,
     records_table,
     summary_data,
@@ -55,17 +57,25 @@ def test_the_example_file_is_what_its_generator_writes():
 def test_records_table_has_the_record_id_then_every_field_in_a_sensible_order(orders):
     dataset, profile = orders
     table = records_table(dataset, profile)
-    names = [c["name"] for c in table.columns]
-    assert names[0] == "record id" and table.columns[0]["id"] == RECORD_ID_COLUMN
+    names = [c["headerName"] for c in table.columns]
+    record_id = table.columns[0]
+    assert names[0] == "record id" and record_id["field"] == RECORD_ID_COLUMN and record_id["pinned"] == "left"
     assert names[1:5] == ["order_id", "order_date", "status", "channel"]
     item_columns = [n for n in names if n.startswith("items[")]
     assert item_columns[:5] == [f"items[0].{f}" for f in ("sku", "product", "category", "quantity", "unit_price")]
     assert item_columns.index("items[1].sku") == 5, "the fields of one array element stay together"
-    types = {c["name"]: c.get("type") for c in table.columns}
-    assert types["total"] == "numeric" and types["order_date"] == "datetime" and types["status"] == "text"
+    assert all("." not in c["field"] for c in table.columns), "AG Grid would read a dot as nesting"
+    assert len({c["field"] for c in table.columns}) == len(table.columns)
+    by_header = {c["headerName"]: c for c in table.columns}
+    kinds = {f.path: f.kind for f in profile.fields}
+    for name, column in by_header.items():
+        numeric = kinds.get(name) == "number"
+        assert column["filter"] == (NUMBER_FILTER if numeric else TEXT_FILTER), name
+        assert column["cellDataType"] == ("number" if numeric else "text"), name
+    assert by_header["total"]["filter"] == NUMBER_FILTER and by_header["status"]["filter"] == TEXT_FILTER
     assert len(table.rows) == len(dataset.records) == 240 and table.note == ""
     first = table.rows[0]
-    by_name = {c["name"]: first[c["id"]] for c in table.columns}
+    by_name = {c["headerName"]: first[c["field"]] for c in table.columns}
     assert by_name["record id"] == "$[0]" and by_name["order_id"] == "ORD-10001"
     assert by_name["gift"] in ("true", "false"), "booleans are shown as words"
 
@@ -77,10 +87,15 @@ def test_records_table_limits_rows_and_columns_and_says_so():
     assert "first 50 of 406 records" in table.note and "3 of 9 fields" in table.note
 
 
-def test_record_filter_query_matches_ids_with_any_quotes():
-    assert record_filter_query("$[12]") == '{rid} = "$[12]"'
-    assert record_filter_query('$["3166-1"][7]') == "{rid} = '$[\"3166-1\"][7]'"
-    assert record_filter_query("""$["a'b`c\\"d"]""").startswith('{rid} = "')
+def test_record_filter_model_keeps_exactly_one_record_id_whatever_its_characters(orders):
+    dataset, profile = orders
+    assert record_filter_model("$[12]") == {
+        RECORD_ID_COLUMN: {"filterType": "text", "type": "equals", "filter": "$[12]"}
+    }
+    odd = """$["a'b`c\\"d"]"""
+    assert record_filter_model(odd)[RECORD_ID_COLUMN]["filter"] == odd, "the id is passed as data, not as syntax"
+    id_column = records_table(dataset, profile).columns[0]
+    assert id_column["filter"] == TEXT_FILTER and id_column["filterParams"]["caseSensitive"] is True
 
 
 def test_find_record_and_record_panel(orders):
@@ -97,7 +112,10 @@ def test_find_record_and_record_panel(orders):
 def test_profile_table_has_one_row_per_field_with_kinds_and_ranges(orders):
     _, profile = orders
     columns, rows = profile_table(profile)
-    assert [c["id"] for c in columns][:2] == ["path", "kind"]
+    assert [c["field"] for c in columns][:2] == ["path", "kind"]
+    filters = {c["field"]: c["filter"] for c in columns}
+    assert filters["present"] == filters["mean"] == NUMBER_FILTER and filters["kind"] == TEXT_FILTER
+    assert all(set(row) == set(filters) for row in rows), "every row has a value for every column"
     by_path = {r["path"]: r for r in rows}
     assert len(rows) == len(profile.fields)
     assert by_path["order_date"]["kind"] == "date" and by_path["order_date"]["range"].startswith("2024-01-")
@@ -197,7 +215,7 @@ def test_an_upload_within_the_limit_decodes_to_its_bytes():
     raw = json.dumps([{"a": 1}]).encode()
     assert decode_upload(data_url(raw), "small.json", 1) == raw
     assert decode_upload(data_url(raw, "application/octet-stream"), "lines.JSONL", 1) == raw
-    for size in range(0, 7):
+    for size in range(7):
         assert decoded_size(data_url(b"x" * size)) == size
 
 

@@ -148,8 +148,10 @@ def test_loading_the_example_then_a_bad_file_keeps_the_example(make_engine):
     assert len(data_view.record_rows) == 240 and data_view.records_note == "240 records"
     assert len(data_view.charts) == 7 and len(data_view.profile_rows) == len(engine.dataset_info.profile.fields)
     shown = show_record(engine, "$[42]")
-    assert shown.filter_query == '{rid} = "$[42]"' and "ORD-10043" in str(as_json(shown.panel))
-    assert show_record(engine, "$[4242]").filter_query == ""
+    assert shown.filter_model == {"rid": {"filterType": "text", "type": "equals", "filter": "$[42]"}}
+    assert "ORD-10043" in str(as_json(shown.panel))
+    missing = show_record(engine, "$[4242]")
+    assert missing.filter_model == {} and "not in the loaded dataset" in str(as_json(missing.panel))
 
 
 def test_the_data_view_of_an_empty_engine_invites_a_load(make_engine):
