@@ -37,7 +37,9 @@ ANSWER_TEXT_PATH = _ANSWER_BLOCK + ["props", "children", 1, "props", "children"]
 ERROR_PATH = _ANSWER_BLOCK + ["props", "children", 2]
 FOOTER_PATH = _ANSWER_BLOCK + ["props", "children", 3]
 
-STATUS_LABELS = {STREAMING: "writing…", DONE: "", STOPPED: "stopped", ERROR: "error"}
+THINKING = "thinking"
+"""Shown (not stored) while a reasoning model thinks before its answer starts."""
+STATUS_LABELS = {STREAMING: "writing…", THINKING: "thinking…", DONE: "", STOPPED: "stopped", ERROR: "error"}
 
 
 # --------------------------------------------------------------------------- turns as data
@@ -349,6 +351,12 @@ def poll_stream(
         changed = True
     if snapshot.meta.get("cached"):
         _set(history, index, STATUS_LINE_PATH, render_status_line(STREAMING, snapshot.meta))
+        changed = True
+    thinking_now = snapshot.thinking_chars > 0 and snapshot.offset == 0
+    if thinking_now != bool(progress.get("thinking")) and (thinking_now or progress.get("thinking")):
+        label = THINKING if thinking_now else STREAMING
+        _set(history, index, STATUS_LINE_PATH, render_status_line(label, snapshot.meta))
+        new_progress_data["thinking"] = thinking_now
         changed = True
     return PollUpdate(
         history=history if changed else no_update,

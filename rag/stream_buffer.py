@@ -25,6 +25,7 @@ class _Session:
     parts: list[str] = field(default_factory=list)
     length: int = 0
     thinking: list[str] = field(default_factory=list)
+    thinking_chars: int = 0
     status: str = STREAMING
     error: str | None = None
     sources: list[dict[str, Any]] = field(default_factory=list)
@@ -47,6 +48,8 @@ class StreamSnapshot:
     sources: list[dict[str, Any]]
     metrics: dict[str, Any]
     meta: dict[str, Any]
+    thinking_chars: int = 0
+    """Length of the reasoning text so far (a thinking model reasons before it answers)."""
 
     @property
     def is_complete(self) -> bool:
@@ -85,6 +88,7 @@ class StreamBuffer:
             session = self._live(session_id)
             if session is not None and text:
                 session.thinking.append(text)
+                session.thinking_chars += len(text)
 
     def set_sources(self, session_id: str, sources: list[dict[str, Any]]) -> None:
         """Record the sources the answer is grounded in."""
@@ -139,6 +143,7 @@ class StreamBuffer:
                 sources=list(session.sources),
                 metrics=dict(session.metrics),
                 meta=dict(session.meta),
+                thinking_chars=session.thinking_chars,
             )
 
     def thinking(self, session_id: str) -> str:

@@ -19,19 +19,19 @@ from rag.settings import LLMSettings
 
 
 class ScriptedClient(LLMClient):
-    """Streams the pieces of each enqueued script; records every request in ``history``."""
+    """Streams the pieces (text, or whole chunks) of each enqueued script; records every request in ``history``."""
 
     backend = "scripted"
 
     def __init__(self, settings: LLMSettings | None = None, *, delay: float = 0.0, context: int | None = 4096) -> None:
         super().__init__(settings or LLMSettings())
-        self.scripts: list[list[str | Exception]] = []
+        self.scripts: list[list[str | Chunk | Exception]] = []
         self.history: list[dict] = []
         self.delay = delay
         self.context = context
         self.started = threading.Event()
 
-    def enqueue(self, *pieces: str | Exception) -> "ScriptedClient":
+    def enqueue(self, *pieces: str | Chunk | Exception) -> "ScriptedClient":
         self.scripts.append(list(pieces))
         return self
 
@@ -61,4 +61,4 @@ class ScriptedClient(LLMClient):
             if isinstance(piece, LLMError):
                 raise piece
             time.sleep(self.delay)
-            yield Chunk(text=piece)
+            yield piece if isinstance(piece, Chunk) else Chunk(text=piece)

@@ -354,6 +354,25 @@ def test_a_cached_answer_arrives_whole_with_its_badge(buffer):
     assert "cached" in texts(follow(history[0], STATUS_LINE_PATH))
 
 
+def test_a_thinking_model_shows_thinking_until_its_answer_starts(buffer):
+    turn = stream_turn(buffer)
+    history = as_json(render_history([turn]))
+    buffer.append_thinking("sess-1", "Let me look at the records…")
+    thinking = poll_stream(buffer.read, "sess-1", new_progress(0))
+    history = apply_root_patch(history, as_json(thinking.history))
+    assert "thinking…" in texts(follow(history[0], STATUS_LINE_PATH))
+    assert follow(history[0], ANSWER_TEXT_PATH) == "", "reasoning never goes into the answer"
+    buffer.append_thinking("sess-1", " still thinking")
+    assert poll_stream(buffer.read, "sess-1", thinking.progress).history is no_update  # nothing new to show
+
+    buffer.append("sess-1", "Three orders.")
+    answering = poll_stream(buffer.read, "sess-1", thinking.progress)
+    history = apply_root_patch(history, as_json(answering.history))
+    status = texts(follow(history[0], STATUS_LINE_PATH))
+    assert "writing…" in status and "thinking…" not in status
+    assert follow(history[0], ANSWER_TEXT_PATH) == "Three orders."
+
+
 # ------------------------------------------------------------------------------ sending
 def no_cache_settings() -> Settings:
     return apply_overrides(Settings(), {"cache": {"enabled": False}}, "test")

@@ -89,6 +89,18 @@ def test_answer_streams_with_sources_first_and_cites_records(make_engine, cars_p
     assert client.history[0]["options"].num_ctx == 4096
 
 
+def test_reasoning_is_kept_apart_from_the_answer(make_engine, cars_path):
+    from rag.llm.types import Chunk
+
+    engine, client = make_engine()
+    engine.load_json(cars_path)
+    client.enqueue(Chunk(thinking="The user wants Japan. "), Chunk(thinking="Look at Origin."), "Toyota corona [1].")
+    answer = engine.chat("Which cars come from Japan?", "s-think")
+    assert answer.text == "Toyota corona [1]."
+    assert engine.buffer.thinking("s-think") == "The user wants Japan. Look at Origin."
+    assert engine.read("s-think", 0).thinking_chars == len("The user wants Japan. Look at Origin.")
+
+
 def test_a_repeated_question_comes_from_the_cache_at_once(make_engine, cars_path):
     engine, client = make_engine()
     engine.load_json(cars_path)
