@@ -175,7 +175,7 @@ class RAGEngine:
                 root_path=dataset.root_path,
                 size_bytes=dataset.size_bytes,
                 profile=profile,
-                index=_report_dict(report),
+                index=dataclasses.asdict(report),
             )
             self._loaded = _Loaded(dataset=dataset, info=info, retriever=retriever)
             if progress:
@@ -192,11 +192,9 @@ class RAGEngine:
     def _shared_embedder(self) -> Any:
         if self._embedder is None:
             from rag.embeddings import Embedder
-            from rag.model_files import default_embedding_model_dir
 
             retrieval = self._settings.retrieval
-            folder = retrieval.embedding_model or str(default_embedding_model_dir())
-            self._embedder = Embedder(folder, batch_size=retrieval.batch_size)
+            self._embedder = Embedder(retrieval.embedding_model, batch_size=retrieval.batch_size)
         return self._embedder
 
     def _embedding_cache(self) -> Any:
@@ -448,12 +446,7 @@ def _source(label: int, hit: Hit) -> dict[str, Any]:
     return {"label": label, **hit.to_dict()}
 
 
-def _report_dict(report: Any) -> dict[str, Any]:
-    if report is None:
-        return {}
-    if dataclasses.is_dataclass(report):
-        return dataclasses.asdict(report)
-    return dict(report)
+
 
 
 def _default_model_label(backend: str) -> str:
