@@ -62,6 +62,9 @@ class ChatReply:
     """OpenAI: honour ``stream_options.include_usage``."""
     garbage_line: bool = False
     """Send one line that is not JSON before the answer."""
+    answers: list[str] = field(default_factory=list)
+    """Non-streamed requests (``stream: false``): the content of each answer in turn, the last one
+    repeated; when empty, the pieces joined."""
 
     @property
     def eval_duration_ns(self) -> int:
@@ -118,6 +121,7 @@ class ProtocolServer:
         self.reply = ChatReply()
         self.requests: list[ReceivedRequest] = []
         self.pieces_sent = 0
+        self.answers_sent = 0
         self._disconnected = threading.Event()
         self._stopping = threading.Event()
         owner = self
@@ -153,6 +157,7 @@ class ProtocolServer:
         self.reply = ChatReply()
         self.requests = []
         self.pieces_sent = 0
+        self.answers_sent = 0
         self._disconnected.clear()
 
     def wait_for_disconnect(self, timeout: float) -> bool:
@@ -165,6 +170,15 @@ class ProtocolServer:
 
     def has_model(self, name: str) -> bool:
         return name in self.models
+
+    def next_answer(self) -> str:
+        """The content of the next non-streamed answer (see ``ChatReply.answers``)."""
+        answers = self.reply.answers
+        if not answers:
+            return "".join(self.reply.pieces)
+        content = answers[min(self.answers_sent, len(answers) - 1)]
+        self.answers_sent += 1
+        return content
 
     def route(self, exchange: Exchange) -> None:
         raise NotImplementedError
@@ -217,8 +231,25 @@ class OllamaServer(ProtocolServer):
         if reply.status >= 400:
             exchange.send_json(reply.status, {"error": reply.error_message})
             return
-        exchange.start_stream("application/x-ndjson", reply.framing)
         created = "2025-01-01T00:00:00.000000Z"
+        if body.get("stream") is False:
+            content = self.next_answer()
+            answer = {
+                "model": model,
+                "created_at": created,
+                "message": {"role": "assistant", "content": content},
+                "done": True,
+                "done_reason": reply.finish_reason,
+                "total_duration": reply.total_duration_ns,
+                "load_duration": 50_000_000,
+                "prompt_eval_count": reply.prompt_tokens,
+                "prompt_eval_duration": 100_000_000,
+                "eval_count": len(content.split()),
+                "eval_duration": reply.eval_duration_ns,
+            }
+            exchange.send_json(200, answer)
+            return
+        exchange.start_stream("application/x-ndjson", reply.framing)
 
         def line(obj: dict[str, Any]) -> bytes:
             return json.dumps(obj).encode() + b"\n"
@@ -263,6 +294,13 @@ class OpenAIServer(ProtocolServer):
     def __init__(self, models: list[str] | None = None, api_key: str | None = None) -> None:
         super().__init__(models or ["smollm2", "qwen2.5-7b-instruct"])
         self.api_key = api_key
+        self.response_format_types: tuple[str, ...] | None = None
+        """When set, a ``response_format`` of another type is refused the way llama-cpp-python's server
+        refuses it (HTTP 500 naming ``response_format``); None accepts any."""
+
+    def reset(self) -> None:
+        super().reset()
+        self.response_format_types = None
 
     @property
     def base_url(self) -> str:
@@ -301,6 +339,39 @@ class OpenAIServer(ProtocolServer):
             return
         if reply.status >= 400:
             exchange.send_json(reply.status, {"error": {"message": reply.error_message, "type": "server_error"}})
+            return
+        kind = (body.get("response_format") or {}).get("type")
+        if kind is not None and self.response_format_types is not None and kind not in self.response_format_types:
+            allowed = " or ".join(f"'{name}'" for name in self.response_format_types)
+            message = (
+                "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+                f"'msg': \"Input should be {allowed}\", 'input': '{kind}'}}"
+            )
+            exchange.send_json(500, {"error": {"message": message, "type": "internal_server_error"}})
+            return
+        if body.get("stream") is not True:  # OpenAI's default is a whole answer
+            content = self.next_answer()
+            completion_tokens = len(content.split())
+            answer = {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "created": 1700000000,
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content},
+                        "logprobs": None,
+                        "finish_reason": reply.finish_reason,
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": reply.prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": reply.prompt_tokens + completion_tokens,
+                },
+            }
+            exchange.send_json(200, answer)
             return
         exchange.start_stream("text/event-stream", reply.framing)
         base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1700000000, "model": model}

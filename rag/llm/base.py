@@ -155,6 +155,43 @@ class LLMClient(ABC):
                 pieces.close()
         yield Chunk(metrics=self._metrics(report, progress, cancelled or cancel.cancelled))
 
+    def complete_json(
+        self,
+        messages: Messages,
+        json_schema: dict[str, Any],
+        *,
+        name: str = "query_spec",
+        max_tokens: int = 400,
+        cancel: CancelToken | None = None,
+    ) -> str:
+        """The model's answer to ``messages`` as JSON text that the backend constrains to ``json_schema``.
+
+        One non-streamed, greedy (temperature 0) request with structured output: Ollama's ``format``,
+        an OpenAI-compatible ``response_format`` of type ``json_schema`` named ``name``, or a grammar
+        built from the schema for the embedded model. The text is returned as the model wrote it:
+        parsing and checking it is the caller's job (a server may ignore the schema, and an answer cut
+        at ``max_tokens`` is incomplete). Raises ``LLMError`` subclasses, also when ``cancel`` is set.
+        """
+        cancel = cancel if cancel is not None else CancelToken()
+        if cancel.cancelled:
+            raise LLMError(_CANCELLED)
+        options = self._resolve_options({"temperature": 0.0, "max_tokens": max_tokens})
+        started = time.perf_counter()
+        text = self._complete_json(messages, json_schema, name, options, cancel)
+        if text is None or cancel.cancelled:
+            raise LLMError(_CANCELLED)
+        seconds = time.perf_counter() - started
+        logger.debug("%s: structured answer of %d characters in %.2f s", self.backend, len(text), seconds)
+        if not text.strip():
+            raise LLMError(f"the model {self.model} gave an empty answer where JSON was asked for")
+        return text.strip()
+
+    def _complete_json(
+        self, messages: Messages, schema: dict[str, Any], name: str, options: GenerationOptions, cancel: CancelToken
+    ) -> str | None:
+        """One non-streamed answer constrained to ``schema``; None when cancelled; raise ``LLMError`` on failure."""
+        raise LLMError(f"the {self.backend} backend cannot give structured (JSON schema) answers")
+
     def _resolve_options(self, overrides: dict[str, Any]) -> GenerationOptions:
         settings = self.settings
         known = {"temperature", "max_tokens", "num_ctx", "seed", "stop"}
@@ -262,6 +299,9 @@ class _Progress:
     @property
     def text(self) -> str:
         return "".join(self._text)
+
+
+_CANCELLED = "the request to the model was cancelled"
 
 
 def _pick(value: Any, default: Any) -> Any:

@@ -23,6 +23,7 @@ DEFAULT_N_CTX = 4096
 GGUF_MAGIC = b"GGUF"
 """Context window when ``llm.num_ctx`` is unset (SmolLM2 was trained on 8192)."""
 _LOCK_POLL_SECONDS = 0.1
+_CONTEXT_HINT = "raise llm.num_ctx or retrieve fewer records (retrieval.top_k)"
 
 
 class EmbeddedClient(LLMClient):
@@ -116,24 +117,66 @@ class EmbeddedClient(LLMClient):
         self, messages: Messages, options: GenerationOptions, report: GenerationReport, cancel: CancelToken
     ) -> Iterator[Chunk]:
         llama = self._load()
-        while not self._generation_lock.acquire(timeout=_LOCK_POLL_SECONDS):
-            if cancel.cancelled:  # stopped while another generation held the model
-                return
+        if not self._take_turn(cancel):
+            return
         try:
             report.model = self.model
-            report.prompt_tokens = self._count_prompt_tokens(llama, messages)
-            hint = "raise llm.num_ctx or retrieve fewer records (retrieval.top_k)"
-            if report.prompt_tokens >= self.n_ctx:
-                raise LLMError(
-                    f"the prompt ({report.prompt_tokens} tokens) does not fit the embedded model's context of "
-                    f"{self.n_ctx} tokens; {hint}"
-                )
-            warning = context_warning(report.prompt_tokens, self.n_ctx, hint)
+            report.prompt_tokens = self._prompt_tokens_that_fit(llama, messages)
+            warning = context_warning(report.prompt_tokens, self.n_ctx, _CONTEXT_HINT)
             if warning:
                 report.warnings.append(warning)
             yield from self._generate(llama, messages, options, report)
         finally:
             self._generation_lock.release()
+
+    def _complete_json(
+        self, messages: Messages, schema: dict[str, Any], name: str, options: GenerationOptions, cancel: CancelToken
+    ) -> str | None:
+        """Streamed internally so that ``cancel`` stops it between two tokens; llama-cpp-python turns
+        ``response_format.schema`` into a grammar."""
+        llama = self._load()
+        if not self._take_turn(cancel):
+            return None
+        try:
+            self._prompt_tokens_that_fit(llama, messages)
+            completion = llama.create_chat_completion(
+                messages=messages,
+                stream=True,
+                temperature=options.temperature,
+                max_tokens=options.max_tokens,
+                seed=options.seed,
+                response_format={"type": "json_object", "schema": schema},
+            )
+            parts: list[str] = []
+            try:
+                for part in completion:
+                    if cancel.cancelled:
+                        return None
+                    parts.append(part["choices"][0]["delta"].get("content") or "")
+            except ValueError as exc:
+                raise LLMError(f"the embedded model could not answer: {exc}") from exc
+            finally:
+                completion.close()
+            return "".join(parts)
+        finally:
+            self._generation_lock.release()
+
+    def _take_turn(self, cancel: CancelToken) -> bool:
+        """Wait for the model to be free; False (without the lock) when cancelled meanwhile."""
+        while not self._generation_lock.acquire(timeout=_LOCK_POLL_SECONDS):
+            if cancel.cancelled:  # stopped while another generation held the model
+                return False
+        return True
+
+    def _prompt_tokens_that_fit(self, llama: Any, messages: Messages) -> int:
+        """The prompt's token count; raises ``LLMError`` when it does not fit the context."""
+        tokens = self._count_prompt_tokens(llama, messages)
+        if tokens >= self.n_ctx:
+            raise LLMError(
+                f"the prompt ({tokens} tokens) does not fit the embedded model's context of "
+                f"{self.n_ctx} tokens; {_CONTEXT_HINT}"
+            )
+        return tokens
 
     def _generate(
         self, llama: Any, messages: Messages, options: GenerationOptions, report: GenerationReport

@@ -77,6 +77,24 @@ class HTTPTransport:
         """POST JSON, read a small JSON answer."""
         return self._request_json("POST", path, payload)
 
+    def post_json_generation(self, path: str, payload: Mapping[str, Any], *, cancel: CancelToken) -> Any:
+        """POST JSON and read one whole JSON answer, with the generation's timeouts and ``cancel``.
+
+        For non-streamed generations, which can take as long as a streamed one. Returns None when
+        cancelled; errors are mapped as for ``stream``.
+        """
+        body = b"".join(self.stream(path, payload, cancel=cancel))
+        if cancel.cancelled:
+            return None
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            text = body.decode("utf-8", "replace")
+            raise LLMError(
+                f"{self.server_name} at {self.base_url} answered {self.url(path)} with something that is not JSON: "
+                f"{text[:200]!r}"
+            ) from exc
+
     def stream(self, path: str, payload: Mapping[str, Any], *, cancel: CancelToken) -> Iterator[bytes]:
         """POST JSON and yield the answer's bytes as they arrive; closes the connection when done.
 

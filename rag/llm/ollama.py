@@ -99,6 +99,21 @@ class OllamaClient(LLMClient):
                     return
         raise StreamInterruptedError("the connection to Ollama closed mid-stream, before its final line")
 
+    def _complete_json(
+        self, messages: Messages, schema: dict[str, Any], name: str, options: GenerationOptions, cancel: CancelToken
+    ) -> str | None:
+        payload = {**self._payload(self._require_model(), messages, options), "stream": False, "format": schema}
+        data = self._http.post_json_generation("/api/chat", payload, cancel=cancel)
+        if data is None:
+            return None
+        if isinstance(data, dict) and data.get("error"):
+            raise LLMError(f"Ollama reported an error: {data['error']}")
+        message = data.get("message") if isinstance(data, dict) else None
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(content, str):
+            raise LLMError(f"{self.base_url}/api/chat did not answer like Ollama (no message content)")
+        return content
+
     def _payload(self, model: str, messages: Messages, options: GenerationOptions) -> dict[str, Any]:
         model_options: dict[str, Any] = {"temperature": options.temperature, "num_predict": options.max_tokens}
         if options.num_ctx:

@@ -19,6 +19,12 @@ from rag.settings import LLMSettings
 
 _CONTEXT_FIELDS = ("max_model_len", "context_length", "context_window", "n_ctx")
 """Where servers put the context length in ``/models`` entries (vLLM, OpenRouter/LM Studio, Groq, ...)."""
+JSON_SCHEMA_FORMAT = "json_schema"
+"""``response_format: {"type": "json_schema", "json_schema": {"name", "schema", "strict"}}`` (OpenAI, vLLM,
+llama.cpp's server, LM Studio)."""
+JSON_OBJECT_FORMAT = "json_object"
+"""``response_format: {"type": "json_object", "schema": ...}``: servers that refuse the form above
+(llama-cpp-python's server)."""
 
 
 class OpenAIClient(LLMClient):
@@ -41,6 +47,8 @@ class OpenAIClient(LLMClient):
         )
         self._server_model: str | None = None  # the server's first model, when none is configured
         self._context: dict[str, int | None] = {}
+        self._schema_format = JSON_SCHEMA_FORMAT
+        """How this server takes a JSON schema: OpenAI's ``json_schema`` form until it refuses it."""
 
     @property
     def base_url(self) -> str:
@@ -119,6 +127,26 @@ class OpenAIClient(LLMClient):
             )
         report.finish_reason = finish_reason
 
+    def _complete_json(
+        self, messages: Messages, schema: dict[str, Any], name: str, options: GenerationOptions, cancel: CancelToken
+    ) -> str | None:
+        payload = self._payload(self._resolve_model(), messages, options)
+        del payload["stream_options"]
+        payload["stream"] = False
+        if self._schema_format == JSON_SCHEMA_FORMAT:
+            payload["response_format"] = _json_schema_format(name, schema)
+            try:
+                data = self._http.post_json_generation("/chat/completions", payload, cancel=cancel)
+            except HTTPStatusError as exc:
+                if not _refuses_json_schema_format(exc):
+                    raise
+                self._schema_format = JSON_OBJECT_FORMAT
+            else:
+                return _completion_content(data, self.base_url)
+        payload["response_format"] = {"type": "json_object", "schema": schema}
+        data = self._http.post_json_generation("/chat/completions", payload, cancel=cancel)
+        return _completion_content(data, self.base_url)
+
     def _payload(self, model: str, messages: Messages, options: GenerationOptions) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "model": model,
@@ -176,6 +204,29 @@ class OpenAIClient(LLMClient):
             f"the OpenAI-compatible server answered HTTP {status}: {message}", status=status, body=body
         )
 
+
+
+def _json_schema_format(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
+
+
+def _refuses_json_schema_format(error: HTTPStatusError) -> bool:
+    """Whether the server rejected the ``json_schema`` response format itself (not the request as a whole)."""
+    return error.status in (400, 422, 500) and "response_format" in error.body
+
+
+def _completion_content(data: Any, base_url: str) -> str:
+    """The text of a non-streamed chat completion."""
+    choices = data.get("choices") if isinstance(data, dict) else None
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise LLMError(f"{base_url}/chat/completions did not answer like an OpenAI-compatible server (no choices)")
+    message = choices[0].get("message") or {}
+    if message.get("refusal"):
+        raise LLMError(f"the model refused to answer: {message['refusal']}")
+    content = message.get("content")
+    if not isinstance(content, str):
+        raise LLMError(f"{base_url}/chat/completions answered without message content")
+    return content
 
 
 def _error_text(data: dict[str, Any]) -> str:
