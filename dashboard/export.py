@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from dashboard.chat_view import metrics_line
+from rag.analytics.answer import format_value
+from rag.analytics.spec import RECORD_ID
 
 EXPORT_FORMAT_VERSION = 1
 FORMATS = ("md", "json", "html")
@@ -42,6 +44,7 @@ def conversation_document(turns: Sequence[Mapping[str, Any]], *, exported_at: da
                 "notes": list(meta.get("notes") or []),
                 "metrics": dict(turn.get("metrics") or {}),
                 "sources": [dict(s) for s in turn.get("sources") or []],
+                "computed": turn_computed(turn),
             }
         )
     return {
@@ -64,6 +67,8 @@ def to_markdown(turns: Sequence[Mapping[str, Any]], *, exported_at: datetime | N
     for turn in document["turns"]:
         lines += [f"## {turn['number']}. {_one_line(turn['question'])}", ""]
         lines += ["**Question**", "", _quote(turn["question"]), "", "**Answer**", ""]
+        if turn["computed"]:
+            lines += _computed_markdown(turn["computed"])
         lines += [turn["answer"] or "_(no answer text)_", ""]
         if turn["status"] not in (None, "done"):
             lines += [f"_Status: {turn['status']}_", ""]
@@ -92,6 +97,8 @@ def to_html(turns: Sequence[Mapping[str, Any]], *, exported_at: datetime | None 
         body.append('<section class="turn">')
         body.append(f"<h2>{turn['number']}. {e(_one_line(turn['question']))}</h2>")
         body.append(f'<h3>Question</h3><div class="text">{e(turn["question"])}</div>')
+        if turn["computed"]:
+            body.append(_computed_html(turn["computed"]))
         body.append(f'<h3>Answer</h3><div class="text">{e(turn["answer"] or "(no answer text)")}</div>')
         if turn["status"] not in (None, "done"):
             body.append(f'<p class="status">Status: {e(str(turn["status"]))}</p>')
@@ -125,6 +132,56 @@ def export_conversation(turns: Sequence[Mapping[str, Any]], fmt: str, *, now: da
     render = {"md": to_markdown, "json": to_json, "html": to_html}
     filename = export_filename(fmt, now=now)
     return {"content": render[fmt](turns, exported_at=now), "filename": filename, "type": MEDIA_TYPES[fmt]}
+
+
+def turn_computed(turn: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The part of a turn's answer computed over all records, if any."""
+    computed = turn.get("computed") or (turn.get("meta") or {}).get("computed")
+    return dict(computed) if isinstance(computed, Mapping) else None
+
+
+def computed_table(computed: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The computed result's columns and rows as display strings (the record id column left out)."""
+    columns = [str(c) for c in computed.get("columns") or []]
+    keep = [i for i, c in enumerate(columns) if c != RECORD_ID]
+    rows = [[format_value(row[i]) for i in keep if i < len(row)] for row in computed.get("rows") or []]
+    return [columns[i] for i in keep], rows
+
+
+def _computed_markdown(computed: Mapping[str, Any]) -> list[str]:
+    lines = [f"**Computed over all {computed.get('rows_considered')} records** ({computed.get('planner')} planner)", ""]
+    lines += [str(computed.get("summary", "")), ""]
+    for assumption in computed.get("assumptions") or []:
+        lines.append(f"- Assumption: {assumption}")
+    columns, rows = computed_table(computed)
+    if columns and len(rows) > 1:
+        lines += ["", "| " + " | ".join(_cell(c) for c in columns) + " |", "|" + " --- |" * len(columns)]
+        lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    lines += ["", "```sql", str(computed.get("sql", "")), "```", ""]
+    return lines
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _computed_html(computed: Mapping[str, Any]) -> str:
+    e = html.escape
+    parts = [
+        f'<h3>Computed over all {e(str(computed.get("rows_considered")))} records</h3>',
+        f'<p class="computed">{e(str(computed.get("summary", "")))}</p>',
+    ]
+    assumptions = computed.get("assumptions") or []
+    if assumptions:
+        parts.append("<ul>" + "".join(f"<li>Assumption: {e(str(a))}</li>" for a in assumptions) + "</ul>")
+    columns, rows = computed_table(computed)
+    if columns and len(rows) > 1:
+        head = "".join(f"<th>{e(c)}</th>" for c in columns)
+        body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows)
+        parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    parts.append(f'<pre class="sql">{e(str(computed.get("sql", "")))}</pre>')
+    parts.append(f'<p class="planner">Planner: {e(str(computed.get("planner", "")))}</p>')
+    return "".join(parts)
 
 
 def _details(turn: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -171,6 +228,8 @@ body {{ font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto;
 pre {{ white-space: pre-wrap; font-size: .85em; color: #52606d; }}
 .error {{ color: #b42318; }}
 dt {{ font-weight: 600; }} dd {{ margin: 0 0 .4rem 0; }}
+table {{ border-collapse: collapse; margin: .5rem 0; }} th, td {{ border: 1px solid #d9dee5; padding: .2rem .5rem; }}
+.computed {{ font-weight: 600; }}
 </style>
 </head>
 <body>

@@ -38,6 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, metavar="S", help="longest wait in seconds for the next piece of the stream")
     parser.add_argument("--system", metavar="TEXT", help="a system prompt")
     parser.add_argument("--debug", action="store_true", help="show the request and every raw stream event on stderr")
+    parser.add_argument(
+        "--data",
+        metavar="FILE",
+        help="answer over this JSON / JSON Lines dataset: the result computed over all records, the sources, then the answer",
+    )
+    parser.add_argument(
+        "--planner",
+        choices=("auto", "rules", "llm", "off"),
+        help="with --data: how analytic questions are read (setting analytics.planner)",
+    )
     return parser
 
 
@@ -51,7 +61,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             "max_tokens": args.max_tokens,
             "temperature": args.temperature,
             "read_timeout": args.timeout,
-        }
+        },
+        "analytics": {"planner": getattr(args, "planner", None)},
     }
     return load_settings(args.config, overrides)
 
@@ -156,6 +167,10 @@ def main(argv: list[str] | None = None, *, stdin: TextIO | None = None, stdout: 
         stderr.write(f"error: {exc}\n")
         return EXIT_USAGE
 
+    if args.data:
+        from rag.cli_dataset import answer_over_dataset
+
+        return answer_over_dataset(settings, args.data, prompt, stdout, stderr, debug=args.debug)
     messages = ([{"role": "system", "content": args.system}] if args.system else []) + [{"role": "user", "content": prompt}]
     report = StreamReport()
     cancel = CancelToken()

@@ -10,11 +10,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
+from rag.analytics.answer import prompt_facts
+from rag.analytics.service import DatasetAnalytics
 from rag.cache import ResponseCache, answer_key
+from rag.documents import record_text
 from rag.errors import ConfigError, DataLoadError, LLMError
 from rag.llm.base import LLMClient
 from rag.llm.cancel import CancelToken
@@ -22,7 +26,7 @@ from rag.llm.types import BackendStatus
 from rag.loader import load_dataset
 from rag.profile import DatasetProfile, profile_dataset
 from rag.prompt import build_prompt, cited_labels
-from rag.records import Dataset
+from rag.records import Dataset, Record
 from rag.retriever import Hit, HybridRetriever
 from rag.settings import Settings, apply_overrides, load_settings
 from rag.stream_buffer import DONE, ERROR, STOPPED, StreamBuffer, StreamSnapshot, get_stream_buffer
@@ -88,6 +92,8 @@ class _Loaded:
     dataset: Dataset
     info: DatasetInfo
     retriever: HybridRetriever
+    analytics: DatasetAnalytics | None = None
+    by_id: dict[str, Record] = field(default_factory=dict)
 
 
 class RAGEngine:
@@ -160,6 +166,9 @@ class RAGEngine:
             if progress:
                 progress("profiling", 0, 1)
             profile = profile_dataset(dataset.records)
+            if progress:
+                progress("table", 0, 1)
+            analytics = self._build_analytics(dataset, profile)
             retriever = HybridRetriever(self._settings.retrieval, embedder=self._shared_embedder(), cache=self._embedding_cache())
             try:
                 report = retriever.build(dataset, content_hash=dataset.content_hash, progress=progress)
@@ -177,10 +186,39 @@ class RAGEngine:
                 profile=profile,
                 index=dataclasses.asdict(report),
             )
-            self._loaded = _Loaded(dataset=dataset, info=info, retriever=retriever)
+            previous = self._loaded
+            self._loaded = _Loaded(
+                dataset=dataset,
+                info=info,
+                retriever=retriever,
+                analytics=analytics,
+                by_id={record.id: record for record in dataset.records},
+            )
+            if previous is not None and previous.analytics is not None:
+                previous.analytics.close()
             if progress:
                 progress("ready", 1, 1)
             return info
+
+    def _build_analytics(self, dataset: Dataset, profile: DatasetProfile) -> DatasetAnalytics | None:
+        """The analytic table of ``dataset``; None (answers use retrieval only) when it cannot be built."""
+        settings = self._settings.analytics
+        try:
+            return DatasetAnalytics.build(
+                dataset,
+                profile,
+                memory_limit_mb=settings.memory_limit_mb,
+                query_timeout=settings.query_timeout,
+            )
+        except Exception:  # a table that cannot be built must not stop the dataset from loading
+            log.exception("the analytic table of %s could not be built", dataset.name)
+            return None
+
+    @property
+    def analytics(self) -> DatasetAnalytics | None:
+        """The analytic table and planners of the loaded dataset, if any."""
+        loaded = self._loaded
+        return loaded.analytics if loaded else None
 
     def search(self, query: str, k: int | None = None) -> list[Hit]:
         """The records that best match ``query`` (empty when no dataset is loaded)."""
@@ -211,6 +249,10 @@ class RAGEngine:
             if self._client is None:
                 self._client = self._client_factory(self._settings.llm)
             return self._client
+
+    def configure_analytics(self, **changes: Any) -> None:
+        """Change the analytic settings (``planner``, ``query_timeout``) at run time (raises ``ConfigError``)."""
+        self._settings = apply_overrides(self._settings, {"analytics": changes}, "analytics settings")
 
     def configure_llm(self, **changes: Any) -> None:
         """Switch backend, model, URL or generation settings at run time (raises ``ConfigError``)."""
@@ -336,7 +378,7 @@ class RAGEngine:
                 "num_ctx": llm.num_ctx,
                 "seed": llm.seed,
             },
-            retrieval=dataclasses.asdict(self._settings.retrieval),
+            retrieval={**dataclasses.asdict(self._settings.retrieval), "planner": self._settings.analytics.planner},
             question=question,
             history=history,
         )
@@ -356,6 +398,8 @@ class RAGEngine:
             key = self._cache_key(loaded, question, history) if self._cache is not None else None
             cached = self._cache.get(key) if key else None
             if cached is not None:
+                if cached.get("meta", {}).get("computed"):
+                    buffer.set_computed(session_id, cached["meta"]["computed"])
                 buffer.set_sources(session_id, cached.get("sources", []))
                 buffer.update_meta(session_id, **{**cached.get("meta", {}), "question": question, "cached": True})
                 buffer.append(session_id, cached.get("text", ""))
@@ -382,25 +426,53 @@ class RAGEngine:
     ) -> None:
         buffer = self._buffer
         llm = self._settings.llm
-        hits = loaded.retriever.search(question, k=self._settings.retrieval.top_k)
+        top_k = self._settings.retrieval.top_k
         try:
-            client = self.client()
+            client: LLMClient | None = self.client()
+            client_error: Exception | None = None
         except (ConfigError, LLMError) as exc:
+            client, client_error = None, exc
+        computed, computed_note = self._compute(question, loaded, client)
+        notes: list[str] = [computed_note] if computed_note else []
+        if computed is not None:
+            buffer.set_computed(session_id, computed)
+            meta["computed"] = computed
+        started = time.perf_counter()
+        hits = self._computed_hits(loaded, computed, top_k)
+        if len(hits) < top_k:
+            seen = {hit.record_id for hit in hits}
+            hits += [hit for hit in loaded.retriever.search(question, k=top_k) if hit.record_id not in seen]
+            hits = hits[:top_k]
+        retrieval_seconds = time.perf_counter() - started
+        meta["timings"] = {**(computed or {}).get("timings", {}), "retrieval_ms": round(retrieval_seconds * 1000, 2)}
+        if client is None:
             buffer.set_sources(session_id, [_source(i + 1, hit) for i, hit in enumerate(hits)])
-            buffer.finish(session_id, status=ERROR, error=str(exc))
+            meta["notes"] = notes
+            buffer.update_meta(session_id, **meta)
+            buffer.finish(session_id, status=ERROR, error=str(client_error))
             return
         window = self.context_window(client)
-        plan = build_prompt(
-            question,
-            hits,
-            profile_text=loaded.info.profile.to_prompt_text(),
-            history=history,
-            context_window=window,
-            max_answer_tokens=llm.max_tokens,
-        )
+        try:
+            plan = build_prompt(
+                question,
+                hits,
+                profile_text=loaded.info.profile.to_prompt_text(),
+                computed_text=prompt_facts(computed) if computed is not None else "",
+                history=history,
+                context_window=window,
+                max_answer_tokens=llm.max_tokens,
+            )
+        except ValueError as exc:
+            buffer.set_sources(session_id, [_source(i + 1, hit) for i, hit in enumerate(hits)])
+            buffer.finish(
+                session_id,
+                status=ERROR,
+                error=f"{exc}: set 'llm.num_ctx' larger or 'llm.max_tokens' smaller in the settings.",
+            )
+            return
         sources = [_source(label, hits[label - 1]) for label in plan.source_labels]
         buffer.set_sources(session_id, sources)
-        meta.update(notes=list(plan.notes), context_window=window, model=client.model)
+        meta.update(notes=notes + list(plan.notes), context_window=window, model=client.model)
         buffer.update_meta(session_id, **meta)
         if token.cancelled:
             buffer.finish(session_id, status=STOPPED)
@@ -425,8 +497,8 @@ class RAGEngine:
 
         text = "".join(parts)
         cited = [plan.source_labels[n] for n in cited_labels(text) if n in plan.source_labels]
-        notes = list(plan.notes) + list(metrics.get("warnings") or [])
-        meta.update(cited=cited, notes=notes)
+        metrics = {**metrics, "retrieval_seconds": round(retrieval_seconds, 4)}
+        meta.update(cited=cited, notes=notes + list(plan.notes) + list(metrics.get("warnings") or []))
         buffer.update_meta(session_id, **meta)
         if token.cancelled or metrics.get("finish_reason") == "cancelled":
             buffer.finish(session_id, status=STOPPED, metrics=metrics)
@@ -434,6 +506,32 @@ class RAGEngine:
         if key is not None and self._cache is not None:
             self._cache.put(key, {"text": text, "sources": sources, "metrics": metrics, "meta": meta})
         buffer.finish(session_id, status=DONE, metrics=metrics)
+
+
+    def _compute(
+        self, question: str, loaded: _Loaded, client: LLMClient | None
+    ) -> tuple[dict[str, Any] | None, str | None]:
+        """The part of the answer computed over all records, or a note on why there is none."""
+        analytics = loaded.analytics
+        mode = self._settings.analytics.planner
+        if analytics is None or mode == "off":
+            return None, None
+        outcome = analytics.compute(
+            question, mode=mode, llm_client=client, server=self._settings.llm.backend != "embedded"
+        )
+        return outcome.computed, outcome.note
+
+    @staticmethod
+    def _computed_hits(loaded: _Loaded, computed: dict[str, Any] | None, k: int) -> list[Hit]:
+        """The records behind a computed answer (argmax, a filter), as sources first."""
+        if not computed:
+            return []
+        hits = []
+        for record_id in computed.get("record_ids", [])[:k]:
+            record = loaded.by_id.get(record_id)
+            if record is not None:
+                hits.append(Hit(record_id=record_id, score=1.0, text=record_text(record)[:1200], record=record))
+        return hits
 
 
 def _create_client(llm: Any) -> LLMClient:

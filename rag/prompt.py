@@ -1,7 +1,7 @@
 """Build the chat messages for one question inside a token budget.
 
 Order of priority when the budget is tight: the instructions and the question always go in;
-then the best retrieved record; then the dataset profile (shortened if needed); then the most
+then the facts computed over all records (when the question was analytic); then the best retrieved record; then the dataset profile (shortened if needed); then the most
 recent conversation turns; then the remaining records. Whatever had to be cut is reported in
 ``PromptPlan.notes`` so the answer's metadata can say so.
 
@@ -66,6 +66,7 @@ def build_prompt(
     hits: Sequence[Any],
     *,
     profile_text: str = "",
+    computed_text: str = "",
     history: Sequence[dict[str, str]] = (),
     context_window: int = 4096,
     max_answer_tokens: int = 512,
@@ -88,6 +89,13 @@ def build_prompt(
         notes.append("the question was shortened to fit the model's context window")
         question_block_tokens = count_tokens(question) + 16
     used += question_block_tokens
+
+    if computed_text:
+        room = budget - used
+        if count_tokens(computed_text) > room:
+            computed_text = _fit_text(computed_text, max(16, room // 2), count_tokens)
+            notes.append("the computed result was shortened to fit the context window")
+        used += count_tokens(computed_text)
 
     record_blocks = [format_record(i + 1, hit.record_id, hit.text) for i, hit in enumerate(hits)]
     kept_records: list[str] = []
@@ -141,6 +149,8 @@ def build_prompt(
         user = "Records retrieved for this question:\n\n" + "\n\n".join(kept_records)
     else:
         user = "No records matched this question."
+    if computed_text:
+        user = computed_text + "\n\n" + user
     user += f"\n\nQuestion: {question}"
 
     messages = [{"role": "system", "content": system}, *kept_history, {"role": "user", "content": user}]

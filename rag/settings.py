@@ -1,8 +1,8 @@
 """Settings shared by the app and the CLI: defaults < JSON config file < explicit overrides.
 
-The JSON file has up to four sections, each optional::
+The JSON file has up to five sections, each optional::
 
-    {"llm": {...}, "retrieval": {...}, "data": {...}, "cache": {...}}
+    {"llm": {...}, "retrieval": {...}, "data": {...}, "cache": {...}, "analytics": {...}}
 
 Unknown keys are an error (a typo should not be silently ignored).
 """
@@ -20,6 +20,8 @@ from rag.errors import ConfigError
 
 BACKENDS = ("embedded", "ollama", "openai")
 DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
+MIN_PROMPT_TOKENS = 256
+"""Room a context window must leave for the prompt after the answer's ``max_tokens``."""
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "config.json"
 
 
@@ -104,6 +106,22 @@ class CacheSettings:
     enabled: bool = True
 
 
+ANALYTIC_PLANNERS = ("auto", "rules", "llm", "off")
+
+
+@dataclass
+class AnalyticsSettings:
+    """Answers computed over all records (counts, sums, averages, groups) by an in-process DuckDB table."""
+
+    planner: str = "auto"
+    """``auto``: the rules, then the LLM when the rules see an analytic question they cannot fill and the backend
+    is a server; ``rules``; ``llm``; ``off`` (retrieval only)."""
+    query_timeout: float = 5.0
+    """Seconds a query may run before it is stopped."""
+    memory_limit_mb: int = 512
+    """Memory the analytic table may use."""
+
+
 @dataclass
 class Settings:
     """All settings of the app and the CLI."""
@@ -112,6 +130,7 @@ class Settings:
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     data: DataSettings = field(default_factory=DataSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
+    analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
 
     def cache_dir(self) -> Path:
         """The root folder of the on-disk caches."""
@@ -121,7 +140,13 @@ class Settings:
         return Path(base) / "json-rag-chat"
 
 
-_SECTIONS = {"llm": LLMSettings, "retrieval": RetrievalSettings, "data": DataSettings, "cache": CacheSettings}
+_SECTIONS = {
+    "llm": LLMSettings,
+    "retrieval": RetrievalSettings,
+    "data": DataSettings,
+    "cache": CacheSettings,
+    "analytics": AnalyticsSettings,
+}
 
 
 def _coerce(section: str, cls: type, key: str, value: Any, origin: str) -> Any:
@@ -189,6 +214,20 @@ def validate(settings: Settings, origin: str = "settings") -> None:
         raise ConfigError(f"{origin}: 'llm.temperature' must be between 0 and 2")
     if llm.num_ctx is not None and llm.num_ctx < 256:
         raise ConfigError(f"{origin}: 'llm.num_ctx' must be at least 256")
+    if llm.num_ctx is not None and llm.num_ctx - llm.max_tokens < MIN_PROMPT_TOKENS:
+        raise ConfigError(
+            f"{origin}: 'llm.num_ctx' ({llm.num_ctx}) must exceed 'llm.max_tokens' ({llm.max_tokens}) by at least "
+            f"{MIN_PROMPT_TOKENS} tokens of room for the prompt"
+        )
+    analytics = settings.analytics
+    if analytics.planner not in ANALYTIC_PLANNERS:
+        raise ConfigError(
+            f"{origin}: 'analytics.planner' must be one of {', '.join(ANALYTIC_PLANNERS)}, not '{analytics.planner}'"
+        )
+    if analytics.query_timeout <= 0:
+        raise ConfigError(f"{origin}: 'analytics.query_timeout' must be positive")
+    if analytics.memory_limit_mb < 16:
+        raise ConfigError(f"{origin}: 'analytics.memory_limit_mb' must be at least 16")
     if settings.retrieval.top_k < 1:
         raise ConfigError(f"{origin}: 'retrieval.top_k' must be at least 1")
     if settings.data.max_upload_mb <= 0:

@@ -29,6 +29,7 @@ class _Session:
     status: str = STREAMING
     error: str | None = None
     sources: list[dict[str, Any]] = field(default_factory=list)
+    computed: dict[str, Any] | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     touched: float = 0.0
@@ -50,6 +51,8 @@ class StreamSnapshot:
     meta: dict[str, Any]
     thinking_chars: int = 0
     """Length of the reasoning text so far (a thinking model reasons before it answers)."""
+    computed: dict[str, Any] | None = None
+    """The part of the answer computed over all records (summary, table, SQL), when there is one."""
 
     @property
     def is_complete(self) -> bool:
@@ -96,6 +99,13 @@ class StreamBuffer:
             session = self._get(session_id)
             if session is not None:
                 session.sources = list(sources)
+
+    def set_computed(self, session_id: str, computed: dict[str, Any]) -> None:
+        """Record the part of the answer computed over all records (it comes before any text)."""
+        with self._lock:
+            session = self._get(session_id)
+            if session is not None:
+                session.computed = dict(computed)
 
     def update_meta(self, session_id: str, **meta: Any) -> None:
         """Merge metadata (model, cached, truncation notes, ...)."""
@@ -144,6 +154,7 @@ class StreamBuffer:
                 metrics=dict(session.metrics),
                 meta=dict(session.meta),
                 thinking_chars=session.thinking_chars,
+                computed=dict(session.computed) if session.computed is not None else None,
             )
 
     def thinking(self, session_id: str) -> str:

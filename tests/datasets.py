@@ -3,6 +3,7 @@
 Nothing is downloaded or copied into the repository: the files are read from site-packages.
 ``vega_datasets`` ships ``cars.json`` (406 cars); ``pycountry`` ships the ISO databases, e.g.
 ``iso3166-1.json`` (``{"3166-1": [...]}``, the countries) and ``iso639-3.json`` (languages).
+The example web-shop orders of the dashboard are part of the repository.
 """
 
 from __future__ import annotations
@@ -36,9 +37,22 @@ def vega_cars_path() -> Path:
     return packaged_file("vega_datasets", "cars.json")
 
 
+def vega_dataset_path(file_name: str) -> Path:
+    """A JSON file that ``vega_datasets`` ships locally, e.g. ``iris.json``, ``barley.json``, ``ohlc.json``."""
+    return packaged_file("vega_datasets", file_name)
+
+
 def pycountry_database_path(file_name: str = "iso3166-1.json") -> Path:
     """A JSON database of ``pycountry``, e.g. ``iso3166-1.json`` or ``iso639-3.json``."""
     path = package_dir("pycountry") / "databases" / file_name
     if not path.is_file():
         raise FileNotFoundError(f"pycountry has no database {file_name!r} (looked for {path})")
+    return path
+
+
+def example_orders_path() -> Path:
+    """The dashboard's example orders: 240 web-shop orders with nested ``customer`` and ``items[]``."""
+    path = Path(__file__).resolve().parent.parent / "dashboard" / "example_data" / "orders.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"the example orders are missing (looked for {path})")
     return path

@@ -1,0 +1,88 @@
+"""The "Computed over all N records" block of an answer: the value, the assumptions, a table, a chart, the SQL.
+
+``render_computed(computed)`` takes the dict the engine puts in the stream buffer (see
+``rag.analytics.answer.computed_answer``) and returns the components shown above the model's text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import plotly.graph_objects as go
+from dash import dcc, html
+
+from dashboard.export import computed_table
+from rag.analytics.answer import format_value
+
+TABLE_ROWS = 50
+CHART_HEIGHT = 220
+
+
+def render_computed(computed: Mapping[str, Any] | None) -> html.Div:
+    """The computed part of an answer (an empty, hidden block when there is none)."""
+    if not computed:
+        return html.Div(className="computed-block", hidden=True)
+    value = computed.get("value")
+    children: list[Any] = [
+        html.Div(
+            [
+                html.Span(f"Computed over all {format_value(computed.get('rows_considered'))} records",
+                          className="computed-title"),
+                html.Span(f"{computed.get('planner', '')} planner", className="computed-planner"),
+            ],
+            className="computed-head",
+        )
+    ]
+    if value is not None:
+        children.append(html.Div(format_value(value), className="computed-value"))
+    children.append(html.Div(str(computed.get("summary", "")), className="computed-summary"))
+    assumptions = [str(a) for a in computed.get("assumptions") or []]
+    if assumptions:
+        children.append(html.Ul([html.Li(a) for a in assumptions], className="computed-assumptions"))
+    columns, rows = computed_table(computed)
+    if columns and len(rows) > 1:
+        children.append(result_table(columns, rows[:TABLE_ROWS]))
+    chart = result_chart(computed)
+    if chart is not None:
+        children.append(chart)
+    children.append(
+        html.Details(
+            [html.Summary("Show SQL"), html.Pre(str(computed.get("sql", "")), className="computed-sql")],
+            className="computed-sql-toggle",
+        )
+    )
+    return html.Div(children, className="computed-block")
+
+
+def result_table(columns: list[str], rows: list[list[str]]) -> html.Table:
+    """A small plain table of the result."""
+    return html.Table(
+        [
+            html.Thead(html.Tr([html.Th(c) for c in columns])),
+            html.Tbody([html.Tr([html.Td(cell) for cell in row]) for row in rows]),
+        ],
+        className="computed-table",
+    )
+
+
+def result_chart(computed: Mapping[str, Any]) -> dcc.Graph | None:
+    """A bar chart for a group-by, a line for a date part; None when a chart would not help."""
+    kind = computed.get("chart")
+    rows = computed.get("rows") or []
+    columns = list(computed.get("columns") or [])
+    if kind not in ("bar", "line") or len(rows) < 2 or len(columns) < 2:
+        return None
+    labels = [format_value(row[0]) for row in rows]
+    values = [row[-1] if isinstance(row[-1], (int, float)) else None for row in rows]
+    trace = go.Bar(x=labels, y=values) if kind == "bar" else go.Scatter(x=labels, y=values, mode="lines+markers")
+    figure = go.Figure(trace)
+    figure.update_layout(
+        height=CHART_HEIGHT,
+        margin={"l": 40, "r": 10, "t": 10, "b": 40},
+        xaxis_title=str(columns[0]),
+        yaxis_title=str(columns[-1]),
+        template="plotly_white",
+    )
+    figure.update_xaxes(type="category")
+    return dcc.Graph(figure=figure, config={"displayModeBar": False}, className="computed-chart")

@@ -1,0 +1,183 @@
+"""The computed part of an answer: one plain sentence, the assumptions, the table, the SQL.
+
+``computed_answer(plan, result, schema)`` turns a plan and its query result into the dict that
+goes into ``Answer.meta["computed"]`` (and the stream buffer, before the model's first token);
+``prompt_facts`` words it for the model as authoritative facts computed over all records.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+from rag.analytics.plan import Plan
+from rag.analytics.spec import RECORD_ID, QuerySpec, TableSchema
+
+MAX_TABLE_ROWS = 50
+"""Rows of the result kept with the answer (the SQL computes them all)."""
+SUMMARY_GROUPS = 8
+"""Groups named in the summary sentence."""
+
+_AGGREGATION_WORDS = {
+    "count": "number",
+    "count_distinct": "number of distinct",
+    "sum": "total",
+    "mean": "average",
+    "median": "median",
+    "min": "lowest",
+    "max": "highest",
+}
+_OP_WORDS = {"=": "=", "!=": "≠", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+
+
+def format_value(value: Any) -> str:
+    """A number as a person reads it: ``1,234``, ``30.45``, ``0.0012``; other values as they are."""
+    if isinstance(value, bool) or value is None:
+        return "missing" if value is None else str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value):,}"
+        magnitude = abs(value)
+        if magnitude >= 100:
+            return f"{value:,.2f}"
+        if magnitude >= 0.01:
+            return f"{value:.2f}" if round(value, 2) == round(value, 4) else f"{value:.4g}"
+        return f"{value:.3g}"
+    return str(value)
+
+
+def describe_filters(spec: QuerySpec) -> str:
+    """ "Origin = Japan and Horsepower > 100" (empty when there are no filters)."""
+    parts = []
+    for f in spec.filters:
+        if f.op == "is_missing":
+            parts.append(f"{f.field} is missing")
+        elif f.op == "not_missing":
+            parts.append(f"{f.field} is present")
+        elif f.op == "between":
+            low, high = f.value
+            parts.append(f"{f.field} between {format_value(low)} and {format_value(high)}")
+        elif f.op == "in":
+            parts.append(f"{f.field} in ({', '.join(format_value(v) for v in f.value)})")
+        elif f.op == "contains":
+            parts.append(f"{f.field} contains '{f.value}'")
+        else:
+            parts.append(f"{f.field} {_OP_WORDS.get(f.op, f.op)} {format_value(f.value)}")
+    return " and ".join(parts)
+
+
+def measure_label(spec: QuerySpec) -> str:
+    """ "average Miles_per_Gallon", "number of records", "number of distinct Origin"."""
+    if spec.aggregation == "count":
+        return f"number of {spec.field} rows" if spec.field else "number of records"
+    if spec.aggregation in ("argmax", "argmin"):
+        return f"{'highest' if spec.aggregation == 'argmax' else 'lowest'} {spec.field}"
+    return f"{_AGGREGATION_WORDS[spec.aggregation]} {spec.field}"
+
+
+def summarize(spec: QuerySpec, result: Any, schema: TableSchema, noun: str = "records") -> str:
+    """One plain sentence that states the result."""
+    rows = result.rows
+    filters = describe_filters(spec)
+    total = result.total_rows
+    matched = result.matched_rows
+    where = f" with {filters}" if filters else ""
+    if spec.group_by is not None:
+        group = spec.group_by.field + (f" ({spec.group_by.date_part})" if spec.group_by.date_part else "")
+        if not rows:
+            return f"No {noun}{where}: nothing to group by {group}."
+        shown = "; ".join(f"{format_value(r[0])}: {format_value(r[-1])}" for r in rows[:SUMMARY_GROUPS])
+        more = f"; … ({len(rows)} groups)" if len(rows) > SUMMARY_GROUPS else ""
+        if spec.limit == 1 and rows:
+            lead = f"{format_value(rows[0][0])} has the {'highest' if spec.order != 'asc' else 'lowest'} " \
+                   f"{measure_label(spec)} ({format_value(rows[0][-1])})"
+            return f"{lead}, by {group}, over {format_value(matched)} of {format_value(total)} {noun}{where}."
+        return f"{measure_label(spec).capitalize()} by {group}{where}: {shown}{more}."
+    if spec.aggregation in ("argmax", "argmin"):
+        if not rows:
+            return f"No {noun}{where} have a value of {spec.field}."
+        label_index = _label_index(result.columns, spec, schema)
+        names = [f"{format_value(r[label_index]) if label_index is not None else r[0]} ({format_value(r[-1])})"
+                 for r in rows[:10]]
+        which = "highest" if spec.aggregation == "argmax" else "lowest"
+        if len(rows) == 1:
+            return f"The record with the {which} {spec.field}{where} is {names[0]}, out of {format_value(matched)} {noun}."
+        return f"The {len(rows)} records with the {which} {spec.field}{where}: {', '.join(names)}."
+    value = rows[0][-1] if rows and rows[0] else None
+    if spec.aggregation == "count" and not spec.field:
+        if not filters:
+            return f"There are {format_value(value)} {noun}."
+        share = f" ({100 * value / total:.1f}%)" if isinstance(value, (int, float)) and total else ""
+        return f"{format_value(value)} of {format_value(total)} {noun} have {filters}{share}."
+    if value is None:
+        return f"The {measure_label(spec)} is missing: no {noun}{where} have a value."
+    over = f" over {format_value(matched)} {noun}{where}" if filters else f" over all {format_value(total)} {noun}"
+    return f"The {measure_label(spec)} is {format_value(value)}{over}."
+
+
+def _label_index(columns: list[str], spec: QuerySpec, schema: TableSchema) -> int | None:
+    named = [i for i, c in enumerate(columns) if c not in (RECORD_ID, spec.field)]
+    return named[0] if named else None
+
+
+def computed_answer(plan: Plan, result: Any, schema: TableSchema, *, noun: str = "records") -> dict[str, Any]:
+    """The JSON-safe computed part of an answer."""
+    spec = plan.spec
+    return {
+        "summary": summarize(spec, result, schema, noun),
+        "value": _headline_value(spec, result),
+        "assumptions": list(plan.assumptions),
+        "columns": list(result.columns),
+        "rows": [list(r) for r in result.rows[:MAX_TABLE_ROWS]],
+        "row_count": len(result.rows),
+        "sql": result.sql,
+        "planner": plan.planner,
+        "spec": spec.to_dict(),
+        "rows_considered": result.total_rows,
+        "matched_rows": result.matched_rows,
+        "record_ids": list(result.record_ids),
+        "elapsed_ms": round(float(result.elapsed_ms), 2),
+        "chart": chart_kind(spec, result),
+    }
+
+
+def _headline_value(spec: QuerySpec, result: Any) -> Any:
+    """The one value to show large, when there is one."""
+    if spec.group_by is not None:
+        return result.rows[0][0] if spec.limit == 1 and result.rows else None
+    if spec.aggregation in ("argmax", "argmin"):
+        return result.rows[0][-1] if result.rows else None
+    return result.rows[0][-1] if result.rows and result.rows[0] else None
+
+
+def chart_kind(spec: QuerySpec, result: Any) -> str | None:
+    """ "line" for a date part, "bar" for other groups with several rows, else None."""
+    if spec.group_by is None or len(result.rows) < 2:
+        return None
+    if spec.group_by.date_part in ("year", "month", "quarter", "day"):
+        return "line"
+    return "bar"
+
+
+def prompt_facts(computed: Mapping[str, Any]) -> str:
+    """The computed result, worded for the model: authoritative, over every record."""
+    lines = [
+        f"Computed exactly over all {computed.get('rows_considered')} records of the dataset (authoritative; "
+        "state these numbers as they are, do not recount from the example records):",
+        str(computed.get("summary", "")),
+    ]
+    columns = computed.get("columns") or []
+    rows = computed.get("rows") or []
+    if len(rows) > 1:
+        shown = [c for c in columns if c != RECORD_ID]
+        keep = [columns.index(c) for c in shown]
+        lines.append(" | ".join(shown))
+        for row in rows[:20]:
+            lines.append(" | ".join(format_value(row[i]) for i in keep))
+    for assumption in computed.get("assumptions") or []:
+        lines.append(f"Assumption: {assumption}")
+    return "\n".join(lines)

@@ -1,0 +1,1235 @@
+"""The rules planner: reads an analytic question into a ``QuerySpec`` without any model.
+
+It looks for the words analysts use ("how many", "average", "total", "median", "highest",
+"per", "top 5", "more than", "between", "in March 2024") and matches fields and values of the
+dataset's own table: field names through their split words (``Miles_per_Gallon`` meets "miles per
+gallon" and "mpg"), a synonym table for adjectives ("heaviest" -> a weight field), and values
+through each categorical column's distinct values ("Japan" -> ``Origin = Japan``). Every reading
+that is not literal becomes an assumption shown to the user.
+
+A question with no analytic cue is ``not_analytic`` (retrieval answers it). One with a cue that
+cannot be filled (no field for "average", an unknown name that looks like a filter) is
+``unfilled``, with the reason; the engine then tries the LLM planner or falls back to retrieval.
+"""
+
+from __future__ import annotations
+
+import calendar
+import difflib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable, Sequence
+
+from rag.analytics.plan import Plan, PlanOutcome
+from rag.analytics.spec import ColumnInfo, Filter, GroupBy, QuerySpec, TableSchema
+from rag.analytics.words import FUNCTION_WORDS, Token, field_words, parse_number, stem, tokenize, value_words
+
+Embed = Callable[[list[str]], Any]
+"""Texts -> unit-normalised vectors (rows), for matching a question's words to field names."""
+
+# ----------------------------------------------------------------------------------------- vocabulary
+COUNT_CUES = (("how", "many"), ("number", "of"), ("count", "of"), ("count",), ("how", "often"))
+DISTINCT_WORDS = frozenset({"different", "distinct", "unique"})
+MEAN_WORDS = frozenset({"average", "mean", "avg"})
+MEDIAN_WORDS = frozenset({"median"})
+SUM_WORDS = frozenset({"total", "sum", "altogether", "combined", "overall"})
+MAX_WORDS = frozenset({"highest", "maximum", "max", "largest", "biggest", "greatest", "most", "top", "best", "latest",
+                       "newest", "peak", "higher"})
+MIN_WORDS = frozenset({"lowest", "minimum", "min", "smallest", "least", "fewest", "bottom", "worst", "earliest",
+                       "oldest", "fewer"})
+SUPERLATIVE_FIELDS: dict[str, tuple[tuple[str, ...], str]] = {
+    # adjective -> (field words it points at, direction)
+    "heaviest": (("weight", "mass", "lbs", "kg"), "max"),
+    "lightest": (("weight", "mass", "lbs", "kg"), "min"),
+    "expensive": (("price", "total", "amount", "cost", "value"), "max"),
+    "priciest": (("price", "total", "amount", "cost"), "max"),
+    "cheapest": (("price", "total", "amount", "cost"), "min"),
+    "first": (("date", "time", "created", "year"), "min"),
+    "last": (("date", "time", "created", "year"), "max"),
+    "oldest": (("date", "year", "born", "created", "founded", "age"), "min"),
+    "newest": (("date", "year", "created", "released", "founded"), "max"),
+    "youngest": (("age", "born", "birth"), "min"),
+    "latest": (("date", "year", "time", "created"), "max"),
+    "earliest": (("date", "year", "time", "created"), "min"),
+    "recent": (("date", "year", "time", "created"), "max"),
+    "tallest": (("height", "tall"), "max"),
+    "shortest": (("height", "length", "duration"), "min"),
+    "longest": (("length", "duration", "long"), "max"),
+    "widest": (("width", "wide"), "max"),
+    "fastest": (("speed", "horsepower", "acceleration"), "max"),
+    "slowest": (("speed", "horsepower"), "min"),
+    "powerful": (("horsepower", "power", "hp"), "max"),
+    "populous": (("population",), "max"),
+    "efficient": (("miles", "mpg", "efficiency"), "max"),
+    "rated": (("rating", "score", "stars"), "max"),
+    "largest": (("size", "area", "population"), "max"),
+    "biggest": (("size", "area", "population"), "max"),
+    "smallest": (("size", "area", "population"), "min"),
+}
+"""Adjectives that name a field without naming it; used only when no field is named outright."""
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "mpg": ("miles", "gallon", "mpg"),
+    "hp": ("horsepower", "hp"),
+    "weighing": ("weight",),
+    "weigh": ("weight",),
+    "heavy": ("weight",),
+    "revenue": ("revenue", "sales", "total", "amount"),
+    "sales": ("sales", "revenue", "total", "amount"),
+    "spend": ("total", "amount", "spent", "cost"),
+    "spent": ("total", "amount", "spent", "cost"),
+    "price": ("price", "cost", "total"),
+    "cost": ("cost", "price", "total"),
+    "paid": ("total", "amount", "price", "payment"),
+    "worth": ("total", "value", "amount", "price"),
+    "qty": ("quantity",),
+    "units": ("quantity", "units"),
+    "sold": ("quantity",),
+    "old": ("age", "year", "date"),
+    "age": ("age",),
+    "rating": ("rating", "stars", "score"),
+    "rated": ("rating", "stars", "score"),
+    "stars": ("rating", "stars"),
+    "temp": ("temperature", "temp"),
+    "pop": ("population",),
+    "accelerate": ("acceleration",),
+    "engine": ("displacement", "cylinders"),
+    "size": ("size", "area", "displacement"),
+}
+"""Question words that may mean fields with other names."""
+ADDITIVE_WORDS = frozenset({"quantity", "qty", "sales", "revenue", "amount", "total", "count", "units", "sold",
+                            "population", "spend", "spent", "volume", "yield", "deaths", "cases", "sum"})
+"""Fields whose values add up: "which X has the most <field>" sums them."""
+GROUP_CUES = frozenset({"per", "by", "each", "every", "across"})
+CONTAIN_WORDS = frozenset({"contain", "contains", "containing", "include", "includes", "including", "mention",
+                           "mentions", "mentioning"})
+COMMON_WORDS = frozenset({"common", "frequent", "frequently", "popular", "usual", "used", "often"})
+"""After "most"/"least": how often a value occurs ("the most common origin", "appear most often")."""
+SUM_NOUNS = frozenset({"revenue", "sales", "turnover", "spend", "spending"})
+"""Nouns that are sums by themselves: "What was the revenue in June 2024?"."""
+DATE_PART_WORDS = {
+    "year": "year", "years": "year", "yearly": "year", "annual": "year", "annually": "year",
+    "month": "month", "months": "month", "monthly": "month",
+    "quarter": "quarter", "quarters": "quarter", "quarterly": "quarter",
+    "weekday": "weekday", "weekdays": "weekday",
+    "day": "day", "days": "day", "daily": "day",
+}
+MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
+MONTHS.update({name.lower(): number for number, name in enumerate(calendar.month_abbr) if name})
+MONTHS.pop("may", None)
+MONTHS["may"] = 5  # kept, but only read as a month when a year or "in" stands beside it
+GT = {"more", "greater", "higher", "larger", "bigger", "over", "above", "exceeding", "exceeds", "heavier", "longer",
+      "after", "later", "since", "older"}
+LT = {"less", "fewer", "lower", "smaller", "under", "below", "lighter", "shorter", "before", "earlier", "younger"}
+NEGATIONS = {"not", "excluding", "except", "non", "without", "other", "isn't", "aren't", "wasn't", "weren't",
+             "don't", "doesn't", "didn't"}
+MISSING_AFTER = {"missing", "empty", "null", "blank", "unknown", "unset"}
+MISSING_BEFORE = {"no", "without", "missing", "lacking", "lack"}
+QUESTION_FILLERS = frozenset(
+    "what which who how many much show list give tell find me us please can could would you i we there rows row "
+    "records record entries entry items data dataset table values value number count total amount is are "
+    "have has had got get made make come comes came sold listed appear appears contain contains containing "
+    "include includes including whose whom where when also both only just ever than one ones "
+    "same single given use used using make made being so such it its them they those these".split()
+)
+"""Words a question may hold without naming a field or a value."""
+
+_YEAR = re.compile(r"^(1[6-9]\d\d|20\d\d|2100)$")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
+_QUOTED = re.compile(r"[\"'“‘]([^\"'”’]{1,80})[\"'”’]")
+
+
+# ----------------------------------------------------------------------------------------- matching
+@dataclass
+class _Mention:
+    """A span of the question that names a field or a value."""
+
+    column: ColumnInfo
+    start: int
+    """Token index of the first word."""
+    end: int
+    """Token index after the last word."""
+    score: float
+    value: Any = None
+    is_value: bool = False
+    via: str = ""
+    """How it was matched, when not literally: for the assumptions."""
+
+
+@dataclass
+class _State:
+    """What has been read of one question so far."""
+
+    tokens: list[Token]
+    used: set[int] = field(default_factory=set)
+    filters: list[Filter] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+    group: GroupBy | None = None
+    top_at: int | None = None
+    """Token index after "top N": the groups ranked ("top 5 cities by …") are named there."""
+    group_explicit: bool = False
+    """The group came from "per"/"by"/"for each" (then a superlative is the aggregation, not a top-1)."""
+    limit: int | None = None
+    order: str | None = None
+    consumed_columns: set[str] = field(default_factory=set)
+
+    def words(self, i: int, j: int) -> list[str]:
+        return [t.lower for t in self.tokens[max(0, i) : max(0, j)]]
+
+    def mark(self, i: int, j: int) -> None:
+        self.used.update(range(i, j))
+
+
+class RulesPlanner:
+    """Reads questions about one dataset's table."""
+
+    def __init__(self, schema: TableSchema, *, embed: Embed | None = None, record_noun: str | None = None) -> None:
+        self._schema = schema
+        self._embed = embed
+        self._field_vectors: Any = None
+        self._columns = list(schema.columns.values())
+        self._field_stems = {c.path: _content_stems(c.path) for c in self._columns}
+        self._leaf_stems = {c.path: _content_stems(_leaf(c.path, c.table)) for c in self._columns}
+        self._acronyms = {c.path: "".join(w[0] for w in field_words(_leaf(c.path, c.table)) if w) for c in self._columns}
+        self._values = _value_index(self._columns)
+        self._record_nouns = _record_nouns(schema, record_noun)
+        self._child_nouns = {stem(name.split(".")[-1].lower()): name for name in schema.children}
+
+    @property
+    def schema(self) -> TableSchema:
+        return self._schema
+
+    # ------------------------------------------------------------------ entry point
+    def plan(self, question: str) -> PlanOutcome:
+        """The spec for ``question``, or why there is none."""
+        tokens = tokenize(question)
+        if not tokens:
+            return PlanOutcome.not_analytic()
+        state = _State(tokens=tokens)
+        lowers = [t.lower for t in tokens]
+        cues = _find_cues(lowers)
+        superlative = self._superlative(state, cues)
+        if not (cues.count or cues.mean or cues.median or cues.has_sum or superlative or cues.group_word or cues.common):
+            return PlanOutcome.not_analytic()
+        if cues.count and self._is_record_lookup(state, cues):
+            return PlanOutcome.not_analytic()
+
+        self._read_limit(state)
+        self._read_dates(state)
+        mentions = self._mentions(state)
+        self._read_comparisons(state, mentions)
+        self._read_quoted(state, question)
+        self._read_contains(state, mentions)
+        self._read_missing(state, mentions)
+        self._read_group(state, mentions, cues)
+        self._read_values(state, mentions)
+        return self._assemble(state, mentions, cues, superlative, question)
+
+    # ------------------------------------------------------------------ question shapes
+    def _is_record_lookup(self, state: _State, cues: "_Cues") -> bool:
+        """ "How many cylinders does the ford pinto have?": a number read off one record, not a count."""
+        words = [t.lower for t in state.tokens]
+        for i in range(len(words) - 2):
+            if words[i] == "how" and words[i + 1] == "many":
+                rest = words[i + 2 :]
+                if len(rest) >= 2 and rest[1] in {"does", "do", "did", "has", "had"}:
+                    stems = {stem(rest[0])}
+                    return any(stems & self._leaf_stems[c.path] and c.type == "number" for c in self._columns)
+        return False
+
+    def _superlative(self, state: _State, cues: "_Cues") -> "_Superlative | None":
+        words = [t.lower for t in state.tokens]
+        for i, word in enumerate(words):
+            if word in ("most", "least") and i + 1 < len(words) and words[i + 1] in SUPERLATIVE_FIELDS:
+                hints, _direction = SUPERLATIVE_FIELDS[words[i + 1]]
+                return _Superlative("max" if word == "most" else "min", i, i + 2, hints, words[i + 1])
+            if word in ("first", "last") and (_is_top_n(words, i) or words[0] not in ("when", "which", "what", "who")):
+                continue
+            if word in SUPERLATIVE_FIELDS and word not in ("rated", "recent", "expensive", "powerful", "populous",
+                                                          "efficient"):
+                hints, direction = SUPERLATIVE_FIELDS[word]
+                return _Superlative(direction, i, i + 1, hints, word)
+            if word in ("highest", "lowest", "best", "worst") and i + 1 < len(words) and words[i + 1] == "rated":
+                return _Superlative("max" if word in ("highest", "best") else "min", i, i + 2,
+                                    SUPERLATIVE_FIELDS["rated"][0], "rated")
+            if word in MAX_WORDS or word in MIN_WORDS:
+                if word in ("higher", "fewer") or (word == "most" and _followed_by_common(words, i)):
+                    continue
+                if word in ("top", "bottom") and not _is_top_n(words, i) and not (i + 1 < len(words)):
+                    continue
+                if word in ("latest", "newest", "earliest", "oldest", "largest", "biggest", "smallest"):
+                    hints, direction = SUPERLATIVE_FIELDS[word]
+                    return _Superlative(direction, i, i + 1, hints, word)
+                return _Superlative("max" if word in MAX_WORDS else "min", i, i + 1, (), word)
+        return None
+
+    # ------------------------------------------------------------------ limits, dates, numbers
+    def _read_limit(self, state: _State) -> None:
+        words = [t.lower for t in state.tokens]
+        for i, word in enumerate(words):
+            number = _small_int(words[i + 1]) if i + 1 < len(words) else None
+            if word in ("top", "bottom", "first", "last") and number:
+                state.limit = number
+                state.mark(i, i + 2)
+                if word in ("bottom",):
+                    state.order = "asc"
+                if word in ("top", "bottom"):
+                    state.top_at = i + 2
+                return
+            if word in ("which", "what", "the", "show", "list", "name", "give") and number and i + 2 < len(words) and (
+                words[i + 2] not in GT | LT | {"or", "and", "to", "than"}
+            ):
+                state.limit = number
+                state.mark(i + 1, i + 2)
+                return
+            if _small_int(word) and i + 1 < len(words) and (
+                words[i + 1] in MAX_WORDS | MIN_WORDS | set(SUPERLATIVE_FIELDS) or words[i + 1] == "most"
+            ):
+                if i > 0 and words[i - 1] in GT | LT | {"than", "least", "most", "exactly", "between"}:
+                    continue
+                state.limit = _small_int(word)
+                state.mark(i, i + 1)
+                return
+
+    def _date_columns(self) -> list[ColumnInfo]:
+        columns = [c for c in self._columns if c.type in ("date", "timestamp") and c.table == "records"]
+        columns.sort(key=lambda c: -c.present)
+        return columns
+
+    def _date_column(self, state: _State) -> ColumnInfo | None:
+        """The date field a date in the question is about: the one named, else the fullest one."""
+        columns = self._date_columns()
+        if not columns:
+            return None
+        stems = {t.stem for t in state.tokens}
+        named = [c for c in columns if self._leaf_stems[c.path] & stems - {"date", "time"}]
+        chosen = named[0] if named else columns[0]
+        if len(columns) > 1 and not named:
+            note = f"dates read on {chosen.path}"
+            if note not in state.assumptions:
+                state.assumptions.append(note)
+        return chosen
+
+    def _year_column(self) -> ColumnInfo | None:
+        """A number field holding years (``year``), used where there is no date field."""
+        for column in self._columns:
+            if column.type == "number" and "year" in self._leaf_stems[column.path]:
+                return column
+        return None
+
+    def _read_dates(self, state: _State) -> None:
+        tokens = state.tokens
+        words = [t.lower for t in tokens]
+        i = 0
+        while i < len(tokens):
+            if i in state.used:
+                i += 1
+                continue
+            span = _date_span(words, i)
+            if span is None:
+                i += 1
+                continue
+            start, end, low, high, label = span
+            before = words[start - 1] if start > 0 else ""
+            before2 = words[start - 2] if start > 1 else ""
+            column = self._date_column(state)
+            op = "between"
+            if before in ("after", "since") or (before == "than" and before2 in GT):
+                op = ">" if before != "since" else ">="
+            elif before in ("before", "until", "till") or (before == "than" and before2 in LT):
+                op = "<" if before != "until" else "<="
+            if column is not None:
+                value: Any = [low.isoformat(), high.isoformat()]
+                if op in (">",):
+                    value = high.isoformat()
+                elif op in (">=",):
+                    value = low.isoformat()
+                elif op in ("<",):
+                    value = low.isoformat()
+                elif op in ("<=",):
+                    value = high.isoformat()
+                state.filters.append(Filter(column.path, op, value))
+                state.consumed_columns.add(column.path)
+                state.assumptions.append(f"'{label}' read as {column.path} {_op_words(op, value)}")
+            else:
+                year_column = self._year_column()
+                if year_column is None or low.month != 1 or high.month != 12 or low.year != high.year:
+                    i = end
+                    continue
+                if op == "between":
+                    state.filters.append(Filter(year_column.path, "=", low.year))
+                else:
+                    state.filters.append(Filter(year_column.path, op if op not in (">", "<=") else op, low.year))
+                state.consumed_columns.add(year_column.path)
+            state.mark(max(0, start - 1) if before in ("in", "during", "after", "since", "before", "until", "from",
+                                                        "of") else start, end)
+            i = end
+
+    def _mentions(self, state: _State) -> list[_Mention]:
+        """Every field and categorical-value mention, overlaps resolved (best first)."""
+        tokens = state.tokens
+        found: list[_Mention] = []
+        for column in self._columns:
+            found.extend(self._field_mentions(column, tokens, state))
+        found.extend(self._value_mentions(tokens, state))
+        found.sort(key=lambda m: (-m.score, -(m.end - m.start), m.start))
+        kept: list[_Mention] = []
+        taken: set[int] = set()
+        for mention in found:
+            span = set(range(mention.start, mention.end))
+            if span & taken:
+                continue
+            kept.append(mention)
+            taken |= span
+        kept.sort(key=lambda m: m.start)
+        return kept
+
+    def _field_mentions(self, column: ColumnInfo, tokens: list[Token], state: _State) -> list[_Mention]:
+        stems = self._field_stems[column.path]
+        leaf = self._leaf_stems[column.path]
+        if not stems:
+            return []
+        mentions = []
+        i = 0
+        while i < len(tokens):
+            if i in state.used:
+                i += 1
+                continue
+            token = tokens[i]
+            if token.stem in stems or token.lower in stems:
+                j = i
+                covered: set[str] = set()
+                while j < len(tokens) and j not in state.used and (
+                    tokens[j].stem in stems or tokens[j].lower in stems
+                    or (tokens[j].lower in ("per", "in", "of", "_") and j + 1 < len(tokens)
+                        and tokens[j + 1].stem in stems and tokens[j + 1].stem not in covered)
+                ):
+                    if tokens[j].stem in stems:
+                        covered.add(tokens[j].stem)
+                    elif tokens[j].lower in stems:
+                        covered.add(tokens[j].lower)
+                    j += 1
+                leaf_cover = len(covered & leaf) / max(1, len(leaf))
+                full_cover = len(covered) / len(stems)
+                score = max(leaf_cover, full_cover) + 0.01 * len(covered)
+                if column.table != "records":
+                    score -= 0.05
+                if _generic(covered) and leaf_cover < 1:
+                    score -= 0.3
+                if score > 0.3:
+                    mentions.append(_Mention(column, i, j, score))
+                i = max(j, i + 1)
+                continue
+            acronym = self._acronyms[column.path]
+            if len(leaf) == 1 and _abbreviates(next(iter(leaf)), token.lower):
+                mentions.append(_Mention(column, i, i + 1, 0.7, via=f"'{token.text}' read as {column.path}"))
+            elif len(acronym) >= 2 and token.lower == acronym:
+                mentions.append(_Mention(column, i, i + 1, 0.9, via=f"'{token.text}' read as {column.path}"))
+            elif token.lower in SYNONYMS and SYNONYMS[token.lower] and set(SYNONYMS[token.lower]) & leaf:
+                rank = SYNONYMS[token.lower].index(sorted(set(SYNONYMS[token.lower]) & leaf,
+                                                          key=SYNONYMS[token.lower].index)[0])
+                mentions.append(_Mention(column, i, i + 1, 0.6 - 0.05 * rank,
+                                         via=f"'{token.text}' read as {column.path}"))
+            i += 1
+        return mentions
+
+    def _value_mentions(self, tokens: list[Token], state: _State) -> list[_Mention]:
+        mentions = []
+        lowers = [t.lower for t in tokens]
+        for i in range(len(tokens)):
+            if i in state.used:
+                continue
+            for length in (4, 3, 2, 1):
+                if i + length > len(tokens) or any(k in state.used for k in range(i, i + length)):
+                    continue
+                key = tuple(lowers[i : i + length])
+                for column, value in self._values.get(key, ()):
+                    text = str(value)
+                    if len(text) <= 3 and text.lower() in FUNCTION_WORDS | QUESTION_FILLERS | {"us", "it"}:
+                        if tokens[i].text != text:
+                            continue  # "it" is a word; "IT" typed in capitals is the value
+                    if length == 1 and len(text) <= 2 and tokens[i].text != text:
+                        continue
+                    score = 0.95 + 0.01 * length
+                    mentions.append(_Mention(column, i, i + length, score, value=value, is_value=True))
+        return mentions
+
+    def _read_comparisons(self, state: _State, mentions: list[_Mention]) -> None:
+        tokens = state.tokens
+        words = [t.lower for t in tokens]
+        for i, word in enumerate(words):
+            if i in state.used:
+                continue
+            number = parse_number(word) if tokens[i].text[0].isdigit() else None
+            if number is None:
+                continue
+            op, op_start = _comparator_before(words, i)
+            end = i + 1
+            if op == "between" or (op is None and i >= 1 and words[i - 1] == "from" and i + 2 < len(words)
+                                   and words[i + 1] in ("to", "and")):
+                if i + 2 < len(words) and words[i + 1] in ("and", "to") and parse_number(words[i + 2]) is not None:
+                    high = parse_number(words[i + 2])
+                    op, end = "between", i + 3
+                    number = [number, high]
+                    op_start = op_start if op_start is not None else i - 1
+            if op is None:
+                following = words[i + 1] if i + 1 < len(words) else ""
+                if following in ("or", "and") and i + 2 < len(words) and words[i + 2] in ("more", "greater", "higher",
+                                                                                          "above", "over"):
+                    op, end = ">=", i + 3
+                elif following in ("or", "and") and i + 2 < len(words) and words[i + 2] in ("less", "fewer", "lower",
+                                                                                            "below", "under"):
+                    op, end = "<=", i + 3
+                elif following in ("plus",) or word.endswith("+"):
+                    op, end = ">=", i + 2
+            if op is None and i + 2 < len(words) and words[i + 1] in ("or", "and") and parse_number(words[i + 2]) is not None \
+                    and tokens[i + 2].text[0].isdigit():
+                listed, end = [number, parse_number(words[i + 2])], i + 3
+                column, via = self._number_field(state, mentions, i, end)
+                if column is not None and _adjacent_field(mentions, column, i, end):
+                    state.filters.append(Filter(column.path, "in", listed))
+                    state.consumed_columns.add(column.path)
+                    state.mark(i, end)
+                    for mention in mentions:
+                        if mention.column.path == column.path and not mention.is_value and _near(mention, i, end, 3):
+                            state.mark(mention.start, mention.end)
+                    continue
+            column, via = self._number_field(state, mentions, op_start if op_start is not None else i, end)
+            if column is None:
+                continue
+            if op is None:
+                if not _adjacent_field(mentions, column, i, end):
+                    continue
+                op = "="
+            state.filters.append(Filter(column.path, op, number))
+            state.consumed_columns.add(column.path)
+            state.mark(op_start if op_start is not None else i, end)
+            for mention in mentions:
+                if mention.column.path == column.path and not mention.is_value and _near(mention, i, end, 3):
+                    state.mark(mention.start, mention.end)
+            if via:
+                state.assumptions.append(via)
+
+    def _number_field(
+        self, state: _State, mentions: list[_Mention], start: int, end: int
+    ) -> tuple[ColumnInfo | None, str]:
+        """The number field a number in the question applies to: the one named next to it."""
+        numeric = [m for m in mentions if not m.is_value and m.column.type == "number"
+                   and not (set(range(m.start, m.end)) & state.used)]
+        after = [m for m in numeric if 0 <= m.start - end <= 2]
+        before = [m for m in numeric if 0 <= start - m.end <= 3]
+        if after:
+            return after[0].column, after[0].via
+        if before:
+            return before[-1].column, before[-1].via
+        return None, ""
+
+    def _read_quoted(self, state: _State, question: str) -> None:
+        """ "whose name contains 'ford'": a quoted word is a substring filter on a text field."""
+        for match in _QUOTED.finditer(question):
+            text = match.group(1).strip()
+            if not text:
+                continue
+            first = next((k for k, t in enumerate(state.tokens) if t.start >= match.start()), None)
+            last = next((k for k, t in enumerate(state.tokens) if t.end > match.end()), len(state.tokens))
+            if first is None or any(k in state.used for k in range(first, last)):
+                continue
+            column = self._text_field_before(state, first) or self._label_column()
+            if column is None:
+                continue
+            state.filters.append(Filter(column.path, "contains", text))
+            state.consumed_columns.add(column.path)
+            state.mark(first, last)
+            state.assumptions.append(f"'{text}' read as {column.path} contains '{text}'")
+
+    def _read_contains(self, state: _State, mentions: list[_Mention]) -> None:
+        """ "names contain Dollar", "toyota in their name": a word to find inside a text field."""
+        words = [t.lower for t in state.tokens]
+        for k, word in enumerate(words):
+            if k in state.used:
+                continue
+            target: int | None = None
+            if word in CONTAIN_WORDS and k + 1 < len(words):
+                target = k + 1
+                while target < len(words) and words[target] in ("the", "a", "an", "word", "text"):
+                    target += 1
+            elif word == "in" and k >= 1 and k + 2 < len(words) and words[k + 1] in ("their", "its", "the", "his", "her"):
+                target = k - 1
+            if target is None or target >= len(words) or target in state.used or words[target] in FUNCTION_WORDS:
+                continue
+            if any(m.start <= target < m.end for m in mentions):
+                continue  # a value or a field: "contain Electronics items" is a value filter
+            column = self._text_field_near(state, mentions, k) or self._label_column()
+            if column is None:
+                continue
+            text = state.tokens[target].text
+            state.filters.append(Filter(column.path, "contains", text))
+            state.consumed_columns.add(column.path)
+            state.mark(min(k, target), max(k, target) + 1)
+            if word == "in":
+                state.mark(k, k + 3)
+            state.assumptions.append(f"'{text}' read as {column.path} contains '{text}'")
+
+    def _text_field_near(self, state: _State, mentions: list[_Mention], index: int) -> ColumnInfo | None:
+        """The text field named closest to ``index`` (within four words), marked as used."""
+        near = [m for m in mentions if not m.is_value and m.column.type == "text"
+                and (0 <= index - m.end <= 4 or 0 <= m.start - index <= 4)]
+        if not near:
+            return None
+        best = min(near, key=lambda m: min(abs(index - m.end), abs(m.start - index)))
+        state.mark(best.start, best.end)
+        return best.column
+
+    def _text_field_before(self, state: _State, index: int) -> ColumnInfo | None:
+        for k in range(index - 1, max(-1, index - 5), -1):
+            for column in self._columns:
+                if column.type == "text" and state.tokens[k].stem in self._leaf_stems[column.path]:
+                    state.mark(k, k + 1)
+                    return column
+        return None
+
+    def _label_column(self) -> ColumnInfo | None:
+        label = self._schema.label_field
+        return self._schema.columns.get(label) if label else None
+
+    def _read_missing(self, state: _State, mentions: list[_Mention]) -> None:
+        words = [t.lower for t in state.tokens]
+        for mention in mentions:
+            if mention.is_value or set(range(mention.start, mention.end)) & state.used:
+                continue
+            before = words[max(0, mention.start - 2) : mention.start]
+            after = words[mention.end : mention.end + 3]
+            missing = bool(set(before) & MISSING_BEFORE) or bool(set(after) & MISSING_AFTER)
+            if mention.column.type == "boolean":
+                continue
+            nullable = mention.column.present < self._table_rows(mention.column)
+            if not missing and nullable and before[-1:] in (["a"], ["an"], ["any"]) and mention.column.type != "number":
+                state.filters.append(Filter(mention.column.path, "not_missing"))
+                state.consumed_columns.add(mention.column.path)
+                state.mark(mention.start - 1, mention.end)
+                continue
+            if missing and mention.column.present < self._table_rows(mention.column):
+                state.filters.append(Filter(mention.column.path, "is_missing"))
+                state.consumed_columns.add(mention.column.path)
+                state.mark(mention.start, mention.end)
+                for k in range(max(0, mention.start - 2), min(len(words), mention.end + 3)):
+                    if words[k] in MISSING_BEFORE | MISSING_AFTER | {"a", "an", "is", "are"}:
+                        state.mark(k, k + 1)
+
+    def _table_rows(self, column: ColumnInfo) -> int:
+        if column.table == "records":
+            return self._schema.record_count
+        child = self._schema.children.get(column.table)
+        return child.rows if child else self._schema.record_count
+
+    def _read_group(self, state: _State, mentions: list[_Mention], cues: "_Cues") -> None:
+        words = [t.lower for t in state.tokens]
+        if state.top_at is not None:
+            ranked = next((m for m in mentions if m.start in (state.top_at, state.top_at + 1) and not m.is_value
+                           and m.column.type in ("text", "boolean")), None)
+            if ranked is not None:
+                state.group = GroupBy(ranked.column.path)
+                state.consumed_columns.add(ranked.column.path)
+                state.mark(ranked.start, ranked.end)
+                order_by = next((k for k in range(ranked.end, len(words)) if words[k] == "by"), None)
+                if order_by is not None:
+                    state.mark(order_by, order_by + 1)
+                state.order = state.order or "desc"
+                return
+        for i, word in enumerate(words):
+            if i in state.used:
+                continue
+            cue = word in GROUP_CUES or (word == "for" and i + 1 < len(words) and words[i + 1] in ("each", "every"))
+            cue = cue or (word == "in" and i + 1 < len(words) and words[i + 1] == "each")
+            cue = cue or (word in ("distribution", "breakdown") and i + 1 < len(words) and words[i + 1] in ("of", "by"))
+            if cue and word in ("across", "by", "per", "each", "every") and i + 1 < len(words) and words[i + 1] in ("all", "the"):
+                cue = word == "by" and i + 2 < len(words) and words[i + 2] not in ("dataset", "data", "records")
+            if not cue:
+                if word in ("yearly", "monthly", "quarterly", "annually", "daily") and self._group_date(state, word, i, i + 1):
+                    return
+                continue
+            j = i + 1
+            while j < len(words) and words[j] in ("each", "every", "of", "the", "a", "by"):
+                j += 1
+            if j < len(words) and words[j] in DATE_PART_WORDS and self._group_date(state, words[j], i, j + 1):
+                return
+            target = next((m for m in mentions if m.start >= j and m.start <= j + 1 and not m.is_value
+                           and not set(range(m.start, m.end)) & state.used), None)
+            if target is not None:
+                if target.column.type in ("date", "timestamp"):
+                    spoken = set(words[target.start : target.end + 1])
+                    part = next((DATE_PART_WORDS[w] for w in spoken if w in DATE_PART_WORDS), None) or "month"
+                    state.group = GroupBy(target.column.path, part)
+                    if part == "month" and not spoken & {"month", "months", "monthly"}:
+                        state.assumptions.append(f"{target.column.path} grouped by month")
+                else:
+                    state.group = GroupBy(target.column.path)
+                state.group_explicit = True
+                state.consumed_columns.add(target.column.path)
+                state.mark(i, target.end)
+                return
+        # "which status is the most common", "most common origin", "which city has the most orders"
+        if cues.common is not None:
+            target = next((m for m in mentions if not m.is_value and m.start > cues.common
+                           and not set(range(m.start, m.end)) & state.used and m.column.type != "number"), None)
+            if target is None:
+                target = next((m for m in mentions if not m.is_value and m.start < cues.common
+                               and not set(range(m.start, m.end)) & state.used
+                               and m.column.type != "number"), None)
+            if target is not None:
+                state.group = GroupBy(target.column.path)
+                state.consumed_columns.add(target.column.path)
+                state.mark(target.start, target.end)
+                return
+        if words and words[0] in ("which", "what") and len(words) > 1:
+            k = 1
+            while k < len(words) and (words[k] in ("the", "is", "was") or k in state.used):
+                k += 1
+            if k < len(words) and words[k] in DATE_PART_WORDS and self._group_date(state, words[k], k, k + 1):
+                return
+            target = next((m for m in mentions if m.start in (k, k + 1) and not m.is_value
+                           and not set(range(m.start, m.end)) & state.used), None)
+            if target is not None and target.column.type in ("text", "boolean") and (
+                _groupable(target.column) or state.limit is not None or cues.common is not None
+                or target.column.path != self._schema.label_field
+            ):
+                state.group = GroupBy(target.column.path)
+                state.consumed_columns.add(target.column.path)
+                state.mark(target.start, target.end)
+
+    def _group_date(self, state: _State, word: str, start: int, end: int) -> bool:
+        part = DATE_PART_WORDS.get(word) or {"yearly": "year", "annually": "year", "monthly": "month",
+                                              "quarterly": "quarter", "daily": "day"}.get(word)
+        if part is None:
+            return False
+        column = self._date_column(state)
+        if column is not None:
+            state.group = GroupBy(column.path, part)
+        else:
+            year_column = self._year_column() if part == "year" else None
+            if year_column is None:
+                return False
+            state.group = GroupBy(year_column.path)
+            column = year_column
+        state.group_explicit = True
+        state.consumed_columns.add(column.path)
+        state.mark(start, end)
+        return True
+
+    def _read_values(self, state: _State, mentions: list[_Mention]) -> None:
+        words = [t.lower for t in state.tokens]
+        by_column: dict[str, list[_Mention]] = {}
+        for mention in mentions:
+            if not mention.is_value or set(range(mention.start, mention.end)) & state.used:
+                continue
+            by_column.setdefault(mention.column.path, []).append(mention)
+        for path, found in by_column.items():
+            column = found[0].column
+            negated = [m for m in found if _negated(words, m.start)]
+            positive = [m for m in found if m not in negated]
+            for group, op_one, op_many in ((positive, "=", "in"), (negated, "!=", None)):
+                if not group:
+                    continue
+                values = list(dict.fromkeys(m.value for m in group))
+                if len(values) == 1 or op_many is None:
+                    for value in values:
+                        state.filters.append(Filter(path, op_one, value))
+                else:
+                    state.filters.append(Filter(path, op_many, values))
+                for m in group:
+                    state.mark(m.start, m.end)
+                    for k in range(max(0, m.start - 3), m.start):
+                        if words[k] in NEGATIONS | {"than"}:
+                            state.mark(k, k + 1)
+                    shown = " or ".join(f"'{v}'" for v in values)
+                    note = f"{shown} read as {path} {'≠' if op_one == '!=' else '='} {', '.join(str(v) for v in values)}"
+                    if note not in state.assumptions and not _literal(state.tokens, m, column):
+                        state.assumptions.append(note)
+            state.consumed_columns.add(path)
+            # the field's own name next to its value ("status returned") is part of the filter
+            for mention in mentions:
+                if not mention.is_value and mention.column.path == path:
+                    state.mark(mention.start, mention.end)
+        # booleans named as such: "gift orders", "orders that were not gifts"
+        for mention in mentions:
+            if mention.is_value or mention.column.type != "boolean" or set(range(mention.start, mention.end)) & state.used:
+                continue
+            before = set(words[max(0, mention.start - 3) : mention.start])
+            value = not (before & (NEGATIONS | {"no"}))
+            state.filters.append(Filter(mention.column.path, "=", value))
+            state.consumed_columns.add(mention.column.path)
+            state.mark(mention.start, mention.end)
+            state.assumptions.append(f"'{mention.column.path}' read as {mention.column.path} = {str(value).lower()}")
+
+    # ------------------------------------------------------------------ putting it together
+    def _assemble(
+        self, state: _State, mentions: list[_Mention], cues: "_Cues", superlative: "_Superlative | None", question: str
+    ) -> PlanOutcome:
+        free = [m for m in mentions if not m.is_value and not set(range(m.start, m.end)) & state.used]
+        measured = [m for m in free if m.column.type in ("number", "date", "timestamp")]
+        if cues.has_sum:
+            # "total" may be the sum or a field called total: "the largest order total" is a max of it,
+            # "total quantity per category" a sum of quantity
+            cue_field = [m for m in measured if m.start <= cues.sum < m.end]
+            others = [m for m in measured if m not in cue_field]
+            if cue_field and others:
+                measured = others
+            elif cue_field and (superlative is not None or cues.mean or cues.median):
+                cues.sum = None
+        for m in measured:
+            if m.via and m.via not in state.assumptions:
+                state.assumptions.append(m.via)
+        words = [t.lower for t in state.tokens]
+
+        aggregation: str | None = None
+        field_path: str | None = None
+        order = state.order
+        limit = state.limit
+
+        def pick_number(hints: Sequence[str] = (), *, dates: bool = False) -> ColumnInfo | None:
+            allowed = ("number", "date", "timestamp") if dates else ("number",)
+            for m in measured:
+                if m.column.type in allowed:
+                    return m.column
+            if hints:
+                hinted = self._hinted_field(hints, allowed)
+                if hinted is not None:
+                    state.assumptions.append(f"'{superlative.word if superlative else hints[0]}' read as {hinted.path}")
+                    return hinted
+            return self._similar_field(state, allowed)
+
+        if cues.count and not (cues.mean or cues.median or (cues.has_sum and measured and cues.sum < (cues.count or 0))):
+            if cues.distinct:
+                target = next((m for m in free if m.start > cues.count), None) or (free[0] if free else None)
+                if target is None:
+                    return PlanOutcome.unfilled("could not tell which field to count the different values of")
+                aggregation, field_path = "count_distinct", target.column.path
+            else:
+                aggregation = "count"
+                child = self._counted_child(state, cues)
+                counted = self._counted_number(state, cues, measured)
+                if child is not None:
+                    aggregation, field_path = child
+                elif counted is not None:
+                    aggregation, field_path = "sum", counted.path
+                    state.assumptions.append(f"'how many … {counted.path}' read as the total of {counted.path}")
+        elif cues.mean or cues.median or cues.has_sum:
+            aggregation = "mean" if cues.mean else "median" if cues.median else "sum"
+            column = pick_number()
+            if column is None and cues.has_sum and not (cues.mean or cues.median):
+                total_field = self._field_named("total")
+                column = total_field if total_field is not None and total_field.type == "number" else None
+            if column is None:
+                if cues.has_sum and not (cues.mean or cues.median) and cues.count:
+                    aggregation = "count"
+                elif cues.has_sum and (state.group is not None or cues.common is not None):
+                    aggregation = "count"  # "total number of orders per status"
+                else:
+                    word = "average" if cues.mean else "median" if cues.median else "total"
+                    return PlanOutcome.unfilled(f"could not tell which number field the {word} is of")
+            else:
+                field_path = column.path
+        elif superlative is not None:
+            direction = superlative.direction
+            column = pick_number(superlative.hints, dates=True)
+            if state.group is not None and state.group_explicit and column is not None and superlative.word not in (
+                "most", "least", "fewest", "top", "bottom"
+            ):
+                aggregation, field_path = direction, column.path  # "the maximum horsepower for each origin"
+            elif state.group is not None:
+                if column is None:
+                    aggregation = "count"
+                else:
+                    additive = bool(set(field_words(column.path)) & ADDITIVE_WORDS) or superlative.word in ("most", "least")
+                    aggregation = "sum" if additive else direction
+                    field_path = column.path
+                    state.assumptions.append(
+                        f"'{superlative.word}' read as the {aggregation} of {column.path} per {state.group.field}"
+                    )
+                order = "desc" if direction == "max" else "asc"
+                limit = limit or 1
+            elif column is None:
+                if cues.common is not None or superlative.word in ("most", "least", "fewest", "top"):
+                    return PlanOutcome.unfilled("could not tell which field 'most' or 'least' is about")
+                return PlanOutcome.unfilled(f"could not tell which field '{superlative.word}' is about")
+            else:
+                field_path = column.path
+                if self._asks_for_records(words, state, superlative):
+                    aggregation = "argmax" if direction == "max" else "argmin"
+                    limit = limit or 1
+                else:
+                    aggregation = direction
+        elif state.group is not None:
+            aggregation = "count"
+        else:
+            return PlanOutcome.not_analytic()
+
+        if state.group is not None and aggregation in ("argmax", "argmin"):
+            aggregation = "max" if aggregation == "argmax" else "min"
+        if state.group is not None and cues.common is not None and aggregation == "count":
+            order = order or ("asc" if cues.common_least else "desc")
+            limit = limit or (1 if cues.common_single else None)
+        superlative_is_aggregation = state.group_explicit and aggregation in ("max", "min") and not cues.common
+        if state.group is not None and superlative is not None and not superlative_is_aggregation and aggregation in (
+            "count", "mean", "sum", "median", "max", "min", "count_distinct"
+        ):
+            order = order or ("desc" if superlative.direction == "max" else "asc")
+            if words and words[0] in ("which", "what") and limit is None:
+                limit = 1
+        if limit is not None and state.group is not None and order is None:
+            order = "desc"
+
+        unknown = self._unexplained_names(state, mentions, question)
+        if unknown:
+            return PlanOutcome.unfilled(f"could not match {', '.join(repr(u) for u in unknown)} to a field or value")
+
+        spec = QuerySpec(
+            aggregation=aggregation,
+            field=field_path,
+            filters=tuple(state.filters),
+            group_by=state.group,
+            order=order,
+            limit=limit,
+        )
+        return PlanOutcome.planned(Plan(spec=spec, planner="rules", assumptions=tuple(dict.fromkeys(state.assumptions))))
+
+    @staticmethod
+    def _counted_number(state: _State, cues: "_Cues", measured: list[_Mention]) -> ColumnInfo | None:
+        """ "How many deaths from wounds were there?": a number field right after "how many" holds counts to add."""
+        for m in measured:
+            if m.column.type == "number" and not m.via and 0 <= m.start - (cues.count or 0) <= 3:
+                return m.column
+        return None
+
+    def _counted_child(self, state: _State, cues: "_Cues") -> tuple[str, str | None] | None:
+        """ "How many items were sold": the rows of a child table, or the sum of its quantity."""
+        words = [t.lower for t in state.tokens]
+        after = [k for k in range(cues.count or 0, len(words)) if words[k] not in FUNCTION_WORDS | DISTINCT_WORDS]
+        for k in after[:1]:
+            name = self._child_nouns.get(stem(words[k]))
+            if name is None:
+                continue
+            state.mark(k, k + 1)
+            quantity = next(
+                (c for c in self._columns if c.table == name and c.type == "number"
+                 and self._leaf_stems[c.path] & {"quantity", "qty", "unit", "count"} and "price" not in self._leaf_stems[c.path]),
+                None,
+            )
+            if quantity is not None and ({"sold", "ordered", "bought", "purchased"} & set(words) or cues.has_sum):
+                state.assumptions.append(f"'{words[k]}' counted as the sum of {quantity.path}")
+                return "sum", quantity.path
+            return "count", name
+        return None
+
+    def _asks_for_records(self, words: list[str], state: _State, superlative: "_Superlative") -> bool:
+        """ "Which car has the highest X" / "the 3 heaviest cars" ask for records; "what is the highest X" for a value."""
+        if state.limit is not None:
+            return True
+        if "which" in words or "who" in words or "whose" in words:
+            return True
+        if {"name", "list", "show", "find"} & set(words[:2]):
+            return True
+        k = superlative.end
+        while k < len(words) and words[k] in FUNCTION_WORDS:
+            k += 1
+        if k < len(words) and stem(words[k]) in self._record_nouns:
+            return True  # "the heaviest car"
+        if "with" in words[: superlative.start] and words[:1] != ["what"] or "with the" in " ".join(words):
+            return True
+        if words[:1] == ["what"] and len(words) > 1 and words[1] not in ("is", "was", "are", "'s", "s", "were"):
+            return stem(words[1]) in self._record_nouns or words[1] not in FUNCTION_WORDS | QUESTION_FILLERS
+        return False
+
+    def _hinted_field(self, hints: Sequence[str], allowed: tuple[str, ...]) -> ColumnInfo | None:
+        for in_records in (True, False):
+            for hint in hints:
+                for column in self._columns:
+                    if (column.table == "records") != in_records or column.type not in allowed:
+                        continue
+                    if hint in self._leaf_stems[column.path] | {self._acronyms[column.path]}:
+                        return column
+        return None
+
+    def _field_named(self, word: str) -> ColumnInfo | None:
+        return next((c for c in self._columns if self._leaf_stems[c.path] == {word}), None)
+
+    def _similar_field(self, state: _State, allowed: tuple[str, ...]) -> ColumnInfo | None:
+        """The field whose name is closest in meaning to the question's leftover words (embeddings)."""
+        if self._embed is None:
+            return None
+        leftovers = [t.lower for k, t in enumerate(state.tokens) if k not in state.used
+                     and t.lower not in FUNCTION_WORDS | QUESTION_FILLERS and t.lower.isalpha()
+                     and stem(t.lower) not in self._record_nouns and t.lower not in MEAN_WORDS | SUM_WORDS
+                     | MEDIAN_WORDS | MAX_WORDS | MIN_WORDS]
+        candidates = [c for c in self._columns if c.type in allowed]
+        if not leftovers or not candidates:
+            return None
+        names = [" ".join(field_words(_leaf(c.path, c.table))) for c in candidates]
+        vectors = self._embed([" ".join(leftovers)] + names)
+        scores = vectors[1:] @ vectors[0]
+        best = int(scores.argmax())
+        if float(scores[best]) < 0.45:
+            return None
+        state.assumptions.append(f"'{' '.join(leftovers)}' read as {candidates[best].path} (closest field name)")
+        return candidates[best]
+
+    def _unexplained_names(self, state: _State, mentions: list[_Mention], question: str) -> list[str]:
+        """Capitalised or numeric words that name nothing: reading past them would answer another question."""
+        explained = set(state.used)
+        for mention in mentions:
+            explained.update(range(mention.start, mention.end))
+        unknown = []
+        for k, token in enumerate(state.tokens):
+            if k in explained or token.lower in FUNCTION_WORDS | QUESTION_FILLERS:
+                continue
+            if k == 0 or stem(token.lower) in self._record_nouns or token.lower in self._child_nouns:
+                continue
+            if token.text[:1].isupper() and token.lower not in MONTHS and token.lower not in _ALL_CUE_WORDS:
+                unknown.append(token.text)
+        return unknown
+
+
+# ----------------------------------------------------------------------------------------- helpers
+@dataclass
+class _Cues:
+    count: int | None = None
+    """Token index where a count cue ends ("how many" -> after "many")."""
+    distinct: bool = False
+    mean: bool = False
+    median: bool = False
+    sum: int | None = None
+    group_word: bool = False
+    common: int | None = None
+    """Token index of "common"/"frequent"/"popular" in "most common X"."""
+    common_least: bool = False
+    common_single: bool = True
+
+    @property
+    def has_sum(self) -> bool:
+        return self.sum is not None
+
+
+@dataclass
+class _Superlative:
+    direction: str
+    start: int
+    end: int
+    hints: tuple[str, ...]
+    word: str
+
+
+_ALL_CUE_WORDS = (MEAN_WORDS | MEDIAN_WORDS | SUM_WORDS | MAX_WORDS | MIN_WORDS | DISTINCT_WORDS | GROUP_CUES
+                  | set(SUPERLATIVE_FIELDS) | set(DATE_PART_WORDS) | GT | LT | {"top", "common", "frequent", "popular"})
+
+
+def _find_cues(words: list[str]) -> _Cues:
+    cues = _Cues()
+    for i, word in enumerate(words):
+        for cue in COUNT_CUES:
+            if tuple(words[i : i + len(cue)]) == cue and cues.count is None:
+                if cue == ("count",) and i > 0 and words[i - 1] in ("the", "a", "body", "item"):
+                    continue
+                cues.count = i + len(cue)
+                window = words[i + len(cue) : i + len(cue) + 3]
+                cues.distinct = bool(DISTINCT_WORDS & set(window))
+        if word in MEAN_WORDS:
+            cues.mean = True
+        elif word in MEDIAN_WORDS:
+            cues.median = True
+        elif word in ("total", "sum", "altogether", "combined") and cues.sum is None:
+            cues.sum = i
+        elif word in SUM_NOUNS and cues.sum is None and not (set(words) & (MEAN_WORDS | MEDIAN_WORDS)):
+            cues.sum = i
+        if word in GROUP_CUES or word in ("yearly", "monthly", "quarterly", "annually"):
+            cues.group_word = True
+        if word in COMMON_WORDS and i > 0 and words[i - 1] in ("most", "least"):
+            cues.common = i
+            cues.common_least = words[i - 1] == "least"
+            cues.common_single = not (i > 1 and _small_int(words[i - 2]))
+    if "number" in words and "of" in words and cues.count is None:
+        index = words.index("number")
+        if index + 1 < len(words) and words[index + 1] == "of":
+            cues.count = index + 2
+    if cues.count is not None and cues.count >= 1 and words[cues.count - 1] == "count" and cues.sum is not None:
+        pass
+    return cues
+
+
+def _followed_by_common(words: list[str], i: int) -> bool:
+    return i + 1 < len(words) and words[i + 1] in COMMON_WORDS
+
+
+def _is_top_n(words: list[str], i: int) -> bool:
+    return i + 1 < len(words) and _small_int(words[i + 1]) is not None
+
+
+def _small_int(word: str) -> int | None:
+    words = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+             "ten": 10, "twenty": 20}
+    if word in words:
+        return words[word]
+    if word.isdigit() and 0 < int(word) <= 100 and not _YEAR.match(word):
+        return int(word)
+    return None
+
+
+def _date_span(words: list[str], i: int) -> tuple[int, int, date, date, str] | None:
+    """A date expression starting at ``i``: "march 2024", "2024-03", "1982", "2024-03-05"."""
+    word = words[i]
+    iso = _ISO_DATE.fullmatch(word) if "-" in word else None
+    if word in MONTHS and i + 1 < len(words) and _YEAR.match(words[i + 1]):
+        year, month = int(words[i + 1]), MONTHS[word]
+        last = calendar.monthrange(year, month)[1]
+        return i, i + 2, date(year, month, 1), date(year, month, last), f"{words[i]} {words[i + 1]}"
+    if iso:
+        return None  # handled by the tokenizer as separate numbers; see below
+    if _YEAR.match(word) and i + 2 < len(words) and words[i + 1] in MONTHS and words[i + 1] != "may":
+        return None
+    if _YEAR.match(word):
+        before = words[i - 1] if i > 0 else ""
+        if before in ("in", "during", "of", "from", "since", "after", "before", "until", "than", "for", "year") or (
+            i + 1 < len(words) and words[i + 1] in ("and", "or")
+        ) is False:
+            year = int(word)
+            if before in ("from", "between") and i + 2 < len(words) and words[i + 1] in ("to", "and") and _YEAR.match(words[i + 2]):
+                return i - 1, i + 3, date(year, 1, 1), date(int(words[i + 2]), 12, 31), f"{word} to {words[i + 2]}"
+            return i, i + 1, date(year, 1, 1), date(year, 12, 31), word
+    if word == "between" and i + 3 < len(words) and _YEAR.match(words[i + 1]) and words[i + 2] == "and" and _YEAR.match(words[i + 3]):
+        return i, i + 4, date(int(words[i + 1]), 1, 1), date(int(words[i + 3]), 12, 31), f"{words[i + 1]} to {words[i + 3]}"
+    return None
+
+
+def _comparator_before(words: list[str], i: int) -> tuple[str | None, int | None]:
+    """The comparison written just before the number at ``i``, and where it starts."""
+    window = words[max(0, i - 4) : i]
+    text = " ".join(window)
+    checks = (
+        (("at least", "no less than", "not less than", "minimum of", "a minimum of"), ">="),
+        (("at most", "no more than", "not more than", "up to", "maximum of", "a maximum of"), "<="),
+    )
+    for phrases, op in checks:
+        for phrase in phrases:
+            if text.endswith(phrase):
+                return op, i - len(phrase.split())
+    if window and window[-1] == "between":
+        return "between", i - 1
+    if window and window[-1] == "than" and len(window) >= 2:
+        if window[-2] in GT:
+            return ">", i - 2
+        if window[-2] in LT:
+            return "<", i - 2
+    if window and window[-1] in ("over", "above", "exceeding", "exceeds", "beyond"):
+        return ">", i - 1
+    if window and window[-1] in ("under", "below"):
+        return "<", i - 1
+    if window and window[-1] in ("exactly", "equals", "equal") or text.endswith("equal to"):
+        return "=", i - (2 if text.endswith("equal to") else 1)
+    return None, None
+
+
+def _adjacent_field(mentions: list[_Mention], column: ColumnInfo, start: int, end: int) -> bool:
+    """ "8 cylinders", "cylinders of 8", "a rating of 5": the number stands right beside its field."""
+    for m in mentions:
+        if m.column.path != column.path or m.is_value:
+            continue
+        if m.start == end or m.start == end + 1 or m.end == start or m.end + 1 == start or m.end + 2 == start:
+            return True
+    return False
+
+
+def _near(mention: _Mention, start: int, end: int, distance: int) -> bool:
+    return -distance <= mention.start - end <= distance or -distance <= start - mention.end <= distance
+
+
+def _abbreviates(field_word: str, word: str) -> bool:
+    """ "ret" for "return", "close" for "closing": one is the other cut short (4+ letters shared, or a 3-letter cut)."""
+    if not word.isalpha() or word == field_word or len(field_word) < 3 or word in (
+        FUNCTION_WORDS | QUESTION_FILLERS | _ALL_CUE_WORDS
+    ):
+        return False
+    if len(field_word) == 3:
+        return len(word) >= 5 and word.startswith(field_word)
+    shared = 0
+    for a, b in zip(field_word, word):
+        if a != b:
+            break
+        shared += 1
+    return shared >= 4 and shared >= min(len(field_word), len(word)) - 1
+
+
+def _negated(words: list[str], start: int) -> bool:
+    """ "not from the USA", "other than delivered", "excluding Japan": a negation within three words before."""
+    window = words[max(0, start - 3) : start]
+    return bool(set(window) & NEGATIONS) or "than" in window and "other" in window
+
+
+def _few_values(column: ColumnInfo) -> bool:
+    return column.categorical
+
+
+def _groupable(column: ColumnInfo) -> bool:
+    return column.categorical or column.type == "boolean"
+
+
+def _generic(covered: set[str]) -> bool:
+    return covered <= {"name", "id", "type", "date", "value", "code", "number", "time", "count", "total", "info"}
+
+
+def _literal(tokens: list[Token], mention: _Mention, column: ColumnInfo) -> bool:
+    """Whether the question wrote the value exactly as stored (then no assumption needs showing)."""
+    written = " ".join(t.text for t in tokens[mention.start : mention.end])
+    return written == str(mention.value) and False
+
+
+def _op_words(op: str, value: Any) -> str:
+    if op == "between":
+        return f"between {value[0]} and {value[1]}"
+    return f"{op} {value}"
+
+
+def _leaf(path: str, table: str) -> str:
+    """The part of a path a question names: ``items.category`` -> ``category``; ``customer.city`` -> ``city``."""
+    if table != "records" and path.startswith(table + "."):
+        return path[len(table) + 1 :]
+    return path.rsplit(".", 1)[-1]
+
+
+def _content_stems(path: str) -> set[str]:
+    return {stem(w) for w in field_words(path) if w not in FUNCTION_WORDS and len(w) > 1} or {
+        stem(w) for w in field_words(path)
+    }
+
+
+def _value_index(columns: list[ColumnInfo]) -> dict[tuple[str, ...], list[tuple[ColumnInfo, Any]]]:
+    """Word sequence -> the (column, value) pairs it spells, for every categorical text value."""
+    index: dict[tuple[str, ...], list[tuple[ColumnInfo, Any]]] = {}
+    for column in columns:
+        if column.type != "text" or not column.categorical:
+            continue
+        for value in column.values:
+            if not isinstance(value, str):
+                continue
+            words = value_words(value)
+            if not words or len(words) > 4:
+                continue
+            index.setdefault(tuple(words), []).append((column, value))
+            stems = tuple(stem(w) for w in words)
+            if stems != tuple(words):
+                index.setdefault(stems, []).append((column, value))
+            plural = tuple(words[:-1]) + (words[-1] + "s",)
+            index.setdefault(plural, []).append((column, value))
+    return index
+
+
+def _record_nouns(schema: TableSchema, noun: str | None) -> set[str]:
+    nouns = {"record", "row", "entry", "item", "one", "thing", "element", "object", "document", "line"}
+    name = (noun or schema.dataset_name or "").lower()
+    for word in field_words(name.rsplit(".", 1)[0]):
+        if word.isalpha() and word not in ("json", "jsonl", "data", "dataset", "export", "dump", "iso"):
+            nouns.add(stem(word))
+    return nouns
+
+
+def suggest_fields(word: str, schema: TableSchema, n: int = 3) -> list[str]:
+    """Field paths close to ``word`` (for messages)."""
+    return difflib.get_close_matches(word, list(schema.columns), n=n, cutoff=0.5)

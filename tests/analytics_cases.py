@@ -1,0 +1,533 @@
+"""The analytic question set: questions as an analyst types them, with truths computed from the raw JSON.
+
+The datasets are public files shipped inside installed PyPI packages (``vega_datasets``, ``pycountry``),
+read from site-packages, plus the dashboard's example orders. Every truth is computed here with plain
+Python (``json``, ``statistics``) from the raw records, independently of the application: sums and means
+skip missing values, the median is ``statistics.median`` (the mean of the middle two), "cars with X"
+counts records, and "contains" ignores case.
+
+A case's ``expect`` is a function of the loaded records returning its expectation (see
+``tests.analytics_grading``); ``Case.truth()`` loads the dataset and calls it.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from tests import datasets
+from tests.analytics_grading import Expectation, Groups, NotAnalytic, Records, Scalar
+
+Record = Mapping[str, Any]
+Rows = Sequence[Record]
+Where = Callable[[Record], bool]
+
+QTYPES = (
+    "count", "count_distinct", "sum", "mean", "median", "min", "max", "argmax", "argmin",
+    "group", "topn", "filter_range", "date", "nested", "child", "not_analytic",
+)
+"""Question types: each case has the dominant one."""
+
+
+# --- datasets ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatasetSource:
+    """One dataset of the question set."""
+
+    name: str
+    locate: Callable[[], Path]
+    """The JSON file the application loads."""
+    key: str | None = None
+    """Top-level key holding the list of records (pycountry's files), or None for a top-level list."""
+    public: bool = True
+    """A public dataset shipped in a PyPI package (the example orders are not)."""
+
+
+DATASETS: dict[str, DatasetSource] = {
+    source.name: source
+    for source in (
+        DatasetSource("cars", lambda: datasets.vega_dataset_path("cars.json")),
+        DatasetSource("iris", lambda: datasets.vega_dataset_path("iris.json")),
+        DatasetSource("barley", lambda: datasets.vega_dataset_path("barley.json")),
+        DatasetSource("ohlc", lambda: datasets.vega_dataset_path("ohlc.json")),
+        DatasetSource("crimea", lambda: datasets.vega_dataset_path("crimea.json")),
+        DatasetSource("countries", lambda: datasets.pycountry_database_path("iso3166-1.json"), key="3166-1"),
+        DatasetSource("currencies", lambda: datasets.pycountry_database_path("iso4217.json"), key="4217"),
+        DatasetSource("orders", datasets.example_orders_path, public=False),
+    )
+}
+
+
+def dataset_path(name: str) -> Path:
+    """The JSON file of a dataset of the set (what the application is given)."""
+    return DATASETS[name].locate()
+
+
+@cache
+def load_records(name: str) -> tuple[Record, ...]:
+    """The raw records of a dataset, parsed with ``json`` only."""
+    source = DATASETS[name]
+    data = json.loads(dataset_path(name).read_bytes())
+    records = data[source.key] if source.key else data
+    if not isinstance(records, list) or not records:
+        raise ValueError(f"{name}: expected a non-empty list of records")
+    return tuple(records)
+
+
+# --- the case ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """One question of the set."""
+
+    id: str
+    dataset: str
+    question: str
+    qtype: str
+    """One of ``QTYPES``."""
+    expect: Callable[[Rows], Expectation]
+    """Computes the expectation from the dataset's raw records."""
+    ops: tuple[str, ...] = ()
+    """Filter operators and date parts the question involves, to check the set covers them all."""
+
+    def truth(self) -> Expectation:
+        """The expectation, computed once from the raw records."""
+        if self.id not in _TRUTHS:
+            _TRUTHS[self.id] = self.expect(load_records(self.dataset))
+        return _TRUTHS[self.id]
+
+
+_TRUTHS: dict[str, Expectation] = {}
+
+
+# --- plain-Python truths -------------------------------------------------------------------------
+
+
+def get(record: Record, path: str) -> Any:
+    """The value at a dotted path (``customer.city``); None when absent."""
+    value: Any = record
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _rows(rows: Rows, where: Where | None) -> list[Record]:
+    return [row for row in rows if where is None or where(row)]
+
+
+def values(rows: Rows, path: str, where: Where | None = None) -> list[Any]:
+    """The non-missing values of a field over the rows that pass ``where``."""
+    return [value for row in _rows(rows, where) if (value := get(row, path)) is not None]
+
+
+def count(rows: Rows, where: Where | None = None) -> Scalar:
+    return Scalar(len(_rows(rows, where)))
+
+
+def count_distinct(rows: Rows, path: str, where: Where | None = None) -> Scalar:
+    return Scalar(len(set(values(rows, path, where))))
+
+
+def total(rows: Rows, path: str, where: Where | None = None) -> Scalar:
+    return Scalar(sum(values(rows, path, where)))
+
+
+def mean(rows: Rows, path: str, where: Where | None = None) -> Scalar:
+    return Scalar(statistics.fmean(values(rows, path, where)))
+
+
+def median(rows: Rows, path: str, where: Where | None = None) -> Scalar:
+    return Scalar(statistics.median(values(rows, path, where)))
+
+
+def lowest(rows: Rows, path: str, where: Where | None = None) -> Scalar:
+    return Scalar(min(values(rows, path, where)))
+
+
+def highest(rows: Rows, path: str, where: Where | None = None) -> Scalar:
+    return Scalar(max(values(rows, path, where)))
+
+
+def best(rows: Rows, path: str, label: str, n: int = 1, largest: bool = True) -> Records:
+    """The ``n`` records with the largest (smallest) value, every record tied with the n-th included."""
+    present = [row for row in rows if get(row, path) is not None]
+    ranked = sorted(present, key=lambda row: get(row, path), reverse=largest)
+    edge = get(ranked[n - 1], path)
+    chosen = [row for row in ranked if (get(row, path) >= edge if largest else get(row, path) <= edge)]
+    return Records(tuple(dict.fromkeys(str(get(row, label)) for row in chosen)), need=n)
+
+
+Key = Callable[[Record], Any]
+
+
+def grouped(
+    rows: Rows, key: str | Key, path: str | None = None, agg: Callable[[list[Any]], Any] | None = None,
+    where: Where | None = None,
+) -> dict[Any, Any]:
+    """Group key -> ``agg`` of the field's non-missing values; without ``path``, the number of rows."""
+    key_of = key if callable(key) else (lambda row: get(row, key))
+    buckets: dict[Any, list[Any]] = {}
+    for row in _rows(rows, where):
+        bucket = buckets.setdefault(key_of(row), [])
+        if path is None:
+            bucket.append(row)
+        elif (value := get(row, path)) is not None:
+            bucket.append(value)
+    if path is None:
+        return {group: len(members) for group, members in buckets.items()}
+    return {group: agg(members) for group, members in buckets.items() if members}
+
+
+def groups(mapping: dict[Any, Any]) -> Groups:
+    return Groups(mapping)
+
+
+def top(mapping: dict[Any, Any], n: int, largest: bool = True) -> Groups:
+    """The first ``n`` groups by value; a tie across the cut would make the question ill-posed."""
+    ranked = sorted(mapping.items(), key=lambda item: item[1], reverse=largest)
+    if len(ranked) > n and ranked[n - 1][1] == ranked[n][1]:
+        raise ValueError(f"tie at the top-{n} cut: {ranked[n - 1]} and {ranked[n]}")
+    return Groups(dict(ranked[:n]), top=n)
+
+
+def year(path: str) -> Key:
+    return lambda row: int(str(get(row, path))[:4])
+
+
+def month(path: str) -> Key:
+    return lambda row: int(str(get(row, path))[5:7])
+
+
+def quarter(path: str) -> Key:
+    return lambda row: (int(str(get(row, path))[5:7]) - 1) // 3 + 1
+
+
+def items(orders: Rows) -> list[Record]:
+    """The child rows: every element of every order's ``items`` array."""
+    return [item for order in orders for item in order["items"]]
+
+
+def has_text(path: str, word: str) -> Where:
+    """The field contains ``word``, ignoring case."""
+    return lambda row: word.lower() in str(get(row, path) or "").lower()
+
+
+def lookup(rows: Rows, path: str, *wanted: str) -> NotAnalytic:
+    """A lookup question about records that must exist (one per wanted value)."""
+    seen = []
+    for value in wanted:
+        found = [row for row in rows if str(get(row, path)).lower() == value.lower()]
+        if not found:
+            raise ValueError(f"no record with {path} = {value!r}")
+        seen.append(f"{path} = {value} ({len(found)} record(s))")
+    return NotAnalytic(about="; ".join(seen))
+
+
+def about(rows: Rows, *paths: str) -> NotAnalytic:
+    """An open question about the dataset's fields, which must exist."""
+    missing = [path for path in paths if not values(rows, path)]
+    if missing:
+        raise ValueError(f"no values for {missing}")
+    return NotAnalytic(about="fields " + ", ".join(paths))
+
+
+fmean, fmedian = statistics.fmean, statistics.median
+
+
+# --- the questions -------------------------------------------------------------------------------
+
+CASES: tuple[Case, ...] = (
+    # cars.json (vega_datasets): Name, Miles_per_Gallon, Cylinders, Displacement, Horsepower,
+    # Weight_in_lbs, Acceleration, Year (ISO date, 1 January), Origin (USA / Europe / Japan)
+    Case("cars_count_all", "cars", "How many cars are in the dataset?", "count", lambda rs: count(rs)),
+    Case("cars_count_8cyl", "cars", "How many cars have 8 cylinders?", "count",
+         lambda rs: count(rs, lambda r: r["Cylinders"] == 8), ops=("=",)),
+    Case("cars_count_europe", "cars", "How many cars come from Europe?", "count",
+         lambda rs: count(rs, lambda r: r["Origin"] == "Europe"), ops=("=",)),
+    Case("cars_count_japan", "cars", "how many cars are from japan", "count",
+         lambda rs: count(rs, lambda r: r["Origin"] == "Japan"), ops=("=",)),
+    Case("cars_not_usa", "cars", "How many cars are not from the USA?", "count",
+         lambda rs: count(rs, lambda r: r["Origin"] != "USA"), ops=("!=",)),
+    Case("cars_in_cylinders", "cars", "How many cars have 4 or 6 cylinders?", "count",
+         lambda rs: count(rs, lambda r: r["Cylinders"] in (4, 6)), ops=("in",)),
+    Case("cars_contains_toyota", "cars", "How many cars have toyota in their name?", "count",
+         lambda rs: count(rs, has_text("Name", "toyota")), ops=("contains",)),
+    Case("cars_missing_hp", "cars", "How many cars have no horsepower value?", "count",
+         lambda rs: count(rs, lambda r: r["Horsepower"] is None), ops=("is_missing",)),
+    Case("cars_missing_mpg", "cars", "For how many cars is Miles_per_Gallon missing?", "count",
+         lambda rs: count(rs, lambda r: r["Miles_per_Gallon"] is None), ops=("is_missing",)),
+    Case("cars_distinct_names", "cars", "How many unique car names are there?", "count_distinct",
+         lambda rs: count_distinct(rs, "Name")),
+    Case("cars_distinct_cylinders", "cars", "How many distinct cylinder values are there?", "count_distinct",
+         lambda rs: count_distinct(rs, "Cylinders")),
+    Case("cars_sum_weight", "cars", "What's the total weight in lbs of all the cars?", "sum",
+         lambda rs: total(rs, "Weight_in_lbs")),
+    Case("cars_mean_mpg_japan", "cars", "What is the average Miles_per_Gallon of cars from Japan?", "mean",
+         lambda rs: mean(rs, "Miles_per_Gallon", lambda r: r["Origin"] == "Japan"), ops=("=",)),
+    Case("cars_mean_hp_4cyl", "cars", "What's the mean horsepower of 4-cylinder cars?", "mean",
+         lambda rs: mean(rs, "Horsepower", lambda r: r["Cylinders"] == 4), ops=("=",)),
+    Case("cars_median_weight", "cars", "What is the median weight of the cars?", "median",
+         lambda rs: median(rs, "Weight_in_lbs")),
+    Case("cars_median_mpg_usa", "cars", "Median miles per gallon for cars from the USA", "median",
+         lambda rs: median(rs, "Miles_per_Gallon", lambda r: r["Origin"] == "USA"), ops=("=",)),
+    Case("cars_min_mpg", "cars", "What is the lowest miles per gallon of any car?", "min",
+         lambda rs: lowest(rs, "Miles_per_Gallon")),
+    Case("cars_max_acceleration", "cars", "What is the maximum acceleration?", "max",
+         lambda rs: highest(rs, "Acceleration")),
+    Case("cars_max_displacement_1970", "cars", "What was the largest displacement among cars made in 1970?", "max",
+         lambda rs: highest(rs, "Displacement", lambda r: r["Year"].startswith("1970")), ops=("year",)),
+    Case("cars_argmax_hp", "cars", "Which car has the highest horsepower?", "argmax",
+         lambda rs: best(rs, "Horsepower", "Name")),
+    Case("cars_top3_heaviest", "cars", "What are the 3 heaviest cars?", "argmax",
+         lambda rs: best(rs, "Weight_in_lbs", "Name", n=3)),
+    Case("cars_argmax_mpg", "cars", "Which car has the best miles per gallon?", "argmax",
+         lambda rs: best(rs, "Miles_per_Gallon", "Name")),
+    Case("cars_argmin_weight", "cars", "Which car is the lightest?", "argmin",
+         lambda rs: best(rs, "Weight_in_lbs", "Name", largest=False)),
+    Case("cars_argmin_acceleration", "cars", "Which car has the lowest acceleration?", "argmin",
+         lambda rs: best(rs, "Acceleration", "Name", largest=False)),
+    Case("cars_group_mpg_origin", "cars", "average mpg per origin", "group",
+         lambda rs: groups(grouped(rs, "Origin", "Miles_per_Gallon", fmean))),
+    Case("cars_group_count_cylinders", "cars", "Number of cars by cylinders", "group",
+         lambda rs: groups(grouped(rs, "Cylinders"))),
+    Case("cars_group_max_hp_origin", "cars", "What is the maximum horsepower for each origin?", "group",
+         lambda rs: groups(grouped(rs, "Origin", "Horsepower", max))),
+    Case("cars_top_names", "cars", "Which 4 car names appear most often?", "topn",
+         lambda rs: top(grouped(rs, "Name"), 4)),
+    Case("cars_hp_over_200", "cars", "How many cars have more than 200 horsepower?", "filter_range",
+         lambda rs: count(rs, lambda r: (r["Horsepower"] or 0) > 200), ops=(">",)),
+    Case("cars_weight_between", "cars", "How many cars weigh between 2000 and 3000 lbs?", "filter_range",
+         lambda rs: count(rs, lambda r: 2000 <= r["Weight_in_lbs"] <= 3000), ops=("between",)),
+    Case("cars_mpg_at_least_30", "cars", "How many cars get at least 30 miles per gallon?", "filter_range",
+         lambda rs: count(rs, lambda r: r["Miles_per_Gallon"] is not None and r["Miles_per_Gallon"] >= 30),
+         ops=(">=",)),
+    Case("cars_fewer_than_6cyl", "cars", "How many cars have fewer than 6 cylinders?", "filter_range",
+         lambda rs: count(rs, lambda r: r["Cylinders"] < 6), ops=("<",)),
+    Case("cars_made_1982", "cars", "How many cars were made in 1982?", "date",
+         lambda rs: count(rs, lambda r: r["Year"].startswith("1982")), ops=("year",)),
+    Case("cars_per_year", "cars", "How many cars per model year?", "date",
+         lambda rs: groups(grouped(rs, year("Year"))), ops=("year",)),
+    Case("cars_hp_by_year", "cars", "Average horsepower by year", "date",
+         lambda rs: groups(grouped(rs, year("Year"), "Horsepower", fmean)), ops=("year",)),
+    Case("cars_before_1975", "cars", "How many cars are from before 1975?", "date",
+         lambda rs: count(rs, lambda r: r["Year"] < "1975-01-01"), ops=("<", "year")),
+    Case("cars_about_chevelle", "cars", "Tell me about the chevrolet chevelle malibu", "not_analytic",
+         lambda rs: lookup(rs, "Name", "chevrolet chevelle malibu")),
+    Case("cars_lookup_skylark", "cars", "What is the horsepower of the buick skylark 320?", "not_analytic",
+         lambda rs: lookup(rs, "Name", "buick skylark 320")),
+    Case("cars_compare_pinto_corolla", "cars", "Compare the ford pinto with the toyota corolla", "not_analytic",
+         lambda rs: lookup(rs, "Name", "ford pinto", "toyota corolla")),
+
+    # iris.json (vega_datasets): sepalLength, sepalWidth, petalLength, petalWidth, species
+    Case("iris_mean_petal_setosa", "iris", "What is the average petal length of setosa flowers?", "mean",
+         lambda rs: mean(rs, "petalLength", lambda r: r["species"] == "setosa"), ops=("=",)),
+    Case("iris_sepal_width_by_species", "iris", "Mean sepal width by species", "group",
+         lambda rs: groups(grouped(rs, "species", "sepalWidth", fmean))),
+    Case("iris_max_petal_width", "iris", "What's the largest petal width?", "max",
+         lambda rs: highest(rs, "petalWidth")),
+    Case("iris_median_sepal_length", "iris", "What is the median sepal length?", "median",
+         lambda rs: median(rs, "sepalLength")),
+    Case("iris_petal_over_5", "iris", "How many flowers have a petal length over 5?", "filter_range",
+         lambda rs: count(rs, lambda r: r["petalLength"] > 5), ops=(">",)),
+    Case("iris_species_count", "iris", "How many different species are in the data?", "count_distinct",
+         lambda rs: count_distinct(rs, "species")),
+    Case("iris_longest_petal", "iris", "Which species has the longest petal?", "argmax",
+         lambda rs: best(rs, "petalLength", "species")),
+    Case("iris_min_sepal_virginica", "iris", "What is the smallest sepal length among virginica?", "min",
+         lambda rs: lowest(rs, "sepalLength", lambda r: r["species"] == "virginica"), ops=("=",)),
+    Case("iris_versicolor_width_between", "iris",
+         "How many versicolor flowers have a petal width between 1.0 and 1.5?", "filter_range",
+         lambda rs: count(rs, lambda r: r["species"] == "versicolor" and 1.0 <= r["petalWidth"] <= 1.5),
+         ops=("=", "between")),
+    Case("iris_about", "iris", "What is this iris dataset about?", "not_analytic",
+         lambda rs: about(rs, "species", "petalLength")),
+
+    # barley.json (vega_datasets): yield, variety, year (1931, 1932), site
+    Case("barley_yield_per_site", "barley", "What was the total yield per site?", "group",
+         lambda rs: groups(grouped(rs, "site", "yield", sum))),
+    Case("barley_best_variety", "barley", "Which variety had the highest average yield?", "topn",
+         lambda rs: top(grouped(rs, "variety", "yield", fmean), 1)),
+    Case("barley_top3_sites", "barley", "Top 3 sites by average yield", "topn",
+         lambda rs: top(grouped(rs, "site", "yield", fmean), 3)),
+    Case("barley_mean_1932", "barley", "What was the average yield in 1932?", "mean",
+         lambda rs: mean(rs, "yield", lambda r: r["year"] == 1932), ops=("=",)),
+    Case("barley_count_morris", "barley", "How many records are there for Morris?", "count",
+         lambda rs: count(rs, lambda r: r["site"] == "Morris"), ops=("=",)),
+    Case("barley_median_waseca", "barley", "What was the median yield at Waseca?", "median",
+         lambda rs: median(rs, "yield", lambda r: r["site"] == "Waseca"), ops=("=",)),
+    Case("barley_yield_by_year", "barley", "Total yield by year", "group",
+         lambda rs: groups(grouped(rs, "year", "yield", sum))),
+    Case("barley_about_manchuria", "barley", "Tell me about the Manchuria variety", "not_analytic",
+         lambda rs: lookup(rs, "variety", "Manchuria")),
+
+    # ohlc.json (vega_datasets): date (trading days of June-July 2009), open, high, low, close, signal, ret
+    Case("ohlc_max_close", "ohlc", "What was the highest closing price?", "max",
+         lambda rs: highest(rs, "close")),
+    Case("ohlc_lowest_close_day", "ohlc", "On which day was the close the lowest?", "argmin",
+         lambda rs: best(rs, "close", "date", largest=False)),
+    Case("ohlc_close_per_month", "ohlc", "Average close per month", "date",
+         lambda rs: groups(grouped(rs, month("date"), "close", fmean)), ops=("month",)),
+    Case("ohlc_long_days", "ohlc", "How many days had a long signal?", "count",
+         lambda rs: count(rs, lambda r: r["signal"] == "long"), ops=("=",)),
+    Case("ohlc_mean_return_june", "ohlc", "What was the average return in June 2009?", "date",
+         lambda rs: mean(rs, "ret", lambda r: r["date"].startswith("2009-06")), ops=("month",)),
+    Case("ohlc_min_low_july", "ohlc", "What was the lowest low in July 2009?", "min",
+         lambda rs: lowest(rs, "low", lambda r: r["date"].startswith("2009-07")), ops=("month",)),
+
+    # crimea.json (vega_datasets): date (monthly, 1854-04 to 1856-03), wounds, other, disease (deaths)
+    Case("crimea_disease_per_year", "crimea", "Total disease deaths per year", "date",
+         lambda rs: groups(grouped(rs, year("date"), "disease", sum)), ops=("year",)),
+    Case("crimea_worst_disease_month", "crimea", "In which month were disease deaths highest?", "argmax",
+         lambda rs: Records(best(rs, "disease", "date").names + ("January 1855",))),
+    Case("crimea_wounds_1855", "crimea", "How many deaths from wounds were there in 1855?", "date",
+         lambda rs: total(rs, "wounds", lambda r: r["date"].startswith("1855")), ops=("year",)),
+    Case("crimea_total_disease", "crimea", "What is the total number of disease deaths?", "sum",
+         lambda rs: total(rs, "disease")),
+
+    # iso3166-1.json (pycountry): alpha_2, alpha_3, flag, name, numeric, official_name?, common_name?
+    Case("countries_count", "countries", "How many countries are there?", "count", lambda rs: count(rs)),
+    Case("countries_no_official_name", "countries", "How many countries have no official name?", "count",
+         lambda rs: count(rs, lambda r: r.get("official_name") is None), ops=("is_missing",)),
+    Case("countries_with_common_name", "countries", "How many countries have a common name?", "count",
+         lambda rs: count(rs, lambda r: r.get("common_name") is not None), ops=("not_missing",)),
+    Case("countries_island", "countries", "How many countries have 'Island' in their name?", "count",
+         lambda rs: count(rs, has_text("name", "island")), ops=("contains",)),
+    Case("countries_republic_official", "countries", "How many official names contain Republic?", "count",
+         lambda rs: count(rs, has_text("official_name", "republic")), ops=("contains",)),
+    Case("countries_germany_alpha3", "countries", "What is Germany's alpha-3 code?", "not_analytic",
+         lambda rs: lookup(rs, "name", "Germany")),
+    Case("countries_bolivia_official", "countries", "What is the official name of Bolivia?", "not_analytic",
+         lambda rs: lookup(rs, "common_name", "Bolivia")),
+
+    # iso4217.json (pycountry): alpha_3, name, numeric
+    Case("currencies_count", "currencies", "How many currencies are listed?", "count", lambda rs: count(rs)),
+    Case("currencies_dollar", "currencies", "How many currency names contain Dollar?", "count",
+         lambda rs: count(rs, has_text("name", "dollar")), ops=("contains",)),
+    Case("currencies_swiss_franc", "currencies", "What is the currency code of the Swiss Franc?", "not_analytic",
+         lambda rs: lookup(rs, "name", "Swiss Franc")),
+
+    # orders.json (dashboard example): order_id, order_date, status, channel, customer.{customer_id, name,
+    # segment, country, city}, items[].{sku, product, category, quantity, unit_price}, payment.{method,
+    # currency}, shipping.{carrier, cost, delivered_date}, discount_code, total, rating, gift, notes
+    Case("orders_returned", "orders", "How many orders were returned?", "count",
+         lambda rs: count(rs, lambda r: r["status"] == "returned"), ops=("=",)),
+    Case("orders_not_delivered_status", "orders", "How many orders have a status other than delivered?", "count",
+         lambda rs: count(rs, lambda r: r["status"] != "delivered"), ops=("!=",)),
+    Case("orders_card_or_paypal", "orders", "How many orders were paid by card or paypal?", "count",
+         lambda rs: count(rs, lambda r: r["payment"]["method"] in ("card", "paypal")), ops=("in",)),
+    Case("orders_no_rating", "orders", "How many orders have no rating?", "count",
+         lambda rs: count(rs, lambda r: r.get("rating") is None), ops=("is_missing",)),
+    Case("orders_discount_used", "orders", "How many orders used a discount code?", "count",
+         lambda rs: count(rs, lambda r: r.get("discount_code") is not None), ops=("not_missing",)),
+    Case("orders_note_damaged", "orders", "How many orders have a note containing 'damaged'?", "count",
+         lambda rs: count(rs, has_text("notes", "damaged")), ops=("contains",)),
+    Case("orders_gifts", "orders", "How many orders are gifts?", "count",
+         lambda rs: count(rs, lambda r: r["gift"] is True), ops=("=",)),
+    Case("orders_distinct_cities", "orders", "How many different cities do our customers come from?",
+         "count_distinct", lambda rs: count_distinct(rs, "customer.city")),
+    Case("orders_distinct_customer_ids", "orders", "How many distinct customer IDs are there?", "count_distinct",
+         lambda rs: count_distinct(rs, "customer.customer_id")),
+    Case("orders_sum_totals", "orders", "What is the sum of all order totals?", "sum",
+         lambda rs: total(rs, "total")),
+    Case("orders_sum_shipping", "orders", "What is the total shipping cost across all orders?", "sum",
+         lambda rs: total(rs, "shipping.cost")),
+    Case("orders_mean_total", "orders", "What is the average order total?", "mean",
+         lambda rs: mean(rs, "total")),
+    Case("orders_mean_rating", "orders", "What's the average rating?", "mean",
+         lambda rs: mean(rs, "rating")),
+    Case("orders_median_total", "orders", "What is the median order total?", "median",
+         lambda rs: median(rs, "total")),
+    Case("orders_median_enterprise", "orders", "Median order total for enterprise customers", "median",
+         lambda rs: median(rs, "total", lambda r: r["customer"]["segment"] == "enterprise"), ops=("=",)),
+    Case("orders_max_total", "orders", "What is the largest order total?", "max",
+         lambda rs: highest(rs, "total")),
+    Case("orders_first_date", "orders", "When was the first order placed?", "min",
+         lambda rs: lowest(rs, "order_date")),
+    Case("orders_last_date", "orders", "What is the most recent order date?", "max",
+         lambda rs: highest(rs, "order_date")),
+    Case("orders_biggest", "orders", "Which order has the highest total?", "argmax",
+         lambda rs: best(rs, "total", "order_id")),
+    Case("orders_5_cheapest", "orders", "Show the 5 cheapest orders", "argmin",
+         lambda rs: best(rs, "total", "order_id", n=5, largest=False)),
+    Case("orders_by_status", "orders", "Number of orders by status", "group",
+         lambda rs: groups(grouped(rs, "status"))),
+    Case("orders_revenue_per_channel", "orders", "Total revenue per channel", "group",
+         lambda rs: groups(grouped(rs, "channel", "total", sum))),
+    Case("orders_per_payment_method", "orders", "How many orders per payment method?", "group",
+         lambda rs: groups(grouped(rs, "payment.method"))),
+    Case("orders_top5_cities", "orders", "Top 5 cities by number of orders", "topn",
+         lambda rs: top(grouped(rs, "customer.city"), 5)),
+    Case("orders_top3_customer_ids", "orders", "Which 3 customer IDs have spent the most in total?", "topn",
+         lambda rs: top(grouped(rs, "customer.customer_id", "total", sum), 3)),
+    Case("orders_top3_carriers", "orders", "What are the 3 most used carriers?", "topn",
+         lambda rs: top(grouped(rs, "shipping.carrier"), 3)),
+    Case("orders_total_above_500", "orders", "How many orders have a total above 500?", "filter_range",
+         lambda rs: count(rs, lambda r: r["total"] > 500), ops=(">",)),
+    Case("orders_total_between", "orders", "How many orders have a total between 100 and 200?", "filter_range",
+         lambda rs: count(rs, lambda r: 100 <= r["total"] <= 200), ops=("between",)),
+    Case("orders_rated_2_or_lower", "orders", "How many orders were rated 2 or lower?", "filter_range",
+         lambda rs: count(rs, lambda r: r.get("rating") is not None and r["rating"] <= 2), ops=("<=",)),
+    Case("orders_march_2024", "orders", "How many orders were placed in March 2024?", "date",
+         lambda rs: count(rs, lambda r: r["order_date"].startswith("2024-03")), ops=("month",)),
+    Case("orders_per_month", "orders", "Number of orders per month", "date",
+         lambda rs: groups(grouped(rs, month("order_date"))), ops=("month",)),
+    Case("orders_revenue_june", "orders", "What was the revenue in June 2024?", "date",
+         lambda rs: total(rs, "total", lambda r: r["order_date"].startswith("2024-06")), ops=("month",)),
+    Case("orders_total_by_quarter", "orders", "Average order total by quarter", "date",
+         lambda rs: groups(grouped(rs, quarter("order_date"), "total", fmean)), ops=("quarter",)),
+    Case("orders_paypal", "orders", "How many orders were paid by paypal?", "nested",
+         lambda rs: count(rs, lambda r: r["payment"]["method"] == "paypal"), ops=("=",)),
+    Case("orders_munich", "orders", "How many orders came from customers in Munich?", "nested",
+         lambda rs: count(rs, lambda r: r["customer"]["city"] == "Munich"), ops=("=",)),
+    Case("orders_carrier_dhl", "orders", "How many orders use DHL as the carrier?", "nested",
+         lambda rs: count(rs, lambda r: r["shipping"]["carrier"] == "DHL"), ops=("=",)),
+    Case("orders_paid_in_sek", "orders", "How many orders were paid in SEK?", "nested",
+         lambda rs: count(rs, lambda r: r["payment"]["currency"] == "SEK"), ops=("=",)),
+    Case("orders_mean_rating_dhl", "orders", "What is the average rating for orders with carrier DHL?", "nested",
+         lambda rs: mean(rs, "rating", lambda r: r["shipping"]["carrier"] == "DHL"), ops=("=",)),
+    Case("orders_total_per_segment", "orders", "Average order total per customer segment", "nested",
+         lambda rs: groups(grouped(rs, "customer.segment", "total", fmean))),
+    Case("orders_shipping_per_carrier", "orders", "Average shipping cost per carrier", "nested",
+         lambda rs: groups(grouped(rs, "shipping.carrier", "shipping.cost", fmean))),
+    Case("orders_items_sold", "orders", "How many items were sold in total?", "child",
+         lambda rs: total(items(rs), "quantity")),
+    Case("orders_quantity_per_category", "orders", "Total quantity per category", "child",
+         lambda rs: groups(grouped(items(rs), "category", "quantity", sum))),
+    Case("orders_with_electronics", "orders", "How many orders contain Electronics items?", "child",
+         lambda rs: count(rs, lambda r: any(item["category"] == "Electronics" for item in r["items"])),
+         ops=("=",)),
+    Case("orders_unit_price_kitchen", "orders", "What is the average unit price of Kitchen items?", "child",
+         lambda rs: mean(items(rs), "unit_price", lambda item: item["category"] == "Kitchen"), ops=("=",)),
+    Case("orders_top_product", "orders", "Which product sold the most units?", "child",
+         lambda rs: top(grouped(items(rs), "product", "quantity", sum), 1)),
+    Case("orders_distinct_products", "orders", "How many distinct products were sold?", "child",
+         lambda rs: count_distinct(items(rs), "product")),
+    Case("orders_max_unit_price", "orders", "What is the highest unit price of any item?", "child",
+         lambda rs: highest(items(rs), "unit_price")),
+    Case("orders_describe_10042", "orders", "Describe order ORD-10042", "not_analytic",
+         lambda rs: lookup(rs, "order_id", "ORD-10042")),
+    Case("orders_elena_rossi", "orders", "What did Elena Rossi order?", "not_analytic",
+         lambda rs: lookup(rs, "customer.name", "Elena Rossi")),
+    Case("orders_note_10018", "orders", "What does the note on order ORD-10018 say?", "not_analytic",
+         lambda rs: lookup(rs, "order_id", "ORD-10018")),
+    Case("orders_items_10003", "orders", "Show me the items of order ORD-10003", "not_analytic",
+         lambda rs: lookup(rs, "order_id", "ORD-10003")),
+    Case("orders_why_replacement", "orders", "Why was a replacement sent for order ORD-10039?", "not_analytic",
+         lambda rs: lookup(rs, "order_id", "ORD-10039")),
+)
+"""Every question of the set."""
+
+
+def cases_for(dataset: str) -> tuple[Case, ...]:
+    """The questions about one dataset."""
+    return tuple(case for case in CASES if case.dataset == dataset)

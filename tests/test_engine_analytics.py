@@ -1,0 +1,99 @@
+"""Answers computed over all records, through the engine: in the buffer before the text, in the prompt, cached."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from rag.analytics.spec import RECORD_ID
+from tests.datasets import example_orders_path, vega_cars_path
+from tests.scripted_llm import ScriptedClient
+from tests.test_engine import embedder, embeddings_dir, make_engine  # noqa: F401  (shared fixtures)
+
+
+def test_a_count_is_computed_over_all_records_and_given_to_the_model_as_facts(make_engine) -> None:
+    engine, client = make_engine(ScriptedClient().enqueue("108 cars have 8 cylinders."))
+    engine.load_json(vega_cars_path())
+    cars = json.loads(vega_cars_path().read_text())
+    truth = sum(1 for car in cars if car.get("Cylinders") == 8)
+
+    answer = engine.chat("How many cars have 8 cylinders?")
+
+    computed = answer.meta["computed"]
+    assert computed["rows"] == [[truth]] and computed["rows_considered"] == len(cars)
+    assert f"{truth} of {len(cars)} cars" in computed["summary"]
+    assert computed["planner"] == "rules" and '"Cylinders" = ?' in computed["sql"].replace("8", "?")
+    prompt = client.history[0]["messages"][-1]["content"]
+    assert computed["summary"] in prompt and "authoritative" in prompt
+    # the records behind the filter are the first sources
+    assert answer.sources[0]["record_id"] in computed["record_ids"]
+
+
+def test_the_computed_part_is_in_the_buffer_before_the_first_token(make_engine) -> None:
+    client = ScriptedClient(delay=0.3).enqueue("The", " answer")
+    engine, _ = make_engine(client)
+    engine.load_json(example_orders_path())
+    engine.chat_stream("Number of orders by status", "s1")
+    seen_computed_before_text = None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        snapshot = engine.read("s1", 0)
+        if snapshot.computed is not None and seen_computed_before_text is None:
+            seen_computed_before_text = snapshot.text == ""
+        if snapshot.is_complete:
+            break
+        time.sleep(0.01)
+    assert seen_computed_before_text is True
+    orders = json.loads(example_orders_path().read_text())
+    rows = dict((status, count) for status, count in snapshot.computed["rows"])
+    assert rows == {s: sum(1 for o in orders if o["status"] == s) for s in {o["status"] for o in orders}}
+    assert snapshot.computed["chart"] == "bar"
+
+
+def test_an_argmax_names_the_record_and_gives_it_as_the_source(make_engine) -> None:
+    engine, _ = make_engine(ScriptedClient().enqueue("It is the pontiac."))
+    engine.load_json(vega_cars_path())
+    answer = engine.chat("Which car has the highest horsepower?")
+    computed = answer.meta["computed"]
+    names = [row[computed["columns"].index("Name")] for row in computed["rows"]]
+    assert names == ["pontiac grand prix"]
+    assert answer.sources[0]["record_id"] == computed["rows"][0][computed["columns"].index(RECORD_ID)]
+
+
+def test_a_lookup_goes_to_retrieval_without_a_computed_part(make_engine) -> None:
+    engine, _ = make_engine(ScriptedClient().enqueue("A car."))
+    engine.load_json(vega_cars_path())
+    answer = engine.chat("Tell me about the chevrolet chevelle malibu")
+    assert "computed" not in answer.meta
+    assert any("chevelle" in s["text"] for s in answer.sources)
+
+
+def test_an_unfillable_analytic_question_says_so_and_falls_back(make_engine) -> None:
+    engine, _ = make_engine(ScriptedClient().enqueue("I cannot tell."))
+    engine.load_json(vega_cars_path())
+    answer = engine.chat("How many cars come from Atlantis?")
+    assert "computed" not in answer.meta
+    assert any("Not computed over all records" in n and "Atlantis" in n for n in answer.meta["notes"])
+
+
+def test_the_planner_setting_off_and_the_cache_key(make_engine) -> None:
+    engine, client = make_engine(ScriptedClient().enqueue("first").enqueue("second"), analytics={"planner": "off"})
+    engine.load_json(vega_cars_path())
+    off = engine.chat("How many cars have 8 cylinders?")
+    assert "computed" not in off.meta
+    engine.configure_analytics(planner="rules")
+    on = engine.chat("How many cars have 8 cylinders?")
+    assert on.meta["computed"]["rows"][0][0] > 0 and not on.meta["cached"]  # another planner, another cache entry
+    again = engine.chat("How many cars have 8 cylinders?")
+    assert again.meta["cached"] and again.meta["computed"] == on.meta["computed"]
+
+
+@pytest.mark.parametrize("num_ctx,max_tokens", [(512, 400)])
+def test_a_context_window_that_leaves_no_room_is_refused_when_loaded(num_ctx: int, max_tokens: int) -> None:
+    from rag.errors import ConfigError
+    from rag.settings import Settings, apply_overrides
+
+    with pytest.raises(ConfigError, match="num_ctx.*must exceed.*max_tokens"):
+        apply_overrides(Settings(), {"llm": {"num_ctx": num_ctx, "max_tokens": max_tokens}}, "test")

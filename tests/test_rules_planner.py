@@ -1,0 +1,130 @@
+"""The rules planner on a schema written by hand: which spec each kind of question gets."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.analytics.plan import NOT_ANALYTIC, PLANNED, UNFILLED
+from rag.analytics.rules import RulesPlanner
+from rag.analytics.spec import ChildTable, ColumnInfo, Filter, GroupBy, TableSchema
+
+
+def _schema() -> TableSchema:
+    columns = [
+        ColumnInfo("Name", "records", "text", values=("ford pinto", "toyota corolla")),
+        ColumnInfo("Miles_per_Gallon", "records", "number"),
+        ColumnInfo("Cylinders", "records", "number", categorical=True, values=(4, 8, 6, 3, 5)),
+        ColumnInfo("Horsepower", "records", "number", present=400),
+        ColumnInfo("Weight_in_lbs", "records", "number"),
+        ColumnInfo("Year", "records", "date"),
+        ColumnInfo("Origin", "records", "text", categorical=True, values=("USA", "Japan", "Europe")),
+        ColumnInfo("items.category", "items", "text", categorical=True, values=("Home", "Electronics")),
+        ColumnInfo("items.quantity", "items", "number"),
+    ]
+    return TableSchema(
+        record_count=406,
+        columns={c.path: c for c in columns},
+        children={"items": ChildTable("items", 900)},
+        label_field="Name",
+        dataset_name="cars.json",
+    )
+
+
+@pytest.fixture(scope="module")
+def planner() -> RulesPlanner:
+    return RulesPlanner(_schema(), record_noun="cars")
+
+
+def _spec(planner: RulesPlanner, question: str):
+    outcome = planner.plan(question)
+    assert outcome.status == PLANNED, (question, outcome)
+    return outcome.plan.spec
+
+
+def test_counts_with_a_value_filter(planner: RulesPlanner) -> None:
+    spec = _spec(planner, "How many cars come from Japan?")
+    assert (spec.aggregation, spec.field, spec.filters) == ("count", None, (Filter("Origin", "=", "Japan"),))
+
+
+def test_a_number_beside_its_field_is_an_equality(planner: RulesPlanner) -> None:
+    spec = _spec(planner, "How many cars have 8 cylinders?")
+    assert spec.filters == (Filter("Cylinders", "=", 8),)
+
+
+def test_average_of_a_field_named_by_its_split_words_with_a_filter(planner: RulesPlanner) -> None:
+    spec = _spec(planner, "What is the average miles per gallon of cars from Japan?")
+    assert (spec.aggregation, spec.field) == ("mean", "Miles_per_Gallon")
+    assert spec.filters == (Filter("Origin", "=", "Japan"),)
+
+
+def test_an_acronym_names_a_field_and_per_groups(planner: RulesPlanner) -> None:
+    spec = _spec(planner, "average mpg per origin")
+    assert (spec.aggregation, spec.field, spec.group_by) == ("mean", "Miles_per_Gallon", GroupBy("Origin"))
+
+
+def test_which_record_has_the_highest_value_is_an_argmax(planner: RulesPlanner) -> None:
+    spec = _spec(planner, "Which car has the highest horsepower?")
+    assert (spec.aggregation, spec.field, spec.limit) == ("argmax", "Horsepower", 1)
+
+
+def test_what_is_the_highest_value_is_a_max(planner: RulesPlanner) -> None:
+    spec = _spec(planner, "What is the highest horsepower?")
+    assert (spec.aggregation, spec.field) == ("max", "Horsepower")
+
+
+def test_an_adjective_points_at_a_field(planner: RulesPlanner) -> None:
+    outcome = planner.plan("What are the 3 heaviest cars?")
+    spec = outcome.plan.spec
+    assert (spec.aggregation, spec.field, spec.limit) == ("argmax", "Weight_in_lbs", 3)
+    assert any("heaviest" in a for a in outcome.plan.assumptions)
+
+
+def test_comparisons_and_ranges(planner: RulesPlanner) -> None:
+    assert _spec(planner, "How many cars have more than 200 horsepower?").filters == (Filter("Horsepower", ">", 200),)
+    assert _spec(planner, "How many cars weigh between 2000 and 3000 lbs?").filters == (
+        Filter("Weight_in_lbs", "between", [2000, 3000]),
+    )
+    assert _spec(planner, "How many cars have at least 6 cylinders?").filters == (Filter("Cylinders", ">=", 6),)
+
+
+def test_a_year_becomes_a_date_range(planner: RulesPlanner) -> None:
+    spec = _spec(planner, "How many cars were made in 1982?")
+    assert spec.filters == (Filter("Year", "between", ["1982-01-01", "1982-12-31"]),)
+
+
+def test_per_year_groups_by_a_date_part(planner: RulesPlanner) -> None:
+    assert _spec(planner, "Average horsepower by year").group_by == GroupBy("Year", "year")
+
+
+def test_negation_makes_a_not_equal(planner: RulesPlanner) -> None:
+    assert _spec(planner, "How many cars are not from the USA?").filters == (Filter("Origin", "!=", "USA"),)
+
+
+def test_child_table_values_and_quantities(planner: RulesPlanner) -> None:
+    spec = _spec(planner, "How many items were sold in total?")
+    assert (spec.aggregation, spec.field) == ("sum", "items.quantity")
+    spec = _spec(planner, "Total quantity per category")
+    assert (spec.aggregation, spec.field, spec.group_by) == ("sum", "items.quantity", GroupBy("items.category"))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Tell me about the chevrolet chevelle malibu",
+        "What is the horsepower of the ford pinto?",
+        "How many cylinders does the ford pinto have?",
+        "Compare the ford pinto with the toyota corolla",
+    ],
+)
+def test_lookups_are_not_analytic(planner: RulesPlanner, question: str) -> None:
+    assert planner.plan(question).status == NOT_ANALYTIC
+
+
+def test_an_average_of_nothing_named_is_unfilled_with_a_reason(planner: RulesPlanner) -> None:
+    outcome = planner.plan("What is the average?")
+    assert outcome.status == UNFILLED and "average" in outcome.reason
+
+
+def test_an_unknown_name_is_not_read_past(planner: RulesPlanner) -> None:
+    outcome = planner.plan("How many cars come from Atlantis?")
+    assert outcome.status == UNFILLED and "Atlantis" in outcome.reason
