@@ -8,6 +8,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from rag.analytics.spec import QuerySpec
+
 
 @dataclass(frozen=True)
 class QueryResult:
@@ -34,6 +36,9 @@ class QueryResult:
     """Validation, SQL building and every statement, wall clock."""
     truncated: bool = False
     """True when more rows than the maximum were found and only the first ones are kept."""
+    spec: QuerySpec | None = None
+    """The spec as validated and run: field names as the schema spells them, values coerced
+    (``"japan"`` -> ``"Japan"``, a year -> a ``between`` of its days)."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -47,6 +52,7 @@ class QueryResult:
             "record_ids": list(self.record_ids),
             "elapsed_ms": self.elapsed_ms,
             "truncated": self.truncated,
+            "spec": self.spec.to_dict() if self.spec is not None else None,
         }
 
 

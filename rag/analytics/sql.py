@@ -24,13 +24,14 @@ What a spec computes
 * **argmax / argmin**: the records with the highest / lowest value of the field (records without
   a value left out), ``limit`` of them (1 when unset); records tied with the last one are all
   kept (up to ``MAX_LIMIT``). Columns: ``_record_id``, the schema's label field (when there is one
-  and it is not the field itself), the field. ``order`` only changes the order they are shown in.
-  With a group: per group, the record(s) with the highest / lowest value, as [group, ...].
+  and it is neither the field nor the group), the field. ``order`` only changes the order they
+  are shown in. With a group: per group, the record(s) with the highest / lowest value, as
+  [group, ...], ``limit`` groups.
 * **Filters** all hold (AND). Text: ``=``, ``!=``, ``in`` compare case-insensitively, except on
   categorical fields, whose values the validator has already turned into the stored spelling;
   ``contains`` is a case-insensitive substring test. Lists: ``contains`` is membership of an
-  element, ``in`` "has any of", ``!=`` "does not have". ``!=`` keeps records without a value
-  (``IS DISTINCT FROM``); the comparisons (``<``, ``between``, ...) never match a missing
+  element (ignoring case for free text), ``in`` "has any of", ``!=`` "does not have". ``!=``
+  keeps records without a value (``IS DISTINCT FROM``); the comparisons (``<``, ``between``, ...) never match a missing
   value; ``between`` includes both ends; ``is_missing`` is NULL, ``not_missing`` NOT NULL.
   Dates compare as dates; on a date-time field a date-only value compares the day (``<=
   2024-03-05`` takes the whole 5th of March).
@@ -65,8 +66,15 @@ RECORD_IDS_SHOWN = 20
 _RECORD_ALIAS = "r"
 _CHILD_ALIAS = "c"
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_AGGREGATE_SQL = {"count_distinct": "count(DISTINCT {})", "sum": "sum({})", "mean": "avg({})",
-                  "median": "median({})", "min": "min({})", "max": "max({})", "count": "count({})"}
+_AGGREGATE_SQL = {
+    "count_distinct": "count(DISTINCT {})",
+    "sum": "sum({})",
+    "mean": "avg({})",
+    "median": "median({})",
+    "min": "min({})",
+    "max": "max({})",
+    "count": "count({})",
+}
 _COMPARISONS = ("<", "<=", ">", ">=")
 
 
@@ -195,9 +203,10 @@ class _Scope:
         self.dedupe = self.child_grain and not measure_in_child
         """A record measure per child group: each record counts once per group."""
         label = schema.label_field or _first_date_field(schema, spec.field)
+        group_field = spec.group_by.field if spec.group_by else None
         self.label = (
             schema.columns.get(label)
-            if label and label != spec.field and spec.aggregation in RECORD_AGGREGATIONS
+            if label and label not in (spec.field, group_field) and spec.aggregation in RECORD_AGGREGATIONS
             else None
         )
         uses_records = any(
@@ -231,9 +240,9 @@ class _Scope:
         on = f"{_RECORD_ALIAS}.{quote_identifier(RECORD_ID)} = {_CHILD_ALIAS}.{quote_identifier(RECORD_ID)}"
         return f" FROM {child} JOIN {records} ON {on}"
 
-    def where(self, extra: list[str] = ()) -> _Text:
+    def where(self, extra: list[str | _Text] = ()) -> _Text:
         """`` WHERE ...`` for the filters (and ``extra`` conditions), or nothing."""
-        conditions = [_Text().add(text) for text in extra]
+        conditions = [item if isinstance(item, _Text) else _Text().add(item) for item in extra]
         child_filters = []
         for item in self.spec.filters:
             column = self.schema.columns[item.field]
@@ -243,10 +252,8 @@ class _Scope:
                 conditions.append(_condition(item, column, self.ref(column)))
         if child_filters:
             child = f"{quote_identifier(self.child.sql_name or self.child.name)} AS {_CHILD_ALIAS}"
-            semi = _Text().add(
-                f"{_RECORD_ALIAS}.{quote_identifier(RECORD_ID)} IN (SELECT {_CHILD_ALIAS}.{quote_identifier(RECORD_ID)} "
-                f"FROM {child} WHERE "
-            )
+            record_id = quote_identifier(RECORD_ID)
+            semi = _Text().add(f"{_RECORD_ALIAS}.{record_id} IN (SELECT {_CHILD_ALIAS}.{record_id} FROM {child} WHERE ")
             semi.extend(_joined(child_filters, " AND ")).add(")")
             conditions.append(semi)
         if not conditions:
@@ -346,9 +353,15 @@ class _Scope:
                 + ([f"{self.ref(self.label)} AS {names[1]}"] if self.label is not None else [])
                 + [f"{field} AS {names[-1]}"]
             )
+            # the records at or beyond the keep-th value: rank() <= keep, with a top-N instead of a full sort
+            cutoff = _Text().add(
+                f"{field} {'>=' if direction == 'DESC' else '<='} (SELECT {'min' if direction == 'DESC' else 'max'}(v) "
+                f"FROM (SELECT {field} AS v{self.from_clause()}"
+            )
+            cutoff.extend(self.where([f"{field} IS NOT NULL"])).add(f" ORDER BY v {direction} LIMIT ").param(keep)
+            cutoff.add(") AS top)")
             text = _Text().add(f"SELECT {outer}{self.from_clause()}")
-            text.extend(self.where([f"{field} IS NOT NULL"]))
-            text.add(f" QUALIFY rank() OVER (ORDER BY {field} {direction}) <= ").param(keep)
+            text.extend(self.where([f"{field} IS NOT NULL", cutoff]))
             text.add(f" ORDER BY {field} {shown}, {self.row_order()}")
             self.limit(text, MAX_LIMIT + 1)
             return text.query(columns, max_rows=MAX_LIMIT)
@@ -400,6 +413,8 @@ def _condition(item: Filter, column: ColumnInfo, ref: str) -> _Text:
     if op == "not_missing":
         return text.add(f"{ref} IS NOT NULL")
     kind = column.type
+    if kind == "list" and column.item_type == "text" and not column.categorical:
+        return _text_list_condition(op, value, ref)
     if kind == "list":
         if op == "contains":
             return text.add(f"list_contains({ref}, ").param(value).add(")")
@@ -428,6 +443,17 @@ def _condition(item: Filter, column: ColumnInfo, ref: str) -> _Text:
     if op == "between":
         return text.add(f"{left} BETWEEN ").param(value[0]).add(" AND ").param(value[1])
     raise ValueError(f"unsupported filter {op}")
+
+
+def _text_list_condition(op: str, value: Any, ref: str) -> _Text:
+    """Membership in a list of free text, ignoring case."""
+    has = f"EXISTS (SELECT 1 FROM (SELECT unnest({ref}) AS element) AS e WHERE lower(e.element) "
+    if op == "in":
+        return _Text().add(has + "IN (").extend(_values([str(item).lower() for item in value])).add("))")
+    text = _Text().add(("NOT " if op == "!=" else "") + has + "= ").param(str(value).lower()).add(")")
+    if op in ("contains", "!="):
+        return text
+    raise ValueError(f"unsupported filter {op} on a list")
 
 
 def _values(values: list[Any]) -> _Text:

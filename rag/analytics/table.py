@@ -18,6 +18,17 @@ Types (``ColumnInfo.type``)
     booleans written as text). ``list``: arrays of scalars, their elements typed ``number``,
     ``boolean`` or ``text`` (``ColumnInfo.item_type``).
 
+Schema (``TableSchema``)
+    A text column is categorical when it has at most ``CATEGORICAL_MAX_DISTINCT`` distinct values
+    and at most half as many as values (or the profile calls it a category); booleans are
+    categorical. ``values`` lists every distinct value of a categorical column, else the
+    ``TOP_VALUES`` most common, most common first; dates as ISO text. ``label_field`` is the record
+    field that names a record best: mostly unique (at least half the values distinct), short text
+    present in most records, a name like ``name``/``title``/``product`` preferred, id-like names
+    (``order_id``) last; None when no field fits. A column whose path DuckDB cannot take as a name
+    (two paths equal but for case, ``_record_id``, control characters) gets another ``sql_name``;
+    an array called ``records`` is the child table ``records[]``.
+
 Loading builds each column in Python once and hands DuckDB numpy arrays (masked where values are
 missing): no row-by-row INSERT. Afterwards the connection refuses file and network access and
 extension loading, its memory and threads are limited, and its configuration is locked.
@@ -35,8 +46,9 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import islice
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import duckdb
 import numpy as np
@@ -74,28 +86,41 @@ LABEL_WORDS = ("name", "title", "label", "product", "model", "headline", "subjec
 """Field names that name a record (``Name``, ``title``, ``product_name``)."""
 
 _MAX_SQL_NAME = 120
-_COLUMNWISE_MAX = 20_000_000
-"""Array paths x records up to which array values are gathered path by path (faster when arrays are short)."""
 _STAGE = "analytic_stage_{}"
 _NUMBER_TEXT = re.compile(r"\s*[-+]?(?:(?:0|[1-9]\d*)(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*\Z")
 _INTEGER_TEXT = re.compile(r"\s*[-+]?(?:0|[1-9]\d*)\s*\Z")
 _DATE_START = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ID_WORDS = re.compile(r"(?:^|[^a-z])(?:id|uuid|guid|key|code|sku|url|uri|email|hash)$")
 _INT64 = 2**63 - 1
+_NAT = np.iinfo(np.int64).min
+"""The int64 of numpy's NaT (not a time), which DuckDB loads as NULL."""
+_EPOCH = datetime(1970, 1, 1)
 _NONE = type(None)
-_SQL_TYPES = {"number_int": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE",
-              "timestamp": "TIMESTAMP", "text": "VARCHAR"}
+_SQL_TYPES = {
+    "number_int": "BIGINT",
+    "number": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "text": "VARCHAR",
+}
 
 
 class AnalyticTable:
     """A dataset's records in DuckDB, with the schema the planners and the validator read."""
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection, schema: TableSchema, *, build_seconds: float = 0.0) -> None:
+    def __init__(
+        self, connection: duckdb.DuckDBPyConnection, schema: TableSchema, *, build_seconds: float = 0.0
+    ) -> None:
         """Use ``AnalyticTable.build``."""
         self._connection = connection
         self._schema = schema
         self._lock = threading.Lock()
         self._closed = False
+        self._active: set[duckdb.DuckDBPyConnection] = set()
+        """Cursors running a statement (``close`` interrupts them)."""
+        self._matched: dict[str, int] = {}
+        """Records having a child row, by statement (a spec without filters at a child table's grain)."""
         self.build_seconds = build_seconds
         """How long ``build`` took, wall clock."""
 
@@ -117,7 +142,12 @@ class AnalyticTable:
         tables = _collect(dataset.records, hints)
         try:
             connection = duckdb.connect(
-                ":memory:", config={"threads": max(1, int(threads)), "memory_limit": str(memory_limit)}
+                ":memory:",
+                config={
+                    "threads": max(1, int(threads)),
+                    "memory_limit": str(memory_limit),
+                    "python_enable_replacements": False,  # SQL cannot read Python variables by name
+                },
             )
         except duckdb.Error as exc:
             raise QueryError(f"The analytic table cannot be created: {_first_line(exc)}") from exc
@@ -156,10 +186,18 @@ class AnalyticTable:
         if matched_query is not None and spec.aggregation == "count" and spec.field is None and spec.group_by is None:
             matched = int(rows[0][0]) if rows and rows[0][0] is not None else 0  # the count is the matched records
         elif matched_query is not None:
-            counted, _ = self._execute(
-                matched_query.sql, matched_query.params, timeout=_remaining(deadline, timeout), shown_timeout=timeout
-            )
-            matched = int(counted[0][0]) if counted else 0
+            cached = None if matched_query.params else self._matched.get(matched_query.sql)
+            if cached is None:
+                counted, _ = self._execute(
+                    matched_query.sql,
+                    matched_query.params,
+                    timeout=_remaining(deadline, timeout),
+                    shown_timeout=timeout,
+                )
+                cached = int(counted[0][0]) if counted else 0
+                if not matched_query.params:  # no filters: the same for every spec, the data never changes
+                    self._matched[matched_query.sql] = cached
+            matched = cached
 
         record_ids: list[str] = []
         if spec.aggregation in RECORD_AGGREGATIONS:
@@ -182,6 +220,7 @@ class AnalyticTable:
             record_ids=record_ids,
             elapsed_ms=(time.perf_counter() - started) * 1000,
             truncated=truncated,
+            spec=spec,
         )
 
     def _execute(
@@ -203,8 +242,9 @@ class AnalyticTable:
             raise QueryError(_timeout_message(shown))
         with self._lock:
             if self._closed:
-                raise QueryError("The analytic table is closed (another dataset was loaded); ask again.")
+                raise QueryError(_CLOSED)
             cursor = self._connection.cursor()
+            self._active.add(cursor)
         fired = threading.Event()
 
         def interrupt() -> None:
@@ -220,6 +260,8 @@ class AnalyticTable:
         try:
             rows = cursor.execute(sql, list(params)).fetchmany(max_rows + 1)
         except duckdb.InterruptException as exc:
+            if self._closed and not fired.is_set():
+                raise QueryError(_CLOSED) from exc
             raise QueryError(_timeout_message(shown)) from exc
         except duckdb.OutOfMemoryException as exc:
             raise QueryError(
@@ -236,21 +278,41 @@ class AnalyticTable:
                 cursor.close()
             except duckdb.Error:
                 pass
+            with self._lock:
+                self._active.discard(cursor)
+                if self._closed and not self._active:
+                    self._close_connection()
         return rows[:max_rows], len(rows) > max_rows
 
     def close(self) -> None:
-        """Free the database; later queries raise ``QueryError``."""
+        """Free the database: running statements are interrupted, later ones raise ``QueryError``."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+            running = list(self._active)
+            if not running:
+                self._close_connection()
+        for cursor in running:  # the last of them to finish closes the connection
+            try:
+                cursor.interrupt()
+            except duckdb.Error:
+                pass
+
+    def _close_connection(self) -> None:
+        try:
             self._connection.close()
+        except duckdb.Error as exc:  # still busy: nothing more to free by hand, the process ends it
+            log.debug("the analytic table's connection did not close: %s", exc)
 
     def __enter__(self) -> "AnalyticTable":
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+_CLOSED = "The analytic table was closed (another dataset was loaded); ask again."
 
 
 def _remaining(deadline: float, timeout: float) -> float:
@@ -317,50 +379,60 @@ def _split_first_index(path: str) -> tuple[str, int, str] | None:
     return None
 
 
+@dataclass
+class _ArrayPath:
+    """The values of one flat path inside an array (``items[2].sku``), with the rows holding them."""
+
+    index: int
+    """The index in the outer array."""
+    rest: str
+    """The path below the element: ``""`` (a scalar element), ``.sku``, ``.tags[0]``, ``[1]``."""
+    rows: list[int] = field(default_factory=list)
+    values: list[Any] = field(default_factory=list)
+
+
 def _collect(records: list[Record], hints: dict[str, FieldProfile]) -> list[_Table]:
     """The tables of ``records``: ``records`` first, then one per array of objects."""
     count = len(records)
-    flats = [record.flat for record in records]
-    record_ids = [record.id for record in records]
-    seen: dict[str, Any] = {}
-    for flat in flats:
-        seen.update(flat)  # every path, in the order first seen
     scalars: dict[str, list[Any]] = {}
-    array_paths: list[tuple[str, tuple[str, int, str]]] = []
-    for path in seen:
-        split = _split_first_index(path)
-        if split is None:
-            scalars[path] = [flat.get(path) for flat in flats]
-        elif split[0]:  # an array at the top of a record that is itself an array has no name: left out
-            array_paths.append((path, split))
-    del seen
-
-    arrays: dict[str, list[tuple[int, int, str, Any]]] = {}
-    if len(array_paths) * count <= _COLUMNWISE_MAX:
-        for path, (prefix, index, rest) in array_paths:
-            arrays.setdefault(prefix, []).extend(
-                (row, index, rest, flat[path]) for row, flat in enumerate(flats) if path in flat
-            )
-    else:  # many distinct array paths (long arrays): one pass over every value instead
-        routes = dict(array_paths)
-        for row, flat in enumerate(flats):
-            for path, value in flat.items():
-                route = routes.get(path)
-                if route is not None:
-                    arrays.setdefault(route[0], []).append((row, route[1], route[2], value))
+    array_paths: dict[str, _ArrayPath] = {}
+    arrays: dict[str, list[_ArrayPath]] = {}  # array path (``items``) -> the flat paths inside it
+    skipped: set[str] = set()
+    scalar_column = scalars.get
+    array_path = array_paths.get
+    for row, record in enumerate(records):  # one pass, record by record: the fastest way through the dicts
+        for path, value in record.flat.items():
+            column = scalar_column(path)
+            if column is not None:
+                column[row] = value
+                continue
+            sink = array_path(path)
+            if sink is not None:
+                sink.rows.append(row)
+                sink.values.append(value)
+                continue
+            if path in skipped:
+                continue
+            split = _split_first_index(path)
+            if split is None:
+                column = scalars[path] = [None] * count
+                column[row] = value
+            elif not split[0]:  # an array at the top of a record that is itself an array: no name, left out
+                skipped.add(path)
+            else:
+                sink = array_paths[path] = _ArrayPath(split[1], split[2], [row], [value])
+                arrays.setdefault(split[0], []).append(sink)
+    record_ids = [record.id for record in records]
 
     record_lists: dict[str, dict[int, list[Any]]] = {}
     children: list[_Table] = []
-    for prefix, entries in arrays.items():
-        if any(rest[:1] == "." or rest[:2] == '["' for _row, _index, rest, _value in entries):
-            children.append(_child_table(prefix, entries, record_ids))
+    for prefix, paths in arrays.items():
+        if any(_is_field_path(sink.rest) for sink in paths):
+            children.append(_child_table(prefix, paths, record_ids))
             continue
-        pairs: dict[int, list[tuple[int, Any]]] = {}
-        for row, index, rest, value in entries:
-            if not rest:  # not an array of arrays
-                pairs.setdefault(row, []).append((index, value))
-        if pairs:
-            record_lists[prefix] = _ordered_elements(pairs)
+        elements = _elements((sink.index, sink.rows, sink.values) for sink in paths if not sink.rest)
+        if elements:  # else only arrays of arrays
+            record_lists[prefix] = elements
 
     main = _Table(RECORDS_TABLE, record_ids)
     main.columns = _merge_columns(scalars, record_lists, count, hints)
@@ -373,45 +445,56 @@ def _collect(records: list[Record], hints: dict[str, FieldProfile]) -> list[_Tab
     return tables
 
 
-def _ordered_elements(pairs: dict[int, list[tuple[int, Any]]]) -> dict[int, list[Any]]:
-    """Row -> its elements in index order, from row -> (index, value) pairs."""
-    ordered = {}
-    for row, items in pairs.items():
-        items.sort(key=_first)
-        ordered[row] = [value for _index, value in items]
-    return ordered
+def _is_field_path(rest: str) -> bool:
+    """Whether the path below an array element goes into an object (``.sku``, ``["a.b"]``)."""
+    return rest[:1] == "." or rest[:2] == '["'
 
 
-def _first(item: tuple[int, Any]) -> int:
+def _elements(parts: Iterable[tuple[int, list[int], list[Any]]]) -> dict[int, list[Any]]:
+    """Row -> its list, from (element index, rows, values) of each index."""
+    elements: dict[int, list[Any]] = {}
+    for _index, rows, values in sorted(parts, key=_first):  # by index, so that each list is in order
+        for row, value in zip(rows, values):
+            items = elements.get(row)
+            if items is None:
+                elements[row] = [value]
+            else:
+                items.append(value)
+    return elements
+
+
+def _first(item: tuple[Any, ...]) -> Any:
     return item[0]
 
 
-def _child_table(prefix: str, entries: list[tuple[int, int, str, Any]], parent_ids: list[str]) -> _Table:
+def _child_table(prefix: str, paths: list[_ArrayPath], parent_ids: list[str]) -> _Table:
     """The table of the array of objects at ``prefix``: one row per object element, in record and index order."""
-    routes: dict[str, tuple[str, str, int] | None] = {}
-    for _row, _index, rest, _value in entries:
-        if rest not in routes:
-            routes[rest] = _child_route(prefix, rest) if rest[:1] == "." or rest[:2] == '["' else None
-    keys = sorted({(row, index) for row, index, rest, _value in entries if routes[rest] is not None})
-    position = {key: number for number, key in enumerate(keys)}
-    scalars: dict[str, dict[int, Any]] = {}
-    pairs: dict[str, dict[int, list[tuple[int, Any]]]] = {}
-    for row, index, rest, value in entries:
-        route = routes[rest]
-        if route is None:
-            continue
-        kind, name, inner_index = route
-        child_row = position[(row, index)]
+    routed = [(sink, _child_route(prefix, sink.rest)) for sink in paths if _is_field_path(sink.rest)]
+    routed = [(sink, route) for sink, route in routed if route is not None]
+    stride = max(sink.index for sink, _route in routed) + 1
+    keys = [np.asarray(sink.rows, dtype=np.int64) * stride + sink.index for sink, _route in routed]
+    unique = np.unique(np.concatenate(keys))  # sorted: record order, then index order
+    size = len(unique)
+    scalars: dict[str, np.ndarray] = {}
+    list_parts: dict[str, list[tuple[int, list[int], list[Any]]]] = {}
+    for (sink, (kind, name, inner_index)), key in zip(routed, keys):
+        positions = np.searchsorted(unique, key)
         if kind == "scalar":
-            scalars.setdefault(name, {})[child_row] = value
+            column = scalars.get(name)
+            if column is None:
+                column = scalars[name] = np.full(size, None, dtype=object)
+            column[positions] = _object_array(sink.values)
         else:
-            pairs.setdefault(name, {}).setdefault(child_row, []).append((inner_index, value))
-    size = len(keys)
-    scalar_lists = {name: [values.get(i) for i in range(size)] for name, values in scalars.items()}
-    lists = {name: _ordered_elements(by_row) for name, by_row in pairs.items()}
+            list_parts.setdefault(name, []).append((inner_index, positions.tolist(), sink.values))
     name = prefix if prefix != RECORDS_TABLE else prefix + "[]"  # an array called "records" is not the records
-    table = _Table(name, [parent_ids[row] for row, _index in keys])
-    table.columns = _merge_columns(scalar_lists, lists, size, {})
+    parent_rows = (unique // stride).tolist()
+    table = _Table(name, [parent_ids[row] for row in parent_rows])
+    table.columns = _merge_columns(
+        {path: column.tolist() for path, column in scalars.items()},
+        {path: _elements(parts) for path, parts in list_parts.items()},
+        size,
+        {},
+    )
     return table
 
 
@@ -528,8 +611,9 @@ def _create_table(connection: duckdb.DuckDBPyConnection, table: _Table, stage: s
 
 
 def _load_table(connection: duckdb.DuckDBPyConnection, table: _Table, stage: str, *, clean: bool) -> None:
-    arrays: dict[str, Any] = {"rid": _object_array(_clean_text(i) for i in table.record_ids) if clean
-                              else _object_array(table.record_ids)}
+    arrays: dict[str, Any] = {
+        "rid": _object_array(_clean_text(i) for i in table.record_ids) if clean else _object_array(table.record_ids)
+    }
     selects = [f"rid AS {quote_identifier(RECORD_ID)}"]
     table.typed = []
     for number, column in enumerate(table.columns):
@@ -600,10 +684,23 @@ def _parse_number(value: Any) -> int | float | None:
     return None
 
 
-def _kind_counts(values: list[Any]) -> tuple[int, int, int, int, int]:
-    """(present, strings, numbers, booleans, others) among ``values``."""
+@dataclass(frozen=True)
+class _Kinds:
+    """What kinds of value a column holds."""
+
+    present: int
+    strings: int
+    numbers: int
+    booleans: int
+    others: int
+    exact: frozenset[type]
+    """The exact Python types seen (None excluded)."""
+
+
+def _kind_counts(values: list[Any]) -> _Kinds:
     kinds = Counter(map(type, values))
     present = len(values) - kinds.pop(_NONE, 0)
+    exact = frozenset(kinds)
     strings = kinds.pop(str, 0)
     numbers = kinds.pop(int, 0) + kinds.pop(float, 0)
     booleans = kinds.pop(bool, 0)
@@ -617,23 +714,24 @@ def _kind_counts(values: list[Any]) -> tuple[int, int, int, int, int]:
             strings += count
         else:
             others += count
-    return present, strings, numbers, booleans, others
+    return _Kinds(present, strings, numbers, booleans, others, exact)
 
 
 def _type_scalar(column: _Column, clean: bool = False) -> _Typed:
     values = column.values
-    present, strings, numbers, booleans, others = _kind_counts(values)
-    if present and not others:
+    kinds = _kind_counts(values)
+    present, strings, numbers, booleans = kinds.present, kinds.strings, kinds.numbers, kinds.booleans
+    if present and not kinds.others:
         if booleans == present:
             return _booleans(column)
         if numbers == present:
-            return _numbers(column)
+            return _numbers(column, kinds.exact)
         if strings and not booleans:
             if not numbers and _looks_like_dates(values, column.hint):
                 return _dates(column)
             if _mostly_numbers(values, present):
-                return _numbers(column)
-    if strings == present and not clean and all(value.__class__ is str for value in values if value is not None):
+                return _numbers(column, kinds.exact)
+    if kinds.exact <= {str} and not clean:
         return _Typed(column, "text", "VARCHAR", _object_array(values))  # already text: no copy of each value
     convert = _as_clean_text if clean else _as_text
     return _Typed(column, "text", "VARCHAR", _object_array(convert(value) for value in values))
@@ -659,8 +757,11 @@ def _mostly_numbers(values: list[Any], present: int) -> bool:
     return numeric >= NUMERIC_SHARE * present
 
 
-def _numbers(column: _Column) -> _Typed:
-    parsed = [_parse_number(value) for value in column.values]
+def _numbers(column: _Column, exact: frozenset[type]) -> _Typed:
+    if exact <= {int, float}:
+        parsed = column.values  # plain JSON numbers; non-finite floats load as NULL below
+    else:
+        parsed = [_parse_number(value) for value in column.values]
     whole = all(number.__class__ is not float for number in parsed)
     if whole:
         try:
@@ -691,36 +792,50 @@ def _booleans(column: _Column) -> _Typed:
 
 
 def _dates(column: _Column) -> _Typed:
-    parsed: dict[str, Any] = {}
+    """Microseconds since 1970 for each ISO text (NaT, hence NULL, for anything else)."""
+    parsed: dict[Any, int] = {None: _NAT}
     days_only = True
-    moments = []
-    for value in column.values:
+    for value in set(column.values):
         if value.__class__ is not str:
-            moments.append(None)
+            parsed[value] = _NAT
             continue
-        moment = parsed.get(value, 0)
-        if moment == 0:
-            moment = parsed[value] = parse_iso_date(value)
-            if moment is not None and len(value) != 10:
-                days_only = False
-        moments.append(moment)
-    data = np.array(moments, dtype="datetime64[us]")  # None -> NaT -> NULL
+        moment = parse_iso_date(value)
+        if moment is None:
+            parsed[value] = _NAT
+            continue
+        if len(value) != 10:
+            days_only = False
+        delta = moment - _EPOCH
+        parsed[value] = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    data = np.array([parsed[value] for value in column.values], dtype=np.int64).view("datetime64[us]")
     if days_only:
         return _Typed(column, "date", "DATE", data)
     return _Typed(column, "timestamp", "TIMESTAMP", data)
 
 
+def _as_boolean(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _as_float(value: Any) -> float | None:
+    number = _parse_number(value)
+    return None if number is None else _float(number)
+
+
 def _type_list(column: _Column, clean: bool = False) -> _Typed:
     elements = [item for value in column.values if value is not None for item in value]
-    present, strings, numbers, booleans, others = _kind_counts(elements)
+    kinds = _kind_counts(elements)
+    present, numbers, booleans = kinds.present, kinds.numbers, kinds.booleans
+    convert: Callable[[Any], Any]
     if present and booleans == present:
-        item_type, sql = "boolean", "BOOLEAN"
-        convert: Any = lambda item: None if item is None else bool(item)
+        item_type, sql, convert = "boolean", "BOOLEAN", _as_boolean
     elif present and numbers == present:
         parsed = [_parse_number(item) for item in elements]
-        whole = all(number.__class__ is not float and (number is None or -_INT64 <= number <= _INT64) for number in parsed)
+        whole = all(
+            number.__class__ is not float and (number is None or -_INT64 <= number <= _INT64) for number in parsed
+        )
         item_type, sql = "number", "BIGINT" if whole else "DOUBLE"
-        convert = _parse_number if whole else (lambda item: None if _parse_number(item) is None else _float(_parse_number(item)))
+        convert = _parse_number if whole else _as_float
     else:
         item_type, sql = "text", "VARCHAR"
         convert = _as_clean_text if clean else _as_text
@@ -734,7 +849,6 @@ def _lock_down(connection: duckdb.DuckDBPyConnection) -> None:
         "SET enable_external_access = false",
         "SET autoload_known_extensions = false",
         "SET autoinstall_known_extensions = false",
-        "SET python_enable_replacements = false",
         "SET lock_configuration = true",
     ):
         try:
@@ -772,7 +886,9 @@ def _column_info(
     column = typed.column
     sql_name = column.sql_name
     name = quote_identifier(sql_name or column.path)
-    source = f"(SELECT unnest({name}) AS x FROM {target})" if typed.type == "list" else f"(SELECT {name} AS x FROM {target})"
+    source = (
+        f"(SELECT unnest({name}) AS x FROM {target})" if typed.type == "list" else f"(SELECT {name} AS x FROM {target})"
+    )
     value_type = typed.item_type if typed.type == "list" else typed.type
     length = "avg(length(x))" if value_type == "text" else "NULL"
     ordered = value_type in ("number", "date", "timestamp", "text")
@@ -826,7 +942,9 @@ def _label_field(
         if not 1 <= mean_length <= 80 or uniqueness < 0.5:
             continue
         last = info.path.rsplit(".", 1)[-1].lower()
-        words = re.sub(r"[^a-z]+", " ", re.sub(r"([a-z])([A-Z])", r"\1 \2", info.path.rsplit(".", 1)[-1])).lower().split()
+        words = (
+            re.sub(r"[^a-z]+", " ", re.sub(r"([a-z])([A-Z])", r"\1 \2", info.path.rsplit(".", 1)[-1])).lower().split()
+        )
         score = uniqueness
         if any(word in LABEL_WORDS for word in words) or any(last.endswith(word) for word in LABEL_WORDS):
             score += 0.6

@@ -415,7 +415,9 @@ def _date_value(path: str, column: ColumnInfo, value: Any) -> tuple[str, str]:
             return date(year, number, 1).isoformat(), date(year, number, monthrange(year, number)[1]).isoformat()
     moment = parse_iso_date(text)
     if moment is None:
-        raise SpecError(f"{path} holds dates, and {_shown(value)} is not a date (write it as 2024-03-05, 2024-03 or 2024)")
+        raise SpecError(
+            f"{path} holds dates, and {_shown(value)} is not a date (write it as 2024-03-05, 2024-03 or 2024)"
+        )
     if column.type == "date" or len(text) == 10:
         day = moment.date().isoformat()
         return day, day
