@@ -1,9 +1,10 @@
 """The page's callbacks. Each one reads its inputs, calls a plain function, and returns the result.
 
 Groups: data (upload, example, progress, view, record), model (backend, model, URL, status),
-chat (send, stop, clear, restore after reload), streaming (the 200 ms poll) and export.
-A few small browser-side callbacks toggle buttons, check the upload size before sending it, and
-hand the tab's saved conversation to the server once per page load.
+chat (send, stop, clear, restore after reload), streaming (the answer poll) and export.
+Browser-side callbacks toggle buttons, check the upload size before sending it, hand the tab's saved
+conversation to the server once per page load, and tick the pollers (``assets/polling.js``), which post
+to the two poll routes registered here, one request at a time (see ``dashboard.polling``).
 """
 
 from __future__ import annotations
@@ -11,20 +12,33 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dash import ALL, Dash, Input, Output, Patch, State, ctx, no_update
+import plotly.io.json as pio_json
+from dash import ALL, ClientsideFunction, Dash, Input, Output, Patch, State, ctx, no_update, set_props
 from dash.exceptions import PreventUpdate
+from flask import Response, request
 
 from dashboard import ids
-from dashboard.chat_view import new_progress, poll_stream, render_history, render_turn, send_question
+from dashboard.chat_view import render_history, send_question, turn_slot
 from dashboard.data_flow import EXAMPLE_DATASET, ingest_view, notice, render_data_view, show_record, start_load
 from dashboard.export import export_conversation
 from dashboard.ingest_jobs import IngestJobRegistry, get_ingest_registry
 from dashboard.model_panel import apply_model_choice, model_options, status_badge
+from dashboard.polling import (
+    ANSWER_POLL_PATH,
+    INGEST_POLL_PATH,
+    ingest_reply,
+    new_progress,
+    parse_ingest_request,
+    parse_stream_request,
+    stream_update,
+)
 from dashboard.uploads import UploadError, decode_upload
 from rag.engine import RAGEngine, get_rag_engine
 from rag.stream_buffer import STREAMING
 
 EngineGetter = Callable[[], RAGEngine]
+FLATTEN_EVERY = 20
+"""Turns shown in nested slots before the conversation is drawn again flat (see ``_add_turn``)."""
 
 
 def register_callbacks(
@@ -35,7 +49,7 @@ def register_callbacks(
     register_data_callbacks(app, engine, jobs)
     register_model_callbacks(app, engine)
     register_chat_callbacks(app, engine)
-    register_streaming_callbacks(app, engine)
+    register_poll_routes(app, engine, jobs)
     register_export_callbacks(app)
     register_browser_callbacks(app)
 
@@ -72,25 +86,6 @@ def register_data_callbacks(app: Dash, engine: EngineGetter, jobs: IngestJobRegi
         except UploadError as exc:
             return no_update, no_update, notice(str(exc), "error"), None
         return start_load(engine(), jobs, data, filename or "upload.json"), False, [], None
-
-    @app.callback(
-        Output(ids.INGEST_PROGRESS, "children"),
-        Output(ids.INGEST_PROGRESS, "hidden"),
-        Output(ids.INGEST_INTERVAL, "disabled", allow_duplicate=True),
-        Output(ids.DATA_MESSAGE, "children", allow_duplicate=True),
-        Output(ids.STORED_DATA, "data"),
-        Input(ids.INGEST_INTERVAL, "n_intervals"),
-        State(ids.INGEST_JOB, "data"),
-        prevent_initial_call=True,
-    )
-    def poll_ingest(_n: int, job_id: str | None) -> tuple:
-        if not job_id:
-            raise PreventUpdate
-        view = ingest_view(jobs.get(job_id))
-        if not view.finished:
-            return view.progress, False, no_update, no_update, no_update
-        stored = view.stored_data if view.stored_data is not None else no_update
-        return [], True, True, view.message, stored
 
     @app.callback(
         Output(ids.DATASET_SUMMARY, "children"),
@@ -204,8 +199,10 @@ def register_chat_callbacks(app: Dash, engine: EngineGetter) -> None:
         turn = send_question(engine(), question, turns)
         if turn is None:
             return (no_update,) * 6 + ("Type a question first.",)
-        history, store = _append(turn)
-        return history, store, turn["id"], True, new_progress(len(turns)), "", ""
+        history = _add_turn(turns, turn)
+        store = Patch()
+        store.append(turn)
+        return history, store, turn["id"], True, new_progress(len(turns), turn["id"], turn), "", ""
 
     @app.callback(
         Output(ids.CHAT_NOTICE, "children", allow_duplicate=True),
@@ -223,6 +220,7 @@ def register_chat_callbacks(app: Dash, engine: EngineGetter) -> None:
         Output(ids.CHAT_HISTORY, "children", allow_duplicate=True),
         Output(ids.CHAT_HISTORY_STORE, "data", allow_duplicate=True),
         Output(ids.STREAMING_ACTIVE, "data", allow_duplicate=True),
+        Output(ids.STREAM_PROGRESS, "data", allow_duplicate=True),
         Output(ids.CHAT_NOTICE, "children", allow_duplicate=True),
         Input(ids.CLEAR_BUTTON, "n_clicks"),
         State(ids.STREAMING_SESSION_ID, "data"),
@@ -232,7 +230,7 @@ def register_chat_callbacks(app: Dash, engine: EngineGetter) -> None:
     def clear(_clicks: int, session_id: str | None, active: bool) -> tuple:
         if active and session_id:
             engine().cancel(session_id)
-        return [], [], False, ""
+        return [], [], False, None, ""
 
     @app.callback(
         Output(ids.CHAT_HISTORY, "children", allow_duplicate=True),
@@ -247,39 +245,45 @@ def register_chat_callbacks(app: Dash, engine: EngineGetter) -> None:
             raise PreventUpdate
         last = turns[-1]
         if last.get("status") == STREAMING and last.get("id"):
-            return render_history(turns), last["id"], True, new_progress(len(turns) - 1)
+            return render_history(turns), last["id"], True, new_progress(len(turns) - 1, last["id"], last)
         return render_history(turns), no_update, no_update, no_update
 
 
-def _append(turn: dict[str, Any]) -> tuple[Patch, Patch]:
-    """Patches that add one turn to the rendered history and to the stored one."""
-    history, store = Patch(), Patch()
-    history.append(render_turn(turn))
-    store.append(turn)
-    return history, store
+def _add_turn(turns: list[dict[str, Any]], turn: dict[str, Any]) -> Any:
+    """Show a new turn: in the empty slot after the last one (the rest of the page is not redrawn); the
+    whole conversation is drawn again only when it is empty or every ``FLATTEN_EVERY`` turns, which keeps
+    the slots from nesting deeper than that."""
+    index = len(turns)
+    if index % FLATTEN_EVERY == 0:
+        return render_history([*turns, turn])
+    set_props(ids.turn_slot(index), {"children": turn_slot(index, turn).children})
+    return no_update
 
 
-# ------------------------------------------------------------------------------------ streaming
-def register_streaming_callbacks(app: Dash, engine: EngineGetter) -> None:
-    @app.callback(
-        Output(ids.CHAT_HISTORY, "children", allow_duplicate=True),
-        Output(ids.CHAT_HISTORY_STORE, "data", allow_duplicate=True),
-        Output(ids.STREAM_PROGRESS, "data", allow_duplicate=True),
-        Output(ids.STREAMING_ACTIVE, "data", allow_duplicate=True),
-        Output(ids.CHAT_NOTICE, "children", allow_duplicate=True),
-        Input(ids.STREAMING_INTERVAL, "n_intervals"),
-        State(ids.STREAMING_SESSION_ID, "data"),
-        State(ids.STREAM_PROGRESS, "data"),
-        State(ids.STREAMING_ACTIVE, "data"),
-        prevent_initial_call=True,
-    )
-    def poll(_n: int, session_id: str | None, progress: dict | None, active: bool) -> tuple:
-        if not active or not session_id or not progress or progress.get("done"):
-            raise PreventUpdate
-        update = poll_stream(engine().read, session_id, progress)
-        if update.finished:
-            return update.history, update.store, update.progress, False, ""
-        return update.history, no_update, update.progress, no_update, no_update
+# ---------------------------------------------------------------------------------------- polls
+def register_poll_routes(app: Dash, engine: EngineGetter, jobs: IngestJobRegistry) -> None:
+    """The routes the page's pollers post to (not Dash callbacks: those are dropped when re-requested)."""
+    prefix = app.config.routes_pathname_prefix
+
+    def poll_answer() -> Response:
+        poll = parse_stream_request(request.get_json(silent=True))
+        if poll is None:
+            return _json({"error": "Not an answer poll request."}, 400)
+        return _json(stream_update(engine().read, poll))
+
+    def poll_ingest() -> Response:
+        poll = parse_ingest_request(request.get_json(silent=True))
+        if poll is None:
+            return _json({"error": "Not a loading-progress poll request."}, 400)
+        return _json(ingest_reply(poll, ingest_view(jobs.get(poll.job))))
+
+    app.server.add_url_rule(prefix + ANSWER_POLL_PATH, "poll_answer", poll_answer, methods=["POST"])
+    app.server.add_url_rule(prefix + INGEST_POLL_PATH, "poll_ingest", poll_ingest, methods=["POST"])
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    """``body`` as JSON, components included (the encoder Dash uses for callback responses)."""
+    return Response(pio_json.to_json_plotly(body), status=status, mimetype="application/json")
 
 
 # --------------------------------------------------------------------------------------- export
@@ -303,8 +307,9 @@ def register_export_callbacks(app: Dash) -> None:
 
 # -------------------------------------------------------------------------------------- browser
 _TOGGLE_STREAMING_CONTROLS = """
-function(active) {
-    return [!active, Boolean(active), !active];
+function(active, config) {
+    const fast = active && config ? config.fast_ms : window.dash_clientside.no_update;
+    return [!active, Boolean(active), !active, fast];
 }
 """
 
@@ -345,8 +350,11 @@ def register_browser_callbacks(app: Dash) -> None:
         Output(ids.STREAMING_INTERVAL, "disabled"),
         Output(ids.SEND_BUTTON, "disabled"),
         Output(ids.STOP_BUTTON, "disabled"),
+        Output(ids.STREAMING_INTERVAL, "interval"),
         Input(ids.STREAMING_ACTIVE, "data"),
+        State(ids.POLL_CONFIG, "data"),
     )
+    register_pollers(app)
     app.clientside_callback(
         _CHECK_UPLOAD_SIZE,
         Output(ids.UPLOAD_NOTICE, "children"),
@@ -363,4 +371,24 @@ def register_browser_callbacks(app: Dash) -> None:
         Input(ids.CHAT_HISTORY_STORE, "modified_timestamp"),
         State(ids.CHAT_HISTORY_STORE, "data"),
         State(ids.HISTORY_RESTORED, "data"),
+    )
+
+
+def register_pollers(app: Dash) -> None:
+    """Interval ticks (and a new answer or loading job, to poll at once) drive the pollers of ``assets/polling.js``."""
+    app.clientside_callback(
+        ClientsideFunction("polling", "answerTick"),
+        Input(ids.STREAMING_INTERVAL, "n_intervals"),
+        Input(ids.STREAMING_SESSION_ID, "data"),
+        State(ids.STREAM_PROGRESS, "data"),
+        State(ids.STREAMING_ACTIVE, "data"),
+        State(ids.POLL_CONFIG, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("polling", "ingestTick"),
+        Input(ids.INGEST_INTERVAL, "n_intervals"),
+        Input(ids.INGEST_JOB, "data"),
+        State(ids.POLL_CONFIG, "data"),
+        prevent_initial_call=True,
     )

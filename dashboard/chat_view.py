@@ -1,12 +1,12 @@
-"""The conversation as data and as components, and the partial updates that stream an answer.
+"""The conversation as data and as components.
 
 A *turn* is a JSON-safe dict kept in the tab's ``chat-history-store``::
 
     {"id": session id, "question", "answer", "status", "error", "sources", "metrics", "meta", "asked_at"}
 
-``render_turn`` turns it into components; the ``*_PATH`` constants say where inside a rendered
-turn the answer text, the status line, the error and the footer live, so a poll can patch just
-that spot (``dash.Patch``) instead of re-sending the conversation.
+``render_turn`` turns it into components. The answer block is made of named *parts* (``ANSWER_PARTS``),
+each with its own dict id (``ids.answer_part(turn id, part)``), so a poll can redraw one part of one
+turn (``part_props``) without re-sending the conversation or knowing where the turn sits in the page.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from dash import Patch, dcc, html, no_update
+from dash import dcc, html
+from dash.development.base_component import Component
 
 from dashboard import ids
 from rag.stream_buffer import DONE, ERROR, STOPPED, STREAMING, StreamSnapshot
@@ -27,19 +27,28 @@ SOURCE_TEXT_CHARS = 1500
 """Longest excerpt of a source kept with a turn (the store lives in the browser's session storage)."""
 HISTORY_TURNS = 6
 """Previous turns passed to the model as conversation history."""
-LOST_SESSION_MESSAGE = "This answer is no longer available on the server (it was restarted or the answer expired)."
-
-# Where things are inside a rendered turn (see ``render_turn``).
-_ANSWER_BLOCK = ["props", "children", 1]
-ANSWER_CLASS_PATH = _ANSWER_BLOCK + ["props", "className"]
-STATUS_LINE_PATH = _ANSWER_BLOCK + ["props", "children", 0]
-ANSWER_TEXT_PATH = _ANSWER_BLOCK + ["props", "children", 1, "props", "children"]
-ERROR_PATH = _ANSWER_BLOCK + ["props", "children", 2]
-FOOTER_PATH = _ANSWER_BLOCK + ["props", "children", 3]
 
 THINKING = "thinking"
 """Shown (not stored) while a reasoning model thinks before its answer starts."""
-STATUS_LABELS = {STREAMING: "writing…", THINKING: "thinking…", DONE: "", STOPPED: "stopped", ERROR: "error"}
+INTERRUPTED = "interrupted"
+"""Status of an answer the server lost while it was being written (the app restarted): the text shown is kept."""
+INTERRUPTED_MESSAGE = "The app was restarted while this answer was being written; the text above is what had arrived."
+STATUS_LABELS = {
+    STREAMING: "writing…",
+    THINKING: "thinking…",
+    DONE: "",
+    STOPPED: "stopped",
+    ERROR: "error",
+    INTERRUPTED: "interrupted",
+}
+RESULT_KEYS = ("answer", "status", "error", "sources", "metrics", "meta")
+"""The fields of a turn its answer fills in (the rest, question, id and time, are set when it is asked)."""
+
+BLOCK, STATUS, NOTICE, TEXT, ERROR_PART, FOOTER = "block", "status", "notice", "text", "error", "footer"
+ANSWER_PARTS = (STATUS, NOTICE, TEXT, ERROR_PART, FOOTER)
+"""The parts of an answer block, top to bottom (``BLOCK`` is the block itself, for its status class).
+A new section of the answer gets a name here, a place in ``answer_parts`` and, when it arrives while
+the answer streams, an entry in the poll's ``parts`` (see ``dashboard.polling.stream_update``)."""
 
 
 # --------------------------------------------------------------------------- turns as data
@@ -87,7 +96,7 @@ def finished_turn(turn: Mapping[str, Any], snapshot: StreamSnapshot) -> dict[str
         "error": snapshot.error,
         "sources": compact_sources(snapshot.sources),
         "metrics": dict(snapshot.metrics),
-        "meta": _json_safe_meta(snapshot.meta),
+        "meta": json_safe_meta(snapshot.meta),
     }
 
 
@@ -118,13 +127,14 @@ def history_messages(turns: Sequence[Mapping[str, Any]], max_turns: int = HISTOR
     return messages
 
 
-def _json_safe_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
+def json_safe_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """``meta`` with every value made JSON-safe (strings, numbers, booleans, lists and dicts of them)."""
     safe: dict[str, Any] = {}
     for key, value in meta.items():
         if isinstance(value, (str, int, float, bool)) or value is None:
             safe[key] = value
         elif isinstance(value, Mapping):
-            safe[key] = _json_safe_meta(value)
+            safe[key] = json_safe_meta(value)
         elif isinstance(value, (list, tuple)):
             safe[key] = [v if isinstance(v, (str, int, float, bool)) or v is None else str(v) for v in value]
         else:
@@ -134,13 +144,27 @@ def _json_safe_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- components
 def render_history(turns: Sequence[Mapping[str, Any]]) -> list[Any]:
-    """Every turn of a conversation, rendered."""
-    return [render_turn(turn) for turn in turns]
+    """Every turn of a conversation, rendered, then the empty slot where the next turn goes (nothing at all
+    for an empty conversation)."""
+    if not turns:
+        return []
+    return [render_turn(turn) for turn in turns] + [turn_slot(len(turns))]
+
+
+def turn_slot(index: int, turn: Mapping[str, Any] | None = None) -> html.Div:
+    """The place of turn number ``index``: empty, or the turn followed by the empty slot of the next one.
+
+    Dash re-renders every child of a children list that changes, so a new turn is not appended to the
+    conversation: it fills the empty slot (``ids.turn_slot``), and only that slot is drawn.
+    """
+    children = [] if turn is None else [render_turn(turn), turn_slot(index + 1)]
+    return html.Div(children, id=ids.turn_slot(index), className="turn-slot")
 
 
 def render_turn(turn: Mapping[str, Any]) -> html.Div:
-    """One question and its answer (text, status, error, sources, timings)."""
+    """One question and its answer (status, notice, text, error, sources and timings)."""
     status = str(turn.get("status") or STREAMING)
+    turn_id = str(turn.get("id", ""))
     return html.Div(
         className="turn",
         children=[
@@ -152,22 +176,45 @@ def render_turn(turn: Mapping[str, Any]) -> html.Div:
                 ],
             ),
             html.Div(
+                id=ids.answer_part(turn_id, BLOCK),
                 className=answer_class(status),
-                children=[
-                    render_status_line(status, turn.get("meta") or {}),
-                    dcc.Markdown(str(turn.get("answer") or ""), className="answer-text", link_target="_blank"),
-                    render_error(turn.get("error")),
-                    render_footer(
-                        str(turn.get("id", "")),
-                        turn.get("sources") or [],
-                        turn.get("metrics") or {},
-                        turn.get("meta") or {},
-                        final=status != STREAMING,
-                    ),
-                ],
+                children=[part for _name, part in answer_parts(turn)],
             ),
         ],
     )
+
+
+def answer_parts(turn: Mapping[str, Any]) -> list[tuple[str, Component]]:
+    """The named parts of a turn's answer block, in display order, each with its ``ids.answer_part`` id."""
+    status = str(turn.get("status") or STREAMING)
+    turn_id = str(turn.get("id", ""))
+    meta = turn.get("meta") or {}
+    parts: list[tuple[str, Component]] = [
+        (STATUS, render_status_line(status, meta)),
+        (NOTICE, render_notice(status)),
+        # a section shown above the answer text (e.g. a computed result) goes here
+        (TEXT, render_answer_text(str(turn.get("answer") or ""))),
+        (ERROR_PART, render_error(turn.get("error"))),
+        (
+            FOOTER,
+            render_footer(
+                turn_id,
+                turn.get("sources") or [],
+                turn.get("metrics") or {},
+                meta,
+                final=status not in (STREAMING, INTERRUPTED),  # an interrupted answer has no timings
+            ),
+        ),
+    ]
+    for name, part in parts:
+        part.id = ids.answer_part(turn_id, name)
+    return parts
+
+
+def part_props(component: Component) -> dict[str, Any]:
+    """The props that redraw a part in place (everything but its id), for ``dash_clientside.set_props``."""
+    props = component.to_plotly_json()["props"]
+    return {key: value for key, value in props.items() if key != "id"}
 
 
 def answer_class(status: str) -> str:
@@ -176,7 +223,7 @@ def answer_class(status: str) -> str:
 
 
 def render_status_line(status: str, meta: Mapping[str, Any]) -> html.Div:
-    """ "Assistant" plus a badge for the status (writing, stopped, error) and for a cached answer."""
+    """ "Assistant" plus a badge for the status (writing, stopped, error, interrupted) and for a cached answer."""
     children: list[Any] = [html.Span("Assistant", className="who")]
     label = STATUS_LABELS.get(status, status)
     if label:
@@ -186,11 +233,22 @@ def render_status_line(status: str, meta: Mapping[str, Any]) -> html.Div:
     return html.Div(children, className="answer-head")
 
 
+def render_notice(status: str, text: str | None = None) -> html.Div:
+    """A line about the answer itself: why it ended early, or (set by the page) that the model is silent."""
+    message = text or (INTERRUPTED_MESSAGE if status == INTERRUPTED else "")
+    return html.Div(message, className="answer-notice", hidden=not message, role="status")
+
+
+def render_answer_text(text: str) -> dcc.Markdown:
+    """The answer as Markdown (raw HTML is shown as text, never rendered)."""
+    return dcc.Markdown(text, className="answer-text", link_target="_blank")
+
+
 def render_error(error: str | None) -> html.Div:
-    """The error message of a failed answer (an empty block when there is none)."""
+    """The error message of a failed answer (an empty, hidden block when there is none)."""
     if not error:
-        return html.Div(className="answer-error", hidden=True)
-    return html.Div([html.Strong("Error: "), str(error)], className="answer-error", role="alert")
+        return html.Div([], className="answer-error", hidden=True)
+    return html.Div([html.Strong("Error: "), str(error)], className="answer-error", hidden=False, role="alert")
 
 
 def render_footer(
@@ -269,113 +327,3 @@ def metrics_line(metrics: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
     if model:
         parts.append(str(model))
     return " · ".join(parts)
-
-
-# --------------------------------------------------------------------------- streaming
-@dataclass
-class PollUpdate:
-    """What one poll of a streaming answer changes on the page."""
-
-    history: Any = no_update
-    """A ``Patch`` of ``chat-history.children`` (or ``no_update``)."""
-    store: Any = no_update
-    """A ``Patch`` of ``chat-history-store.data`` once the answer is final."""
-    progress: Any = no_update
-    """The new ``stream-progress`` data."""
-    finished: bool = False
-    notes: list[str] = field(default_factory=list)
-
-
-def new_progress(turn_index: int) -> dict[str, Any]:
-    """Poll state of a fresh answer: nothing read yet, nothing shown."""
-    return {"turn": turn_index, "offset": 0, "sources_shown": False}
-
-
-def poll_stream(
-    read: Any,
-    session_id: str,
-    progress: Mapping[str, Any],
-    turn: Mapping[str, Any] | None = None,
-) -> PollUpdate:
-    """Read what is new for ``session_id`` and say how to patch the page.
-
-    ``read(session_id, offset)`` is ``StreamBuffer.read``; ``progress`` is the tab's
-    ``{"turn", "offset", "sources_shown"}``; ``turn`` is the stored turn when known (its question
-    and time go into the store patch; only the answer fields are set otherwise).
-    """
-    index = int(progress["turn"])
-    offset = int(progress.get("offset") or 0)
-    snapshot = read(session_id, offset)
-    history = Patch()
-    store = Patch()
-    if snapshot is None:
-        _set(history, index, ANSWER_CLASS_PATH, answer_class(ERROR))
-        _set(history, index, STATUS_LINE_PATH, render_status_line(ERROR, {}))
-        _set(history, index, ERROR_PATH, render_error(LOST_SESSION_MESSAGE))
-        _set(store, index, ["status"], ERROR)
-        _set(store, index, ["error"], LOST_SESSION_MESSAGE)
-        return PollUpdate(history=history, store=store, progress={**progress, "done": True}, finished=True)
-
-    changed = False
-    if snapshot.text:
-        _add(history, index, ANSWER_TEXT_PATH, snapshot.text)
-        changed = True
-    new_progress_data = {**progress, "offset": snapshot.offset}
-    if snapshot.is_complete:
-        whole = read(session_id, 0) or snapshot
-        done = finished_turn(turn or {"id": session_id}, whole)
-        _set(history, index, ANSWER_CLASS_PATH, answer_class(done["status"]))
-        _set(history, index, STATUS_LINE_PATH, render_status_line(done["status"], done["meta"]))
-        _set(history, index, ERROR_PATH, render_error(done["error"]))
-        _set(
-            history,
-            index,
-            FOOTER_PATH,
-            render_footer(session_id, done["sources"], done["metrics"], done["meta"], final=True),
-        )
-        if turn is not None:
-            store[index] = done
-        else:
-            for key in ("answer", "status", "error", "sources", "metrics", "meta"):
-                store[index][key] = done[key]
-        new_progress_data["done"] = True
-        return PollUpdate(history=history, store=store, progress=new_progress_data, finished=True)
-    if snapshot.sources and not progress.get("sources_shown"):
-        _set(
-            history,
-            index,
-            FOOTER_PATH,
-            render_footer(session_id, compact_sources(snapshot.sources), {}, snapshot.meta, final=False),
-        )
-        new_progress_data["sources_shown"] = True
-        changed = True
-    if snapshot.meta.get("cached"):
-        _set(history, index, STATUS_LINE_PATH, render_status_line(STREAMING, snapshot.meta))
-        changed = True
-    thinking_now = snapshot.thinking_chars > 0 and snapshot.offset == 0
-    if thinking_now != bool(progress.get("thinking")) and (thinking_now or progress.get("thinking")):
-        label = THINKING if thinking_now else STREAMING
-        _set(history, index, STATUS_LINE_PATH, render_status_line(label, snapshot.meta))
-        new_progress_data["thinking"] = thinking_now
-        changed = True
-    return PollUpdate(
-        history=history if changed else no_update,
-        progress=new_progress_data if new_progress_data != dict(progress) else no_update,
-    )
-
-
-def _walk(patch: Patch, index: int, path: Sequence[Any]) -> Patch:
-    node = patch[index]
-    for key in path:
-        node = node[key]
-    return node
-
-
-def _set(patch: Patch, index: int, path: Sequence[Any], value: Any) -> None:
-    parent = _walk(patch, index, path[:-1])
-    parent[path[-1]] = value
-
-
-def _add(patch: Patch, index: int, path: Sequence[Any], text: str) -> None:
-    node = _walk(patch, index, path)
-    node += text  # a Patch "Add" operation: string concatenation in the browser

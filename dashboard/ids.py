@@ -22,7 +22,11 @@ STORED_DATA = "stored-data"
 STOP_BUTTON = "stop-button"
 CLEAR_BUTTON = "clear-chat-button"
 STREAM_PROGRESS = "stream-progress"
-"""Store: where the poll is (offset into the answer, index of the turn, whether sources are shown)."""
+"""Store (memory): where polling of a new or resumed answer starts (turn index, session, text already shown)."""
+POLL_CONFIG = "poll-config"
+"""Store: poll timings and the messages the browser shows on its own (server not reachable, model silent)."""
+CONNECTION_NOTICE = "connection-notice"
+"""Shown while the server does not answer the page's polls."""
 HISTORY_RESTORE_REQUEST = "history-restore-request"
 """Store: the turns kept in the tab's session storage, handed to the server once per page load."""
 HISTORY_RESTORED = "history-restored"
@@ -64,8 +68,20 @@ BACKEND_STATUS = "backend-status"
 
 # ---------------------------------------------------------------- repeated widgets
 SOURCE_LINK_TYPE = "source-link"
+ANSWER_PART_TYPE = "answer-part"
+TURN_SLOT_TYPE = "turn-slot"
 
 
 def source_link(turn_id: str, record_id: str) -> dict[str, Any]:
     """Id of the button that shows one cited record in the data view."""
     return {"type": SOURCE_LINK_TYPE, "turn": turn_id, "record": record_id}
+
+
+def answer_part(turn_id: str, part: str) -> dict[str, Any]:
+    """Id of one part of a turn's answer (``block``, ``status``, ``notice``, ``text``, ``error``, ``footer``)."""
+    return {"type": ANSWER_PART_TYPE, "turn": turn_id, "part": part}
+
+
+def turn_slot(index: int) -> dict[str, Any]:
+    """Id of the place where the turn number ``index`` (from 0) of the conversation goes."""
+    return {"type": TURN_SLOT_TYPE, "index": index}

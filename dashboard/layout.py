@@ -10,10 +10,12 @@ from dash import dcc, html
 from dashboard import ids
 from dashboard.data_view import summary_data
 from dashboard.model_panel import BACKEND_OPTIONS, model_options, url_placeholder
+from dashboard.polling import poll_config
 from dashboard.uploads import limit_bytes
 from rag.settings import Settings
 
 STREAM_POLL_MS = 200
+"""Answer poll interval once text arrives (faster before: ``dashboard.polling.FAST_POLL_MS``)."""
 INGEST_POLL_MS = 300
 RECORDS_PAGE_SIZE = 15
 PROFILE_PAGE_SIZE = 20
@@ -48,6 +50,7 @@ def build_layout(settings: Settings, dataset_info: dict[str, Any] | None) -> htm
                     ),
                 ],
             ),
+            html.Div(id=ids.CONNECTION_NOTICE, className="connection-notice", role="status"),
             html.Main(className="columns", children=[data_panel(), chat_panel(settings)]),
             *stores(settings, dataset_info),
         ],
@@ -61,6 +64,7 @@ def stores(settings: Settings, dataset_info: dict[str, Any] | None) -> list[Any]
         dcc.Store(id=ids.STREAMING_SESSION_ID, data=None),
         dcc.Store(id=ids.STREAMING_ACTIVE, data=False),
         dcc.Store(id=ids.STREAM_PROGRESS, data=None),
+        dcc.Store(id=ids.POLL_CONFIG, data=poll_config(STREAM_POLL_MS)),
         dcc.Store(id=ids.HISTORY_RESTORE_REQUEST, data=None),
         dcc.Store(id=ids.HISTORY_RESTORED, data=False),
         dcc.Store(id=ids.STORED_DATA, data=summary_data(dataset_info)),

@@ -9,8 +9,6 @@ browser console logged no error.
 from __future__ import annotations
 
 import json
-import logging
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,15 +16,23 @@ from typing import Any
 
 import pytest
 from playwright import sync_api
-from werkzeug.serving import make_server
 
 from app import create_app
 from rag.engine import RAGEngine
 from rag.settings import Settings, apply_overrides
-from tests.browser import launch_chromium
+from tests.browser import (
+    ANSWER_TIMEOUT_MS,
+    Console,
+    ask,
+    last_answer,
+    launch_chromium,
+    open_page,
+    serve,
+    stored_turns,
+    wait_answer_finished,
+)
 from tests.protocol_servers import LLAMA_SERVER_ALIAS, ChatReply
 
-ANSWER_TIMEOUT_MS = 180_000
 LOAD_TIMEOUT_MS = 180_000
 ARTIFACTS = Path(__file__).resolve().parent / ".data" / "browser"
 EXAMPLE = Path(__file__).resolve().parent.parent / "dashboard" / "example_data" / "orders.json"
@@ -63,16 +69,8 @@ def dashboard(llama_server: str, tmp_path_factory) -> Iterator[tuple[str, RAGEng
         "browser test",
     )
     engine = RAGEngine(settings)
-    app = create_app(engine=engine)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per poll otherwise
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/", engine
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serve(create_app(engine=engine).server) as url:
+        yield url, engine
 
 
 @pytest.fixture(scope="module")
@@ -81,18 +79,6 @@ def browser() -> Iterator[Any]:
         chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
-
-
-class Console:
-    """Errors the pages of one test logged."""
-
-    def __init__(self) -> None:
-        self.errors: list[str] = []
-
-    def watch(self, page: Any) -> Any:
-        page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
-        page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
-        return page
 
 
 @pytest.fixture
@@ -126,42 +112,6 @@ def example_loaded(dashboard) -> None:
 
 
 # ------------------------------------------------------------------------------------ helpers
-def open_page(context_and_console, url: str) -> Any:
-    browser_context, console = context_and_console
-    new_page = console.watch(browser_context.new_page())
-    new_page.goto(url)
-    new_page.wait_for_selector("#chat-input")
-    return new_page
-
-
-def ask(page: Any, question: str) -> None:
-    page.fill("#chat-input", question)
-    page.press("#chat-input", "Enter")
-
-
-def last_answer(page: Any) -> str:
-    return page.locator(".turn .answer-text").last.inner_text()
-
-
-def wait_answer_finished(page: Any, turns: int = 1) -> None:
-    """Until the ``turns``-th answer is final on the page and in the tab's store, and Send is back."""
-    page.wait_for_function(
-        """n => {
-            const shown = document.querySelectorAll('.turn');
-            const kept = JSON.parse(window.sessionStorage.getItem('chat-history-store') || '[]');
-            return shown.length >= n && !shown[n - 1].querySelector('.status-badge.streaming')
-                && kept.length >= n && kept[n - 1].status !== 'streaming'
-                && !document.getElementById('send-button').disabled;
-        }""",
-        arg=turns,
-        timeout=ANSWER_TIMEOUT_MS,
-    )
-
-
-def stored_turns(page: Any) -> list[dict[str, Any]]:
-    return json.loads(page.evaluate("() => window.sessionStorage.getItem('chat-history-store') || '[]'"))
-
-
 def open_tab(page: Any, label: str) -> None:
     page.click(f"#data-tabs .tab:has-text('{label}')")
 

@@ -16,6 +16,7 @@ from dashboard import ids
 from dashboard.callback_client import CallbackClient
 from dashboard.data_flow import EXAMPLE_DATASET
 from dashboard.layout import RECORDS_PAGE_SIZE, STREAM_POLL_MS
+from dashboard.polling import ANSWER_POLL_PATH, INGEST_POLL_PATH
 from rag.cache import ResponseCache
 from rag.engine import RAGEngine
 from rag.settings import Settings, apply_overrides
@@ -91,6 +92,8 @@ def test_the_layout_has_the_chat_components_with_the_agreed_ids_and_settings(app
     interval = layout[ids.STREAMING_INTERVAL]
     assert interval["type"] == "Interval" and interval["props"]["interval"] == STREAM_POLL_MS == 200
     assert interval["props"]["disabled"] is True
+    assert layout[ids.POLL_CONFIG]["props"]["data"]["slow_ms"] == STREAM_POLL_MS
+    assert ids.CONNECTION_NOTICE in layout
     store = layout[ids.CHAT_HISTORY_STORE]
     assert store["props"]["storage_type"] == "session" and store["props"]["data"] == []
     assert layout[ids.STORED_DATA]["props"]["data"] is None
@@ -138,6 +141,24 @@ def test_a_new_dataset_fills_the_grids_unfiltered_and_show_all_clears_the_filter
     assert cleared.output(ids.RECORD_PANEL, "children") == []
 
 
+def post_poll(app: Any, path: str, body: Any) -> Any:
+    return app.server.test_client().post("/" + path, data=json.dumps(body), content_type="application/json")
+
+
+def test_polls_are_not_dash_callbacks_and_bad_requests_are_refused(app):
+    """Dash drops a callback still in flight when it is requested again: the intervals only tick the page's
+    pollers, which post to routes of their own."""
+    client = CallbackClient(app)
+    for interval in (ids.STREAMING_INTERVAL, ids.INGEST_INTERVAL):
+        with pytest.raises(LookupError):
+            client.key_for(interval, "n_intervals")
+    for path in (ANSWER_POLL_PATH, INGEST_POLL_PATH):
+        refused = post_poll(app, path, {"seq": "one"})
+        assert refused.status_code == 400 and "poll request" in refused.get_json()["error"]
+    unknown = post_poll(app, ANSWER_POLL_PATH, {"seq": 1, "session": "no-such-answer", "offset": 5})
+    assert unknown.status_code == 200 and unknown.get_json()["fields"]["status"] == "interrupted"
+
+
 def test_polls_send_only_the_new_text_whatever_the_length_of_the_conversation(app, engine, ollama_server):
     engine.load_json(EXAMPLE_DATASET)
     client = CallbackClient(app)
@@ -155,44 +176,88 @@ def test_polls_send_only_the_new_text_whatever_the_length_of_the_conversation(ap
     assert sent.status == 200
     session_id = sent.output(ids.STREAMING_SESSION_ID, "data")
     assert len(session_id) == 32 and sent.output(ids.STREAMING_ACTIVE, "data") is True
-    assert sent.output(ids.CHAT_HISTORY, "children")["operations"][0]["operation"] == "Append"
+    shown = sent.output(ids.CHAT_HISTORY, "children")
+    assert [child["props"]["id"]["type"] for child in shown[1:]] == [ids.TURN_SLOT_TYPE], "the first turn, then a slot"
     progress = sent.output(ids.STREAM_PROGRESS, "data")
+    assert progress["session"] == session_id and progress["offset"] == 0 and progress["turn"] == 0
 
     sizes: list[tuple[int, int]] = []
-    shown_sources = 0
-    text = ""
-    for _ in range(500):
-        response = client.call(
-            ids.STREAMING_INTERVAL,
-            "n_intervals",
-            len(sizes) + 1,
-            state={
-                f"{ids.STREAMING_SESSION_ID}.data": session_id,
-                f"{ids.STREAM_PROGRESS}.data": progress,
-                f"{ids.STREAMING_ACTIVE}.data": True,
-            },
-        )
-        if response.status == 204:  # nothing new: no body at all
-            time.sleep(0.02)
-            continue
-        patch = response.output(ids.CHAT_HISTORY, "children")
-        operations = (patch or {}).get("operations", [])
-        added = "".join(op["params"]["value"] for op in operations if op["operation"] == "Add")
-        text += added
-        if response.output(ids.STREAMING_ACTIVE, "data") is False:
+    text, offset, view = "", 0, {}
+    for seq in range(1, 500):
+        response = post_poll(app, ANSWER_POLL_PATH, {"seq": seq, "session": session_id, "offset": offset, "view": view})
+        assert response.status_code == 200
+        reply = response.get_json()
+        assert reply["seq"] == seq and reply["session"] == session_id
+        if reply["done"]:
+            assert reply["from"] == 0 and reply["text"].startswith(text)
+            text = reply["text"]
             break
-        if all(op["operation"] == "Add" for op in operations):  # not the one poll that shows the sources
-            sizes.append((len(response.body), len(added.encode())))
-        else:
-            shown_sources += 1
-        progress = response.output(ids.STREAM_PROGRESS, "data") or progress
+        assert reply["from"] == offset, "the reply starts where the request asked"
+        text += reply["text"]
+        offset, view = reply["to"], reply["view"]
+        if not reply["parts"]:  # not the one poll that shows the sources
+            sizes.append((len(response.get_data()), len(reply["text"].encode())))
         time.sleep(0.02)
     assert text == "".join(f"piece{i:02d} " for i in range(40))
-    assert shown_sources <= 1
     text_polls = [(size, new) for size, new in sizes if new]
     assert len(text_polls) >= 3
     for size, new in text_polls:
-        assert size < new + 400, f"a poll carrying {new} bytes of text sent {size} bytes"
+        assert size < new + 250, f"a poll carrying {new} bytes of text sent {size} bytes"
+
+
+def test_a_new_turn_fills_the_empty_slot_instead_of_redrawing_the_conversation(app, engine):
+    client = CallbackClient(app)
+    earlier = [{"id": f"old-{i}", "question": f"q{i}", "answer": f"a{i}", "status": "done"} for i in range(3)]
+    sent = client.call(
+        ids.SEND_BUTTON,
+        "n_clicks",
+        1,
+        state={
+            f"{ids.CHAT_INPUT}.value": "And the next one?",
+            f"{ids.CHAT_HISTORY_STORE}.data": earlier,
+            f"{ids.STREAMING_ACTIVE}.data": False,
+        },
+    )
+    assert sent.output(ids.CHAT_HISTORY, "children") is None, "the conversation is not sent again"
+    filled = sent.data["sideUpdate"][json.dumps(ids.turn_slot(3), sort_keys=True, separators=(",", ":"))]
+    turn, next_slot = filled["children"]
+    assert "And the next one?" in json.dumps(turn) and next_slot["props"]["id"] == ids.turn_slot(4)
+    assert sent.output(ids.STREAM_PROGRESS, "data")["turn"] == 3
+
+
+def test_every_twentieth_turn_the_conversation_is_drawn_again_flat(app, engine):
+    """Slots nest one level per new turn; drawing the whole conversation now and then keeps them shallow."""
+    client = CallbackClient(app)
+    earlier = [{"id": f"old-{i}", "question": f"q{i}", "answer": f"a{i}", "status": "done"} for i in range(20)]
+    sent = client.call(
+        ids.SEND_BUTTON,
+        "n_clicks",
+        1,
+        state={
+            f"{ids.CHAT_INPUT}.value": "Number 21?",
+            f"{ids.CHAT_HISTORY_STORE}.data": earlier,
+            f"{ids.STREAMING_ACTIVE}.data": False,
+        },
+    )
+    shown = sent.output(ids.CHAT_HISTORY, "children")
+    assert [node["props"]["className"] for node in shown] == ["turn"] * 21 + ["turn-slot"]
+    assert "sideUpdate" not in sent.data and shown[-1]["props"]["id"] == ids.turn_slot(21)
+
+
+def test_loading_progress_polls_are_answered_until_the_job_finishes(app, engine):
+    client = CallbackClient(app)
+    started = client.call(ids.LOAD_EXAMPLE_BUTTON, "n_clicks", 1)
+    job = started.output(ids.INGEST_JOB, "data")
+    assert started.output(ids.INGEST_INTERVAL, "disabled") is False
+    for seq in range(1, 2000):
+        reply = post_poll(app, INGEST_POLL_PATH, {"seq": seq, "job": job}).get_json()
+        assert reply["seq"] == seq and reply["job"] == job
+        if reply["finished"]:
+            break
+        assert reply["hidden"] is False and reply["progress"]
+        time.sleep(0.05)
+    assert reply["hidden"] is True and reply["stored_data"]["record_count"] == 240
+    assert "Loaded orders.json" in json.dumps(reply["message"])
 
 
 def test_send_with_an_empty_question_only_asks_for_one(app):

@@ -1,8 +1,4 @@
-"""The conversation view: rendered turns as data, and the patches a poll sends while an answer streams.
-
-Patches are applied to the rendered history with the same rules as dash-renderer's patch handlers
-(``Assign``, ``Add``, ``Append``...), so the tests check what the browser would end up showing.
-"""
+"""The conversation view: turns as data, and rendered turns whose answer parts carry their own ids."""
 
 from __future__ import annotations
 
@@ -12,30 +8,26 @@ from datetime import datetime, timezone
 from typing import Any
 
 import plotly.io.json as pio_json
-import pytest
-from dash import no_update
 
 from dashboard import ids
 from dashboard.chat_view import (
-    ANSWER_CLASS_PATH,
-    ANSWER_TEXT_PATH,
-    ERROR_PATH,
-    FOOTER_PATH,
-    LOST_SESSION_MESSAGE,
-    STATUS_LINE_PATH,
+    ANSWER_PARTS,
+    BLOCK,
+    INTERRUPTED,
+    INTERRUPTED_MESSAGE,
+    answer_parts,
     compact_sources,
     history_messages,
     metrics_line,
-    new_progress,
     new_turn,
-    poll_stream,
+    part_props,
     render_history,
     render_turn,
     send_question,
+    turn_slot,
 )
 from rag.engine import NO_DATASET_MESSAGE, RAGEngine
 from rag.settings import Settings, apply_overrides
-from rag.stream_buffer import StreamBuffer
 
 SOURCES = [
     {
@@ -65,41 +57,11 @@ def as_json(value: Any) -> Any:
     return json.loads(pio_json.to_json_plotly(value))
 
 
-def apply_patch(previous: Any, patch_json: dict[str, Any]) -> Any:
-    """Apply a serialized ``dash.Patch`` like dash-renderer's ``handlePatch`` does."""
-    value = json.loads(json.dumps(previous))
-    for op in patch_json["operations"]:
-        location, params = op["location"], op["params"]
-        if not location:
-            raise AssertionError("our patches always have a location")
-        parent = value
-        for key in location[:-1]:
-            parent = parent[key]
-        last = location[-1]
-        name = op["operation"]
-        if name == "Assign":
-            parent[last] = params["value"]
-        elif name == "Add":
-            parent[last] = parent[last] + params["value"]
-        elif name == "Append":
-            parent[last].append(params["value"])
-        else:
-            raise AssertionError(f"unexpected patch operation {name}")
-    return value
-
-
-def apply_root_patch(previous: list[Any], patch_json: dict[str, Any]) -> list[Any]:
-    """Apply a patch whose locations start at the list itself (``history[i]...``)."""
-    return apply_patch(
-        {"root": previous},
-        {"operations": [{**op, "location": ["root", *op["location"]]} for op in patch_json["operations"]]},
-    )["root"]
-
-
-def follow(node: Any, path: list[Any]) -> Any:
-    for key in path:
-        node = node[key]
-    return node
+def part(rendered: Any, turn_id: str, name: str) -> dict[str, Any]:
+    """The rendered part ``name`` of a turn (JSON form), found by its id."""
+    found = find_all(rendered, lambda n: n["props"].get("id") == ids.answer_part(turn_id, name))
+    assert len(found) == 1, f"{len(found)} parts {name!r} for turn {turn_id}"
+    return found[0]
 
 
 def texts(node: Any) -> str:
@@ -141,27 +103,46 @@ def done_turn(**changes: Any) -> dict[str, Any]:
     return turn
 
 
-@pytest.fixture
-def buffer() -> StreamBuffer:
-    return StreamBuffer()
-
-
-def stream_turn(buffer: StreamBuffer, session_id: str = "sess-1", question: str = "What is in record 3?"):
-    """Open a streaming answer in the buffer; return its new turn."""
-    buffer.start(session_id, question=question, model="smollm2")
-    return new_turn(question, session_id)
-
-
 # ------------------------------------------------------------------------------ rendering
-def test_the_patch_paths_point_at_the_parts_of_a_rendered_turn():
+def test_every_part_of_the_answer_has_its_own_id_in_display_order():
     rendered = as_json(render_turn(done_turn(error="the server went away")))
-    assert follow(rendered, ANSWER_TEXT_PATH[:-2])["type"] == "Markdown"
-    assert follow(rendered, ANSWER_TEXT_PATH) == "It was 99.50 [1]."
-    assert follow(rendered, ANSWER_CLASS_PATH) == "bubble assistant status-done"
-    assert follow(rendered, STATUS_LINE_PATH)["props"]["className"] == "answer-head"
-    assert follow(rendered, ERROR_PATH)["props"]["className"] == "answer-error"
-    assert "the server went away" in texts(follow(rendered, ERROR_PATH))
-    assert follow(rendered, FOOTER_PATH)["props"]["className"] == "answer-footer"
+    block = part(rendered, "sess-1", BLOCK)
+    assert block["props"]["className"] == "bubble assistant status-done"
+    assert [child["props"]["id"]["part"] for child in block["props"]["children"]] == list(ANSWER_PARTS)
+    assert part(rendered, "sess-1", "text")["type"] == "Markdown"
+    assert part(rendered, "sess-1", "text")["props"]["children"] == "It was 99.50 [1]."
+    assert part(rendered, "sess-1", "status")["props"]["className"] == "answer-head"
+    assert "the server went away" in texts(part(rendered, "sess-1", "error"))
+    assert part(rendered, "sess-1", "error")["props"]["hidden"] is False
+    assert part(rendered, "sess-1", "notice")["props"]["hidden"] is True
+    assert part(rendered, "sess-1", "footer")["props"]["className"] == "answer-footer"
+
+
+def test_the_props_of_a_part_redraw_it_whole_hidden_or_not():
+    failed = dict(answer_parts(done_turn(error="boom")))
+    fine = dict(answer_parts(done_turn()))
+    assert "id" not in part_props(failed["error"])
+    assert as_json(part_props(fine["error"])) == {"children": [], "className": "answer-error", "hidden": True}
+    assert as_json(part_props(failed["error"]))["hidden"] is False, "showing a part sets hidden back to false"
+
+
+def test_an_interrupted_answer_keeps_its_text_and_says_why():
+    rendered = as_json(render_turn(done_turn(status=INTERRUPTED, answer="The first half", metrics={})))
+    assert part(rendered, "sess-1", "text")["props"]["children"] == "The first half"
+    assert texts(part(rendered, "sess-1", "status")) == "Assistant interrupted"
+    notice = part(rendered, "sess-1", "notice")
+    assert notice["props"]["hidden"] is False and texts(notice) == INTERRUPTED_MESSAGE
+    assert part(rendered, "sess-1", BLOCK)["props"]["className"].endswith("status-interrupted")
+    assert history_messages([done_turn(status=INTERRUPTED, answer="partial")])[-1]["content"] == "partial"
+
+
+def test_a_conversation_ends_with_the_empty_slot_where_the_next_turn_goes():
+    assert render_history([]) == []
+    shown = as_json(render_history([done_turn(id="a"), done_turn(id="b")]))
+    assert [node["props"]["className"] for node in shown] == ["turn", "turn", "turn-slot"]
+    assert shown[2]["props"]["id"] == ids.turn_slot(2) and shown[2]["props"]["children"] == []
+    turn, next_slot = as_json(turn_slot(2, done_turn(id="c")))["props"]["children"]
+    assert turn == as_json(render_turn(done_turn(id="c"))) and next_slot["props"]["id"] == ids.turn_slot(3)
 
 
 def test_answers_are_markdown_without_raw_html():
@@ -172,13 +153,13 @@ def test_answers_are_markdown_without_raw_html():
     assert markdowns[0]["props"]["children"] == payload
     assert not markdowns[0]["props"].get("dangerously_allow_html")
     # the question is a plain text child: React escapes it
-    assert payload in texts(follow(rendered, ["props", "children", 0]))
+    assert payload in texts(rendered["props"]["children"][0])
 
 
 def test_a_finished_turn_shows_sources_with_record_buttons_and_the_timings_line():
     rendered = as_json(render_turn(done_turn()))
-    footer = follow(rendered, FOOTER_PATH)
-    buttons = find_all(footer, lambda n: isinstance(n["props"].get("id"), dict))
+    footer = part(rendered, "sess-1", "footer")
+    buttons = find_all(footer, lambda n: n["type"] == "Button")
     assert [b["props"]["id"] for b in buttons] == [
         ids.source_link("sess-1", "$[3]"),
         ids.source_link("sess-1", '$["3166-1"][7]'),
@@ -191,14 +172,14 @@ def test_a_finished_turn_shows_sources_with_record_buttons_and_the_timings_line(
 
 
 def test_status_badges_mark_stopped_errors_and_cached_answers():
-    stopped = as_json(render_turn(done_turn(status="stopped")))
-    assert texts(follow(stopped, STATUS_LINE_PATH)) == "Assistant stopped"
-    failed = as_json(render_turn(done_turn(status="error", error="model 'x' not found")))
-    assert "error" in texts(follow(failed, STATUS_LINE_PATH))
-    cached = as_json(render_turn(done_turn(meta={"cached": True})))
-    assert texts(follow(cached, STATUS_LINE_PATH)) == "Assistant cached"
-    done = as_json(render_turn(done_turn()))
-    assert texts(follow(done, STATUS_LINE_PATH)) == "Assistant"
+    def status_line(turn: dict[str, Any]) -> str:
+        return texts(part(as_json(render_turn(turn)), "sess-1", "status"))
+
+    assert status_line(done_turn(status="stopped")) == "Assistant stopped"
+    assert "error" in status_line(done_turn(status="error", error="model 'x' not found"))
+    assert status_line(done_turn(meta={"cached": True})) == "Assistant cached"
+    assert status_line(done_turn()) == "Assistant"
+    assert status_line(new_turn("q", "sess-1")) == "Assistant writing…"
 
 
 def test_metrics_line_leaves_out_unknown_figures():
@@ -227,150 +208,6 @@ def test_history_messages_pass_finished_turns_with_text_only():
     ]
     many = [done_turn(question=f"q{i}", answer=f"a{i}") for i in range(10)]
     assert [m["content"] for m in history_messages(many, max_turns=2)] == ["q8", "a8", "q9", "a9"]
-
-
-# ------------------------------------------------------------------------------ streaming
-def test_each_poll_patches_in_only_the_new_text(buffer):
-    earlier = [done_turn(id=f"old-{i}") for i in range(3)]
-    turn = stream_turn(buffer)
-    history = as_json(render_history(earlier + [turn]))
-    progress = new_progress(3)
-
-    buffer.append("sess-1", "Record 3 ")
-    first = poll_stream(buffer.read, "sess-1", progress)
-    patch = as_json(first.history)
-    assert [op["operation"] for op in patch["operations"]] == ["Add"]
-    assert patch["operations"][0]["location"] == [3, *ANSWER_TEXT_PATH]
-    assert patch["operations"][0]["params"]["value"] == "Record 3 "
-    assert first.progress["offset"] == len("Record 3 ") and not first.finished
-    history = apply_root_patch(history, patch)
-
-    buffer.append("sess-1", "is an order.")
-    second = poll_stream(buffer.read, "sess-1", first.progress)
-    assert as_json(second.history)["operations"][0]["params"]["value"] == "is an order."
-    history = apply_root_patch(history, as_json(second.history))
-    assert follow(history[3], ANSWER_TEXT_PATH) == "Record 3 is an order."
-    assert history[:3] == as_json(render_history(earlier)), "earlier turns are untouched"
-
-    idle = poll_stream(buffer.read, "sess-1", second.progress)
-    assert idle.history is no_update and idle.progress is no_update  # nothing new, nothing sent
-
-
-def test_a_poll_sends_as_many_bytes_for_turn_2_as_for_turn_200(buffer):
-    buffer.start("s")
-    buffer.append("s", "x" * 40)
-    near = len(json.dumps(as_json(poll_stream(buffer.read, "s", new_progress(2)).history)))
-    far = len(json.dumps(as_json(poll_stream(buffer.read, "s", new_progress(200)).history)))
-    assert far - near == 2  # only the digits of the index differ
-    assert near < 40 + 200
-
-
-def test_sources_are_shown_once_as_soon_as_they_arrive(buffer):
-    stream_turn(buffer)
-    buffer.set_sources("sess-1", SOURCES)
-    update = poll_stream(buffer.read, "sess-1", new_progress(0))
-    operations = as_json(update.history)["operations"]
-    assert [op["location"] for op in operations] == [[0, *FOOTER_PATH]]
-    assert "$[3]" in texts(operations[0]["params"]["value"])
-    assert update.progress["sources_shown"] is True
-    again = poll_stream(buffer.read, "sess-1", update.progress)
-    assert again.history is no_update and again.progress is no_update  # sources are not sent twice
-
-
-def test_the_last_poll_completes_the_turn_in_the_page_and_in_the_store(buffer):
-    turn = stream_turn(buffer)
-    history = as_json(render_history([turn]))
-    store = [turn]
-    buffer.set_sources("sess-1", SOURCES)
-    buffer.append("sess-1", "It was ")
-    first = poll_stream(buffer.read, "sess-1", new_progress(0))
-    history = apply_root_patch(history, as_json(first.history))
-    buffer.append("sess-1", "99.50 [1].")
-    buffer.update_meta("sess-1", cited=[1], dataset_name="orders.json")
-    buffer.finish("sess-1", metrics=METRICS)
-
-    last = poll_stream(buffer.read, "sess-1", first.progress)
-    assert last.finished and last.progress["done"]
-    history = apply_root_patch(history, as_json(last.history))
-    store = apply_root_patch(store, as_json(last.store))
-    assert follow(history[0], ANSWER_TEXT_PATH) == "It was 99.50 [1]."
-    assert follow(history[0], ANSWER_CLASS_PATH) == "bubble assistant status-done"
-    assert "first token 0.41 s" in texts(follow(history[0], FOOTER_PATH))
-    assert store[0]["answer"] == "It was 99.50 [1]." and store[0]["status"] == "done"
-    assert store[0]["question"] == "What is in record 3?", "the stored question is kept"
-    assert [s["record_id"] for s in store[0]["sources"]] == ["$[3]", '$["3166-1"][7]']
-    assert store[0]["metrics"]["time_to_first_token"] == METRICS["time_to_first_token"]
-    assert store[0]["meta"]["dataset_name"] == "orders.json"
-    assert history == as_json(render_history(store)), "a reload renders the same page"
-
-
-def test_a_stopped_answer_keeps_its_text_and_is_marked_stopped(buffer):
-    turn = stream_turn(buffer)
-    history = as_json(render_history([turn]))
-    buffer.append("sess-1", "The first half")
-    buffer.finish("sess-1", status="stopped")
-    update = poll_stream(buffer.read, "sess-1", new_progress(0))
-    history = apply_root_patch(history, as_json(update.history))
-    assert follow(history[0], ANSWER_TEXT_PATH) == "The first half"
-    assert texts(follow(history[0], STATUS_LINE_PATH)) == "Assistant stopped"
-    store = apply_root_patch([turn], as_json(update.store))
-    assert store[0]["status"] == "stopped" and store[0]["answer"] == "The first half"
-
-
-def test_an_error_shows_its_message_and_keeps_the_partial_answer(buffer):
-    turn = stream_turn(buffer)
-    buffer.append("sess-1", "Partial ")
-    first = poll_stream(buffer.read, "sess-1", new_progress(0))
-    buffer.append("sess-1", "text")
-    buffer.finish("sess-1", status="error", error="the connection to Ollama closed mid-stream")
-    last = poll_stream(buffer.read, "sess-1", first.progress)
-    history = apply_root_patch(
-        apply_root_patch(as_json(render_history([turn])), as_json(first.history)), as_json(last.history)
-    )
-    assert follow(history[0], ANSWER_TEXT_PATH) == "Partial text"
-    assert "the connection to Ollama closed mid-stream" in texts(follow(history[0], ERROR_PATH))
-    assert follow(history[0], ANSWER_CLASS_PATH).endswith("status-error")
-
-
-def test_an_answer_the_server_no_longer_has_ends_with_a_clear_error(buffer):
-    turn = new_turn("q", "gone")
-    update = poll_stream(buffer.read, "gone", new_progress(0))
-    assert update.finished
-    history = apply_root_patch(as_json(render_history([turn])), as_json(update.history))
-    assert LOST_SESSION_MESSAGE in texts(follow(history[0], ERROR_PATH))
-    store = apply_root_patch([turn], as_json(update.store))
-    assert store[0]["status"] == "error" and store[0]["error"] == LOST_SESSION_MESSAGE
-
-
-def test_a_cached_answer_arrives_whole_with_its_badge(buffer):
-    turn = stream_turn(buffer)
-    buffer.update_meta("sess-1", cached=True)
-    buffer.set_sources("sess-1", SOURCES)
-    buffer.append("sess-1", "Whole answer at once.")
-    buffer.finish("sess-1", metrics=METRICS)
-    update = poll_stream(buffer.read, "sess-1", new_progress(0))
-    history = apply_root_patch(as_json(render_history([turn])), as_json(update.history))
-    assert follow(history[0], ANSWER_TEXT_PATH) == "Whole answer at once."
-    assert "cached" in texts(follow(history[0], STATUS_LINE_PATH))
-
-
-def test_a_thinking_model_shows_thinking_until_its_answer_starts(buffer):
-    turn = stream_turn(buffer)
-    history = as_json(render_history([turn]))
-    buffer.append_thinking("sess-1", "Let me look at the records…")
-    thinking = poll_stream(buffer.read, "sess-1", new_progress(0))
-    history = apply_root_patch(history, as_json(thinking.history))
-    assert "thinking…" in texts(follow(history[0], STATUS_LINE_PATH))
-    assert follow(history[0], ANSWER_TEXT_PATH) == "", "reasoning never goes into the answer"
-    buffer.append_thinking("sess-1", " still thinking")
-    assert poll_stream(buffer.read, "sess-1", thinking.progress).history is no_update  # nothing new to show
-
-    buffer.append("sess-1", "Three orders.")
-    answering = poll_stream(buffer.read, "sess-1", thinking.progress)
-    history = apply_root_patch(history, as_json(answering.history))
-    status = texts(follow(history[0], STATUS_LINE_PATH))
-    assert "writing…" in status and "thinking…" not in status
-    assert follow(history[0], ANSWER_TEXT_PATH) == "Three orders."
 
 
 # ------------------------------------------------------------------------------ sending

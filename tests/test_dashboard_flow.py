@@ -8,9 +8,7 @@ import time
 from typing import Any
 
 import pytest
-from dash import no_update
-
-from dashboard.chat_view import ANSWER_TEXT_PATH, ERROR_PATH, new_progress, poll_stream, render_history, send_question
+from dashboard.chat_view import send_question
 from dashboard.data_flow import EXAMPLE_DATASET, ingest_view, render_data_view, show_record, start_load
 from dashboard.ingest_jobs import FAILED, RUNNING, SUCCEEDED, IngestJobRegistry
 from dashboard.model_panel import apply_model_choice, model_options
@@ -19,7 +17,8 @@ from rag.engine import RAGEngine
 from rag.errors import DataLoadError
 from rag.settings import Settings, apply_overrides
 from tests.protocol_servers import DEFAULT_PIECES, ChatReply, free_port
-from tests.test_dashboard_chat_view import apply_root_patch, as_json, follow, texts
+from tests.test_dashboard_chat_view import as_json, texts
+from tests.test_dashboard_polling import Page
 
 ANSWER = "".join(DEFAULT_PIECES)
 
@@ -60,27 +59,17 @@ def loaded_engine(make_engine, ollama_server):
 
 
 def run_turn(engine: RAGEngine, question: str, turns: list[dict[str, Any]], *, on_poll=None, timeout: float = 30.0):
-    """Ask like the page does and poll like the page does; return the rendered history, the stored turns
-    and the patches sent."""
+    """Ask like the page does and poll like the page does; return the page (its rendered history, stored
+    turns and the replies it got)."""
     turn = send_question(engine, question, turns)
-    store = list(turns) + [turn]
-    history = as_json(render_history(store))
-    progress = new_progress(len(turns))
-    patches = []
+    page = Page.showing(list(turns) + [turn])
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        update = poll_stream(engine.read, turn["id"], progress)
+        reply = page.poll(engine)
         if on_poll is not None:
-            on_poll(update, turn)
-        if update.history is not no_update:
-            patch = as_json(update.history)
-            patches.append(patch)
-            history = apply_root_patch(history, patch)
-        if update.finished:
-            store = apply_root_patch(store, as_json(update.store))
-            return history, store, patches
-        if isinstance(update.progress, dict):
-            progress = update.progress
+            on_poll(reply, turn)
+        if reply["done"]:
+            return page
         time.sleep(0.02)
     raise AssertionError("the answer did not finish")
 
@@ -199,21 +188,21 @@ def test_the_embedded_model_needs_no_server(make_engine, gguf_path):
 # ------------------------------------------------------------------------------------ chat
 def test_an_answer_streams_into_the_page_and_the_store(loaded_engine, ollama_server):
     ollama_server.reply = ChatReply(delay=0.03)
-    history, store, patches = run_turn(loaded_engine, "Which orders were returned?", [])
-    assert follow(history[0], ANSWER_TEXT_PATH) == ANSWER
-    added = [op["params"]["value"] for p in patches for op in p["operations"] if op["operation"] == "Add"]
+    page = run_turn(loaded_engine, "Which orders were returned?", [])
+    assert page.shown_text == ANSWER
+    added = [reply["text"] for reply in page.replies if reply["text"] and not reply["done"]]
     assert len(added) >= 2, "the text arrived over several polls"
-    assert "".join(added) == ANSWER
-    turn = store[0]
+    assert ANSWER.startswith("".join(added)) and page.replies[-1]["text"] == ANSWER
+    turn = page.store[0]
     assert turn["status"] == "done" and turn["answer"] == ANSWER
     assert len(turn["sources"]) == 3 and all(s["record_id"].startswith("$[") for s in turn["sources"])
     assert turn["metrics"]["model"] == "llama3.2" and turn["metrics"]["completion_tokens"] == len(DEFAULT_PIECES)
     assert turn["meta"]["dataset_name"] == "orders.json" and turn["meta"]["dataset_hash"]
-    assert "first token" in texts(history[0])
+    assert "first token" in texts(page.history[0])
 
 
 def test_the_next_question_carries_the_conversation_so_far(loaded_engine, ollama_server):
-    _, store, _ = run_turn(loaded_engine, "Which orders were returned?", [])
+    store = run_turn(loaded_engine, "Which orders were returned?", []).store
     run_turn(loaded_engine, "And which of them were gifts?", store)
     messages = ollama_server.chat_requests[-1].body["messages"]
     contents = [m["content"] for m in messages]
@@ -225,16 +214,17 @@ def test_stop_ends_the_answer_on_the_server_and_keeps_the_partial_text(loaded_en
     ollama_server.reply = ChatReply(pieces=[f"word{i} " for i in range(200)], delay=0.05)
     stopped = []
 
-    def stop_after_text(update, turn):
-        if not stopped and update.history is not no_update and "Add" in str(as_json(update.history)):
+    def stop_after_text(reply, turn):
+        if not stopped and reply["text"]:
             stopped.append(loaded_engine.cancel(turn["id"]))
 
-    history, store, _ = run_turn(loaded_engine, "List every order", [], on_poll=stop_after_text)
+    page = run_turn(loaded_engine, "List every order", [], on_poll=stop_after_text)
+    store = page.store
     assert stopped == [True]
     assert store[0]["status"] == "stopped"
     assert store[0]["answer"].startswith("word0 ") and len(store[0]["answer"].split()) < 200
-    assert follow(history[0], ANSWER_TEXT_PATH) == store[0]["answer"]
-    assert "stopped" in texts(history[0])
+    assert page.shown_text == store[0]["answer"]
+    assert "stopped" in texts(page.history[0])
     assert ollama_server.wait_for_disconnect(5), "the server saw the stream closed"
 
 
@@ -253,7 +243,8 @@ def test_failures_show_a_clear_message_and_keep_the_partial_answer(loaded_engine
     else:
         ollama_server.reply = ChatReply(error_after=3, error_message="CUDA out of memory")
         expected, partial = "CUDA out of memory", "".join(DEFAULT_PIECES[:3])
-    history, store, _ = run_turn(loaded_engine, "What is the average total?", [])
+    page = run_turn(loaded_engine, "What is the average total?", [])
+    store = page.store
     assert store[0]["status"] == "error" and expected in store[0]["error"]
-    assert store[0]["answer"] == partial and follow(history[0], ANSWER_TEXT_PATH) == partial
-    assert expected in texts(follow(history[0], ERROR_PATH))
+    assert store[0]["answer"] == partial and page.shown_text == partial
+    assert expected in texts(page.part("error"))
