@@ -21,6 +21,7 @@ from dash import dcc, html
 from dash.development.base_component import Component
 
 from dashboard import ids
+from dashboard.computed_view import render_computed
 from rag.stream_buffer import DONE, ERROR, STOPPED, STREAMING, StreamSnapshot
 
 SOURCE_TEXT_CHARS = 1500
@@ -41,11 +42,12 @@ STATUS_LABELS = {
     ERROR: "error",
     INTERRUPTED: "interrupted",
 }
-RESULT_KEYS = ("answer", "status", "error", "sources", "metrics", "meta")
+RESULT_KEYS = ("answer", "status", "error", "sources", "metrics", "meta", "computed")
 """The fields of a turn its answer fills in (the rest, question, id and time, are set when it is asked)."""
 
 BLOCK, STATUS, NOTICE, TEXT, ERROR_PART, FOOTER = "block", "status", "notice", "text", "error", "footer"
-ANSWER_PARTS = (STATUS, NOTICE, TEXT, ERROR_PART, FOOTER)
+COMPUTED = "computed"
+ANSWER_PARTS = (STATUS, NOTICE, COMPUTED, TEXT, ERROR_PART, FOOTER)
 """The parts of an answer block, top to bottom (``BLOCK`` is the block itself, for its status class).
 A new section of the answer gets a name here, a place in ``answer_parts`` and, when it arrives while
 the answer streams, an entry in the poll's ``parts`` (see ``dashboard.polling.stream_update``)."""
@@ -96,7 +98,8 @@ def finished_turn(turn: Mapping[str, Any], snapshot: StreamSnapshot) -> dict[str
         "error": snapshot.error,
         "sources": compact_sources(snapshot.sources),
         "metrics": dict(snapshot.metrics),
-        "meta": json_safe_meta(snapshot.meta),
+        "meta": json_safe_meta({k: v for k, v in snapshot.meta.items() if k != "computed"}),
+        "computed": snapshot.computed,
     }
 
 
@@ -192,7 +195,7 @@ def answer_parts(turn: Mapping[str, Any]) -> list[tuple[str, Component]]:
     parts: list[tuple[str, Component]] = [
         (STATUS, render_status_line(status, meta)),
         (NOTICE, render_notice(status)),
-        # a section shown above the answer text (e.g. a computed result) goes here
+        (COMPUTED, render_computed(turn.get("computed"))),
         (TEXT, render_answer_text(str(turn.get("answer") or ""))),
         (ERROR_PART, render_error(turn.get("error"))),
         (

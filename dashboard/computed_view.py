@@ -12,8 +12,8 @@ from typing import Any
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from dashboard.export import computed_table
 from rag.analytics.answer import format_value
+from rag.analytics.spec import RECORD_ID
 
 TABLE_ROWS = 50
 CHART_HEIGHT = 220
@@ -53,6 +53,14 @@ def render_computed(computed: Mapping[str, Any] | None) -> html.Div:
         )
     )
     return html.Div(children, className="computed-block")
+
+
+def computed_table(computed: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The computed result's columns and rows as display strings (the record id column left out)."""
+    columns = [str(c) for c in computed.get("columns") or []]
+    keep = [i for i, c in enumerate(columns) if c != RECORD_ID]
+    rows = [[format_value(row[i]) for i in keep if i < len(row)] for row in computed.get("rows") or []]
+    return [columns[i] for i in keep], rows
 
 
 def result_table(columns: list[str], rows: list[list[str]]) -> html.Table:

@@ -14,8 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from dashboard.chat_view import metrics_line
-from rag.analytics.answer import format_value
-from rag.analytics.spec import RECORD_ID
+from dashboard.computed_view import computed_table
 
 EXPORT_FORMAT_VERSION = 1
 FORMATS = ("md", "json", "html")
@@ -138,14 +137,6 @@ def turn_computed(turn: Mapping[str, Any]) -> dict[str, Any] | None:
     """The part of a turn's answer computed over all records, if any."""
     computed = turn.get("computed") or (turn.get("meta") or {}).get("computed")
     return dict(computed) if isinstance(computed, Mapping) else None
-
-
-def computed_table(computed: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """The computed result's columns and rows as display strings (the record id column left out)."""
-    columns = [str(c) for c in computed.get("columns") or []]
-    keep = [i for i, c in enumerate(columns) if c != RECORD_ID]
-    rows = [[format_value(row[i]) for i in keep if i < len(row)] for row in computed.get("rows") or []]
-    return [columns[i] for i in keep], rows
 
 
 def _computed_markdown(computed: Mapping[str, Any]) -> list[str]:

@@ -30,6 +30,7 @@ from typing import Any
 from dashboard import ids
 from dashboard.chat_view import (
     BLOCK,
+    COMPUTED,
     FOOTER,
     INTERRUPTED,
     NOTICE,
@@ -46,6 +47,7 @@ from dashboard.chat_view import (
     render_notice,
     render_status_line,
 )
+from dashboard.computed_view import render_computed
 from dashboard.data_flow import IngestView
 from rag.stream_buffer import STREAMING, StreamSnapshot
 
@@ -171,7 +173,7 @@ def stream_update(read: Reader, request: StreamRequest) -> dict[str, Any]:
         "to": snapshot.offset,
         "text": snapshot.text if start == request.offset else "",
         "activity": snapshot.offset + snapshot.thinking_chars,
-        "content": snapshot.offset > 0,
+        "content": snapshot.offset > 0 or bool(view.get("computed")),
         "view": view,
         "parts": parts,
         "fields": fields,
@@ -190,6 +192,10 @@ def _changes(session_id: str, snapshot: StreamSnapshot, view: dict[str, Any]) ->
         parts[FOOTER] = part_props(render_footer(session_id, sources, {}, snapshot.meta, final=False))
         fields.update(sources=sources, meta=json_safe_meta(snapshot.meta))
         view["sources"] = True
+    if snapshot.computed and not view.get("computed"):
+        parts[COMPUTED] = part_props(render_computed(snapshot.computed))
+        fields["computed"] = snapshot.computed
+        view["computed"] = True
     label = THINKING if snapshot.thinking_chars > 0 and snapshot.offset == 0 else STREAMING
     cached = bool(snapshot.meta.get("cached"))
     if label != view.get("label", STREAMING) or cached != bool(view.get("cached")):
