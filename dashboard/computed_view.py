@@ -52,7 +52,7 @@ def render_computed(computed: Mapping[str, Any] | None) -> html.Div:
             className="computed-sql-toggle",
         )
     )
-    return html.Div(children, className="computed-block")
+    return html.Div(children, className="computed-block", hidden=False)  # hidden set: a poll redraws it in place
 
 
 def computed_table(computed: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:

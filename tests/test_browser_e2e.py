@@ -419,3 +419,29 @@ def test_model_picker_shows_reachability_and_the_servers_models(page, dashboard,
     page.click("#refresh-models-button")
     page.wait_for_selector("#backend-status .dot.down", timeout=30_000)
     assert "not reachable" in page.inner_text("#backend-status")
+
+
+def test_a_group_by_question_shows_the_computed_block_chart_and_sql_before_the_text(page, example_loaded):
+    orders = json.loads(EXAMPLE.read_text())
+    truth = {s: sum(1 for o in orders if o["status"] == s) for s in {o["status"] for o in orders}}
+    ask(page, "Number of orders by status")
+    page.wait_for_selector(".turn .computed-block:not([hidden])", timeout=30_000)
+    text_when_computed_appeared = last_answer(page)
+    wait_answer_finished(page)
+
+    assert text_when_computed_appeared.strip() == ""
+    block = page.locator(".turn .computed-block").last
+    assert "computed over all 240 records" in block.inner_text().lower()
+    table = block.locator(".computed-table").inner_text()
+    assert all(f"{status}\t{count}" in table for status, count in truth.items())
+    page.wait_for_selector(".turn .computed-chart .main-svg", timeout=30_000)
+    assert not block.locator(".computed-sql").is_visible()
+    block.locator(".computed-sql-toggle summary").click()
+    assert 'GROUP BY' in block.locator(".computed-sql").inner_text()
+
+    turn = stored_turns(page)[-1]
+    assert dict(map(tuple, turn["computed"]["rows"])) == truth
+    with page.expect_download() as download:
+        page.click("#export-json-button")
+    exported = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))["turns"][-1]
+    assert exported["computed"]["summary"] == turn["computed"]["summary"]
