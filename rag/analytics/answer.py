@@ -70,10 +70,10 @@ def describe_filters(spec: QuerySpec) -> str:
     return " and ".join(parts)
 
 
-def measure_label(spec: QuerySpec) -> str:
+def measure_label(spec: QuerySpec, noun: str = "records") -> str:
     """ "average Miles_per_Gallon", "number of records", "number of distinct Origin"."""
     if spec.aggregation == "count":
-        return f"number of {spec.field} rows" if spec.field else "number of records"
+        return f"number of {spec.field} rows" if spec.field else f"number of {noun}"
     if spec.aggregation in ("argmax", "argmin"):
         return f"{'highest' if spec.aggregation == 'argmax' else 'lowest'} {spec.field}"
     return f"{_AGGREGATION_WORDS[spec.aggregation]} {spec.field}"
@@ -94,9 +94,9 @@ def summarize(spec: QuerySpec, result: Any, schema: TableSchema, noun: str = "re
         more = f"; … ({len(rows)} groups)" if len(rows) > SUMMARY_GROUPS else ""
         if spec.limit == 1 and rows:
             lead = f"{format_value(rows[0][0])} has the {'highest' if spec.order != 'asc' else 'lowest'} " \
-                   f"{measure_label(spec)} ({format_value(rows[0][-1])})"
+                   f"{measure_label(spec, noun)} ({format_value(rows[0][-1])})"
             return f"{lead}, by {group}, over {format_value(matched)} of {format_value(total)} {noun}{where}."
-        return f"{measure_label(spec).capitalize()} by {group}{where}: {shown}{more}."
+        return f"{measure_label(spec, noun).capitalize()} by {group}{where}: {shown}{more}."
     if spec.aggregation in ("argmax", "argmin"):
         if not rows:
             return f"No {noun}{where} have a value of {spec.field}."

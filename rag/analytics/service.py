@@ -7,6 +7,7 @@ answer, or a note saying why the question goes to retrieval instead.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -113,6 +114,8 @@ class DatasetAnalytics:
                 timings=timings,
             )
         timings["query_ms"] = round((time.perf_counter() - planned) * 1000, 2)
+        if result.spec is not None:
+            plan = dataclasses.replace(plan, spec=result.spec)  # the validated spec: stored spellings, real periods
         computed = computed_answer(plan, result, self._table.schema, noun=self._noun)
         computed["timings"] = timings
         return ComputedOutcome(computed=computed, timings=timings)
