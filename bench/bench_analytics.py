@@ -70,7 +70,7 @@ def latency(sizes: tuple[int, ...] = (10_000, 100_000), rounds: int = 50) -> Non
     ]
     for size in sizes:
         records = [dict(base[i % len(base)], order_id=f"ORD-{i}") for i in range(size)]
-        dataset = load_dataset(json.dumps(records).encode(), name="orders.json")
+        dataset = load_dataset(records, name="orders.json")
         started = time.perf_counter()
         analytics = DatasetAnalytics.build(dataset, profile_dataset(dataset.records))
         build = time.perf_counter() - started
