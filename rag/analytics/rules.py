@@ -15,7 +15,6 @@ cannot be filled (no field for "average", an unknown name that looks like a filt
 from __future__ import annotations
 
 import calendar
-import difflib
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -135,7 +134,6 @@ QUESTION_FILLERS = frozenset(
 """Words a question may hold without naming a field or a value."""
 
 _YEAR = re.compile(r"^(1[6-9]\d\d|20\d\d|2100)$")
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
 _QUOTED = re.compile(r"[\"'“‘]([^\"'”’]{1,80})[\"'”’]")
 
 
@@ -724,7 +722,6 @@ class RulesPlanner:
                 continue
             by_column.setdefault(mention.column.path, []).append(mention)
         for path, found in by_column.items():
-            column = found[0].column
             negated = [m for m in found if _negated(words, m.start)]
             positive = [m for m in found if m not in negated]
             for group, op_one, op_many in ((positive, "=", "in"), (negated, "!=", None)):
@@ -743,7 +740,7 @@ class RulesPlanner:
                             state.mark(k, k + 1)
                     shown = " or ".join(f"'{v}'" for v in values)
                     note = f"{shown} read as {path} {'≠' if op_one == '!=' else '='} {', '.join(str(v) for v in values)}"
-                    if note not in state.assumptions and not _literal(state.tokens, m, column):
+                    if note not in state.assumptions:
                         state.assumptions.append(note)
             state.consumed_columns.add(path)
             # the field's own name next to its value ("status returned") is part of the filter
@@ -1050,8 +1047,6 @@ def _find_cues(words: list[str]) -> _Cues:
         index = words.index("number")
         if index + 1 < len(words) and words[index + 1] == "of":
             cues.count = index + 2
-    if cues.count is not None and cues.count >= 1 and words[cues.count - 1] == "count" and cues.sum is not None:
-        pass
     return cues
 
 
@@ -1076,13 +1071,10 @@ def _small_int(word: str) -> int | None:
 def _date_span(words: list[str], i: int) -> tuple[int, int, date, date, str] | None:
     """A date expression starting at ``i``: "march 2024", "2024-03", "1982", "2024-03-05"."""
     word = words[i]
-    iso = _ISO_DATE.fullmatch(word) if "-" in word else None
     if word in MONTHS and i + 1 < len(words) and _YEAR.match(words[i + 1]):
         year, month = int(words[i + 1]), MONTHS[word]
         last = calendar.monthrange(year, month)[1]
         return i, i + 2, date(year, month, 1), date(year, month, last), f"{words[i]} {words[i + 1]}"
-    if iso:
-        return None  # handled by the tokenizer as separate numbers; see below
     if _YEAR.match(word) and i + 2 < len(words) and words[i + 1] in MONTHS and words[i + 1] != "may":
         return None
     if _YEAR.match(word):
@@ -1163,22 +1155,12 @@ def _negated(words: list[str], start: int) -> bool:
     return bool(set(window) & NEGATIONS) or "than" in window and "other" in window
 
 
-def _few_values(column: ColumnInfo) -> bool:
-    return column.categorical
-
-
 def _groupable(column: ColumnInfo) -> bool:
     return column.categorical or column.type == "boolean"
 
 
 def _generic(covered: set[str]) -> bool:
     return covered <= {"name", "id", "type", "date", "value", "code", "number", "time", "count", "total", "info"}
-
-
-def _literal(tokens: list[Token], mention: _Mention, column: ColumnInfo) -> bool:
-    """Whether the question wrote the value exactly as stored (then no assumption needs showing)."""
-    written = " ".join(t.text for t in tokens[mention.start : mention.end])
-    return written == str(mention.value) and False
 
 
 def _op_words(op: str, value: Any) -> str:
@@ -1228,8 +1210,3 @@ def _record_nouns(schema: TableSchema, noun: str | None) -> set[str]:
         if word.isalpha() and word not in ("json", "jsonl", "data", "dataset", "export", "dump", "iso"):
             nouns.add(stem(word))
     return nouns
-
-
-def suggest_fields(word: str, schema: TableSchema, n: int = 3) -> list[str]:
-    """Field paths close to ``word`` (for messages)."""
-    return difflib.get_close_matches(word, list(schema.columns), n=n, cutoff=0.5)
