@@ -3,10 +3,13 @@
     .venv/bin/python bench/bench_analytics.py              # accuracy per question type (computed block)
     .venv/bin/python bench/bench_analytics.py --verbose    # and every question that went wrong
     .venv/bin/python bench/bench_analytics.py --latency    # plan + query p50/p95 at 10k and 100k records
+    .venv/bin/python bench/bench_analytics.py --final      # the final answers of the embedded model (minutes)
 
 The question set and its truths live in ``tests/analytics_cases.py`` (truths computed from the raw
-JSON in plain Python); the grading is ``tests/analytics_grading.py``. Accuracy here is measured on
-the computed block alone; ``tests/test_analytics_accuracy.py`` checks the same set end to end.
+JSON in plain Python); the grading is ``tests/analytics_grading.py``. By default accuracy is measured
+on the computed block alone; ``--final`` asks every question of the engine with the embedded model
+and grades what the user reads (the block, and the model's text stating it), as
+``tests/test_analytics_accuracy.py`` does.
 """
 
 from __future__ import annotations
@@ -55,6 +58,27 @@ def print_accuracy(results: list[tuple[object, object]]) -> float:
     return total_ok / total
 
 
+def run_final(verbose: bool = False) -> list[tuple[object, object]]:
+    """Answer every question through the engine with the embedded model; print time to first token."""
+    from rag.embeddings import Embedder
+    from rag.model_files import default_embedding_model_dir
+    from tests.final_answers import answer_cases, embedded_settings
+
+    def show(result: object) -> None:
+        if verbose and not result.verdict.ok:
+            print(f"✗ [{result.case.qtype}] {result.case.id}: {result.case.question}\n    {result.verdict.why}")
+
+    results = answer_cases(CASES, embedded_settings(), Embedder(default_embedding_model_dir()), show)
+    computed = [r for r in results if r.answer.meta.get("computed")]
+    print(f"{len(results)} answers, {len(computed)} computed over all records")
+    for label, group in (("computed", computed), ("retrieved", [r for r in results if r not in computed])):
+        firsts = sorted(t for r in group if (t := r.answer.metrics.get("time_to_first_token")) is not None)
+        if firsts:
+            print(f"  {label}: model's first token p50 {statistics.median(firsts):.2f} s, max {firsts[-1]:.2f} s "
+                  f"({len(group) - len(firsts)} of {len(group)} ended without a token of their own)")
+    return [(r.case, r.verdict) for r in results]
+
+
 def latency(sizes: tuple[int, ...] = (10_000, 100_000), rounds: int = 50) -> None:
     """Plan + query time of typical questions over the example orders repeated to ``size`` records."""
     import json
@@ -92,8 +116,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--latency", action="store_true")
+    parser.add_argument("--final", action="store_true", help="grade the embedded model's final answers")
     args = parser.parse_args()
-    accuracy = print_accuracy(run_cases(args.verbose))
+    results = run_final(args.verbose) if args.final else run_cases(args.verbose)
+    accuracy = print_accuracy(results)
     if args.latency:
         latency()
     return 0 if accuracy >= 0.9 else 1

@@ -12,7 +12,7 @@ from typing import Any
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from rag.analytics.answer import format_value
+from rag.analytics.answer import format_key, format_value, row_cells
 from rag.analytics.spec import RECORD_ID
 
 TABLE_ROWS = 50
@@ -59,7 +59,8 @@ def computed_table(computed: Mapping[str, Any]) -> tuple[list[str], list[list[st
     """The computed result's columns and rows as display strings (the record id column left out)."""
     columns = [str(c) for c in computed.get("columns") or []]
     keep = [i for i, c in enumerate(columns) if c != RECORD_ID]
-    rows = [[format_value(row[i]) for i in keep if i < len(row)] for row in computed.get("rows") or []]
+    grouped = bool((computed.get("spec") or {}).get("group_by"))
+    rows = [row_cells(row, keep, grouped) for row in computed.get("rows") or []]
     return [columns[i] for i in keep], rows
 
 
@@ -81,7 +82,7 @@ def result_chart(computed: Mapping[str, Any]) -> dcc.Graph | None:
     columns = list(computed.get("columns") or [])
     if kind not in ("bar", "line") or len(rows) < 2 or len(columns) < 2:
         return None
-    labels = [format_value(row[0]) for row in rows]
+    labels = [format_key(row[0]) for row in rows]
     values = [row[-1] if isinstance(row[-1], (int, float)) else None for row in rows]
     trace = go.Bar(x=labels, y=values) if kind == "bar" else go.Scatter(x=labels, y=values, mode="lines+markers")
     figure = go.Figure(trace)

@@ -1,8 +1,14 @@
 """Build the chat messages for one question inside a token budget.
 
 Order of priority when the budget is tight: the instructions and the question always go in;
-then the facts computed over all records (when the question was analytic); then the best retrieved record; then the dataset profile (shortened if needed); then the most
-recent conversation turns; then the remaining records. Whatever had to be cut is reported in
+then the result computed over all records (when the question was analytic); then the best retrieved record; then the dataset profile (shortened if needed); then the most
+recent conversation turns; then the remaining records.
+
+A question answered by a result computed over all records gets a focused prompt instead: the
+result, the records behind it (an argmax, the first matches of a filter) and the question, with no
+dataset summary. The model only words the result; the fewer unrelated numbers it sees, the less a
+small model repeats a wrong one (SmolLM2-135M answered "4" to "how many cars have 8 cylinders?"
+beside 5 retrieved records, and "108 of 406 cars have 8 cylinders" with the result alone). Whatever had to be cut is reported in
 ``PromptPlan.notes`` so the answer's metadata can say so.
 
 Each retrieved record is labelled ``[1]``, ``[2]``... in the prompt; small models cite short
@@ -23,6 +29,15 @@ SYSTEM_INSTRUCTIONS = (
     "If the records and the summary do not contain the answer, say that the data does not show it. "
     "Be concise."
 )
+
+COMPUTED_INSTRUCTIONS = (
+    "You are a data analyst. The result below was computed exactly over every record of the dataset. "
+    "Answer the question in one sentence, using the computed result exactly as given. "
+    "For example, given 'Computed over all 50 records: 12 of 50 orders have status = returned.' "
+    "and the question 'How many orders were returned?', answer '12 of the 50 orders were returned.'"
+)
+"""Worded by trial on the embedded 135M model: with longer rules, a request to cite, the count's share
+and the assumptions in the prompt it stated 55 of 83 computed results right; with this, 71 of 83."""
 
 TokenCounter = Callable[[str], int]
 
@@ -82,7 +97,7 @@ def build_prompt(
         )
 
     question = question.strip()
-    used = count_tokens(SYSTEM_INSTRUCTIONS)
+    used = count_tokens(COMPUTED_INSTRUCTIONS if computed_text else SYSTEM_INSTRUCTIONS)
     question_block_tokens = count_tokens(question) + 16
     if used + question_block_tokens > budget:
         question = _fit_text(question, budget - used - 16, count_tokens)
@@ -109,7 +124,7 @@ def build_prompt(
         used += count_tokens(first)
 
     profile_block = ""
-    if profile_text:
+    if profile_text and not computed_text:
         room = min(budget - used, max(64, budget // 4))
         if room > 32:
             profile_block = _fit_text(profile_text, room, count_tokens)
@@ -142,15 +157,16 @@ def build_prompt(
             "were left out to fit the context window"
         )
 
-    system = SYSTEM_INSTRUCTIONS
+    system = COMPUTED_INSTRUCTIONS if computed_text else SYSTEM_INSTRUCTIONS
     if profile_block:
         system += "\n\nDataset summary:\n" + profile_block
     if kept_records:
-        user = "Records retrieved for this question:\n\n" + "\n\n".join(kept_records)
+        heading = "Records behind this result:" if computed_text else "Records retrieved for this question:"
+        user = heading + "\n\n" + "\n\n".join(kept_records)
     else:
         user = "No records matched this question."
     if computed_text:
-        user = computed_text + "\n\n" + user
+        user = computed_text + ("\n\n" + user if kept_records else "")
     user += f"\n\nQuestion: {question}"
 
     messages = [{"role": "system", "content": system}, *kept_history, {"role": "user", "content": user}]

@@ -9,6 +9,8 @@ An expectation is one of:
 
 ``grade`` reads the computed block of an answer (``Answer.meta["computed"]``: ``columns``, ``rows``,
 ``summary``, ``sql``, ``spec``, ``planner``; ``None`` when retrieval answered) and the answer's text.
+``grade_final`` grades the whole answer a user reads: the computed block must be right and the
+model's text must state its result (a right block under a text that says another number is wrong).
 """
 
 from __future__ import annotations
@@ -92,6 +94,46 @@ def grade(case: GradedCase | Expectation, computed: Mapping[str, Any] | None, te
     if isinstance(expected, Records):
         return _grade_records(expected, computed, text)
     raise TypeError(f"unknown expectation {expected!r}")
+
+
+def grade_final(case: GradedCase | Expectation, computed: Mapping[str, Any] | None, text: str) -> Grade:
+    """Grade the final answer: the computed block (or the text, without one) and the text agreeing with it."""
+    verdict = grade(case, computed, text)
+    if not verdict.ok or computed is None:
+        return verdict
+    expected = case if isinstance(case, (Scalar, Groups, Records, NotAnalytic)) else case.truth()
+    if _text_states(expected, text or ""):
+        return Grade(True, f"{verdict.why}; the text states it")
+    return Grade(False, f"{verdict.why}, but the text does not state it: {(text or '')[:160]!r}")
+
+
+def _text_states(expected: Expectation, text: str) -> bool:
+    """The text names the result: the value, one of the records, or one of the groups."""
+    if isinstance(expected, Scalar):
+        return _text_holds(expected, text)
+    lowered = text.lower()
+    if isinstance(expected, Records):
+        return any(name.lower() in lowered for name in expected.names)
+    if isinstance(expected, Groups):  # one group: the table and chart beside the text give every value
+        words, numbers = _key_words(lowered), _numbers_in(text)
+        return any(_names_group(key, value, expected, words, lowered, numbers) for key, value in expected.mapping.items())
+    return True
+
+
+def _names_group(key: Any, value: Any, expected: Groups, words: set[str], lowered: str, numbers: list[float]) -> bool:
+    """A named group ("Japan") counts alone; a number key (1982, 8 cylinders) only with its value beside."""
+    if not (_key(key) in words or _as_text(key) in lowered):
+        return False
+    if _as_number(key) is None and not re.fullmatch(r"\d+", _key(key)):
+        return True
+    wanted = _as_number(value)
+    tolerance = max(expected.abs_tol, 0.005)
+    return wanted is not None and any(math.isclose(n, wanted, rel_tol=expected.rel_tol, abs_tol=tolerance) for n in numbers)
+
+
+def _key_words(lowered: str) -> set[str]:
+    """The text's words and numbers as group keys (``march`` -> ``3``, ``1,982`` -> ``1982``)."""
+    return {_key(word) for word in re.findall(r"[\w.-]+", lowered.replace(",", ""))}
 
 
 def accuracy_by_type(results: Iterable[tuple[GradedCase, Grade]]) -> dict[str, tuple[int, int]]:

@@ -59,6 +59,20 @@ def test_same_seed_and_zero_temperature_repeat_the_answer(client: EmbeddedClient
     assert first == second and first
 
 
+def test_a_started_reply_is_continued_not_answered_again(client: EmbeddedClient) -> None:
+    started = "Once upon a time, a llama named Lulu"
+    messages = [*MESSAGES, {"role": "assistant", "content": started}]
+    llama = client._load()
+    tokens, stop = client._started_reply(llama, messages)
+    prompt = llama.detokenize(tokens, special=True).decode()
+    assert prompt.endswith("<|im_start|>assistant\n" + started) and "<|im_end|>" in stop
+    assert prompt.count("<|im_start|>assistant") == 1  # the started reply is not closed as a turn
+    continued = "".join(c.text for c in client.generate_stream(messages, max_tokens=12))
+    fresh = "".join(c.text for c in client.generate_stream(MESSAGES, max_tokens=12))
+    assert continued.strip() and continued != fresh
+    assert not continued.lstrip().startswith("Once upon a time")
+
+
 def test_max_tokens_override_stops_with_length(client: EmbeddedClient) -> None:
     metrics = list(client.generate_stream(MESSAGES, max_tokens=4))[-1].metrics
     assert metrics is not None and metrics.finish_reason == "length" and metrics.completion_tokens <= 4

@@ -25,10 +25,34 @@ def test_a_count_is_computed_over_all_records_and_given_to_the_model_as_facts(ma
     assert computed["rows"] == [[truth]] and computed["rows_considered"] == len(cars)
     assert f"{truth} of {len(cars)} cars" in computed["summary"]
     assert computed["planner"] == "rules" and '"Cylinders" = ?' in computed["sql"].replace("8", "?")
-    prompt = client.history[0]["messages"][-1]["content"]
-    assert computed["summary"] in prompt and "authoritative" in prompt
-    # the records behind the filter are the first sources
-    assert answer.sources[0]["record_id"] in computed["record_ids"]
+    messages = client.history[0]["messages"]
+    prompt = messages[-1]["content"]
+    assert prompt.startswith(f"Computed over all {len(cars)} records: {computed['fact']}")
+    assert computed["fact"] == f"{truth} of {len(cars)} cars have Cylinders = 8."
+    # the model words the result alone: no retrieved records and no dataset summary beside it
+    assert "record " not in prompt and "Dataset summary" not in messages[0]["content"]
+    assert answer.text == "108 cars have 8 cylinders."  # a server's model words it (no started reply)
+    # the records behind the filter are the sources, all of them matches
+    assert answer.sources and all(s["record"]["Cylinders"] == 8 for s in answer.sources)
+    assert [s["record_id"] for s in answer.sources] == computed["record_ids"][: len(answer.sources)]
+
+
+class ContinuingClient(ScriptedClient):
+    """A backend that continues a reply started by the last (assistant) message, like the embedded one."""
+
+    continues_replies = True
+
+
+def test_where_the_backend_continues_a_reply_the_answer_starts_with_the_result(make_engine) -> None:
+    engine, client = make_engine(ContinuingClient().enqueue(" That is a quarter of them."))
+    engine.load_json(vega_cars_path())
+    answer = engine.chat("How many cars have 8 cylinders?")
+    fact = answer.meta["computed"]["fact"]
+    assert client.history[0]["messages"][-1] == {"role": "assistant", "content": fact}
+    assert answer.text == fact + " That is a quarter of them."
+    lookup = engine.chat("Tell me about the chevrolet chevelle malibu")
+    assert client.history[1]["messages"][-1]["role"] == "user"  # no result, nothing started
+    assert lookup.status == "done"
 
 
 def test_the_computed_part_is_in_the_buffer_before_the_first_token(make_engine) -> None:
@@ -53,13 +77,15 @@ def test_the_computed_part_is_in_the_buffer_before_the_first_token(make_engine) 
 
 
 def test_an_argmax_names_the_record_and_gives_it_as_the_source(make_engine) -> None:
-    engine, _ = make_engine(ScriptedClient().enqueue("It is the pontiac."))
+    engine, client = make_engine(ScriptedClient().enqueue("It is the pontiac."))
     engine.load_json(vega_cars_path())
     answer = engine.chat("Which car has the highest horsepower?")
     computed = answer.meta["computed"]
     names = [row[computed["columns"].index("Name")] for row in computed["rows"]]
     assert names == ["pontiac grand prix"]
     assert answer.sources[0]["record_id"] == computed["rows"][0][computed["columns"].index(RECORD_ID)]
+    prompt = client.history[0]["messages"][-1]["content"]
+    assert "Records behind this result" in prompt and "pontiac grand prix" in prompt  # to describe the car
 
 
 def test_a_lookup_goes_to_retrieval_without_a_computed_part(make_engine) -> None:

@@ -8,13 +8,15 @@ goes into ``Answer.meta["computed"]`` (and the stream buffer, before the model's
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from rag.analytics.plan import Plan
 from rag.analytics.spec import RECORD_ID, QuerySpec, TableSchema
 
 MAX_TABLE_ROWS = 50
 """Rows of the result kept with the answer (the SQL computes them all)."""
+PROMPT_ROWS = 20
+"""Rows of a table result given to the model."""
 SUMMARY_GROUPS = 8
 """Groups named in the summary sentence."""
 
@@ -50,14 +52,28 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+def format_key(value: Any) -> str:
+    """A group key as it is written: ``1982``, not ``1,982`` (years, codes, ids are names, not amounts)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return format_value(value)
+
+
+def row_cells(row: Sequence[Any], keep: Sequence[int], grouped: bool) -> list[str]:
+    """A result row as display strings; the group key (first column of a grouped result) as a key."""
+    return [format_key(row[i]) if grouped and i == 0 else format_value(row[i]) for i in keep if i < len(row)]
+
+
 def describe_filters(spec: QuerySpec) -> str:
     """ "Origin = Japan and Horsepower > 100" (empty when there are no filters)."""
     parts = []
     for f in spec.filters:
         if f.op == "is_missing":
-            parts.append(f"{f.field} is missing")
+            parts.append(f"no {f.field} value")
         elif f.op == "not_missing":
-            parts.append(f"{f.field} is present")
+            parts.append(f"a {f.field} value")
         elif f.op == "between":
             low, high = f.value
             parts.append(f"{f.field} between {format_value(low)} and {format_value(high)}")
@@ -79,8 +95,10 @@ def measure_label(spec: QuerySpec, noun: str = "records") -> str:
     return f"{_AGGREGATION_WORDS[spec.aggregation]} {spec.field}"
 
 
-def summarize(spec: QuerySpec, result: Any, schema: TableSchema, noun: str = "records") -> str:
-    """One plain sentence that states the result."""
+def summarize(
+    spec: QuerySpec, result: Any, schema: TableSchema, noun: str = "records", *, with_share: bool = True
+) -> str:
+    """One plain sentence that states the result (a count's share of all records in brackets)."""
     rows = result.rows
     filters = describe_filters(spec)
     total = result.total_rows
@@ -90,10 +108,10 @@ def summarize(spec: QuerySpec, result: Any, schema: TableSchema, noun: str = "re
         group = spec.group_by.field + (f" ({spec.group_by.date_part})" if spec.group_by.date_part else "")
         if not rows:
             return f"No {noun}{where}: nothing to group by {group}."
-        shown = "; ".join(f"{format_value(r[0])}: {format_value(r[-1])}" for r in rows[:SUMMARY_GROUPS])
+        shown = "; ".join(f"{format_key(r[0])}: {format_value(r[-1])}" for r in rows[:SUMMARY_GROUPS])
         more = f"; … ({len(rows)} groups)" if len(rows) > SUMMARY_GROUPS else ""
         if spec.limit == 1 and rows:
-            lead = f"{format_value(rows[0][0])} has the {'highest' if spec.order != 'asc' else 'lowest'} " \
+            lead = f"{format_key(rows[0][0])} has the {'highest' if spec.order != 'asc' else 'lowest'} " \
                    f"{measure_label(spec, noun)} ({format_value(rows[0][-1])})"
             return f"{lead}, by {group}, over {format_value(matched)} of {format_value(total)} {noun}{where}."
         return f"{measure_label(spec, noun).capitalize()} by {group}{where}: {shown}{more}."
@@ -111,7 +129,7 @@ def summarize(spec: QuerySpec, result: Any, schema: TableSchema, noun: str = "re
     if spec.aggregation == "count" and not spec.field:
         if not filters:
             return f"There are {format_value(value)} {noun}."
-        share = f" ({100 * value / total:.1f}%)" if isinstance(value, (int, float)) and total else ""
+        share = f" ({100 * value / total:.1f}%)" if with_share and isinstance(value, (int, float)) and total else ""
         return f"{format_value(value)} of {format_value(total)} {noun} have {filters}{share}."
     if value is None:
         return f"The {measure_label(spec)} is missing: no {noun}{where} have a value."
@@ -129,6 +147,7 @@ def computed_answer(plan: Plan, result: Any, schema: TableSchema, *, noun: str =
     spec = plan.spec
     return {
         "summary": summarize(spec, result, schema, noun),
+        "fact": summarize(spec, result, schema, noun, with_share=False),
         "value": _headline_value(spec, result),
         "assumptions": list(plan.assumptions),
         "columns": list(result.columns),
@@ -164,20 +183,16 @@ def chart_kind(spec: QuerySpec, result: Any) -> str | None:
 
 
 def prompt_facts(computed: Mapping[str, Any]) -> str:
-    """The computed result, worded for the model: authoritative, over every record."""
-    lines = [
-        f"Computed exactly over all {computed.get('rows_considered')} records of the dataset (authoritative; "
-        "state these numbers as they are, do not recount from the example records):",
-        str(computed.get("summary", "")),
-    ]
+    """The computed result as the model reads it: one line, then the rows of a table result.
+
+    Kept bare on purpose: beside a share ("26.6%"), the assumptions or raw floats, the embedded
+    135M model repeats one of those numbers instead of the result (see ``bench/bench_analytics.py``)."""
+    fact = computed.get("fact") or computed.get("summary", "")
+    lines = [f"Computed over all {computed.get('rows_considered')} records: {fact}"]
     columns = computed.get("columns") or []
     rows = computed.get("rows") or []
     if len(rows) > 1:
-        shown = [c for c in columns if c != RECORD_ID]
-        keep = [columns.index(c) for c in shown]
-        lines.append(" | ".join(shown))
-        for row in rows[:20]:
-            lines.append(" | ".join(format_value(row[i]) for i in keep))
-    for assumption in computed.get("assumptions") or []:
-        lines.append(f"Assumption: {assumption}")
+        keep = [i for i, c in enumerate(columns) if c != RECORD_ID]
+        grouped = bool((computed.get("spec") or {}).get("group_by"))
+        lines += [" | ".join(row_cells(row, keep, grouped)) for row in rows[:PROMPT_ROWS]]
     return "\n".join(lines)

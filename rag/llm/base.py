@@ -83,6 +83,9 @@ class LLMClient(ABC):
 
     backend: str = ""
     """Backend name: ``ollama``, ``openai`` or ``embedded``."""
+    continues_replies: bool = False
+    """When the last message is the assistant's, the answer continues it (a reply started for the
+    model). Only where the backend does this for certain; others must not be sent such a message."""
 
     def __init__(self, settings: LLMSettings, *, debug_hook: DebugHook | None = None) -> None:
         self.settings = settings
@@ -100,6 +103,11 @@ class LLMClient(ABC):
     @abstractmethod
     def context_window(self) -> int | None:
         """The context length, in tokens, that generations will get; None when unknown."""
+
+    def count_tokens(self, text: str) -> int | None:
+        """Tokens of ``text`` in the model's own tokenizer; None where the backend cannot tell cheaply
+        (the prompt is then budgeted with an estimate)."""
+        return None
 
     def model_context_length(self) -> int | None:
         """The longest context this model can be given; None when unknown.

@@ -30,6 +30,7 @@ class EmbeddedClient(LLMClient):
     """Streams chat answers from a GGUF model loaded in this process."""
 
     backend = "embedded"
+    continues_replies = True  # the prompt is built here, so a started reply is continued exactly
 
     def __init__(self, settings: LLMSettings, *, debug_hook: DebugHook | None = None) -> None:
         super().__init__(settings, debug_hook=debug_hook)
@@ -139,20 +140,13 @@ class EmbeddedClient(LLMClient):
             return None
         try:
             self._prompt_tokens_that_fit(llama, messages)
-            completion = llama.create_chat_completion(
-                messages=messages,
-                stream=True,
-                temperature=options.temperature,
-                max_tokens=options.max_tokens,
-                seed=options.seed,
-                response_format={"type": "json_object", "schema": schema},
-            )
+            completion = self._open_stream(llama, messages, options, response_format={"type": "json_object", "schema": schema})
             parts: list[str] = []
             try:
                 for part in completion:
                     if cancel.cancelled:
                         return None
-                    parts.append(part["choices"][0]["delta"].get("content") or "")
+                    parts.append(_part_text(part["choices"][0]))
             except ValueError as exc:
                 raise LLMError(f"the embedded model could not answer: {exc}") from exc
             finally:
@@ -160,6 +154,11 @@ class EmbeddedClient(LLMClient):
             return "".join(parts)
         finally:
             self._generation_lock.release()
+
+    def count_tokens(self, text: str) -> int | None:
+        """The model's own count: the prompt must fit its context exactly, and text like record ids and
+        dates takes more tokens than the 3-characters estimate."""
+        return len(_tokenize(self._load(), text, special=False))
 
     def _take_turn(self, cancel: CancelToken) -> bool:
         """Wait for the model to be free; False (without the lock) when cancelled meanwhile."""
@@ -181,19 +180,12 @@ class EmbeddedClient(LLMClient):
     def _generate(
         self, llama: Any, messages: Messages, options: GenerationOptions, report: GenerationReport
     ) -> Iterator[Chunk]:
-        completion = llama.create_chat_completion(
-            messages=messages,
-            stream=True,
-            temperature=options.temperature,
-            max_tokens=options.max_tokens,
-            seed=options.seed,
-            stop=list(options.stop) or None,
-        )
+        completion = self._open_stream(llama, messages, options)
         parts: list[str] = []
         try:
             for part in completion:
                 choice = part["choices"][0]
-                text = choice["delta"].get("content") or ""
+                text = _part_text(choice)
                 parts.append(text)
                 yield Chunk(text=text)  # also when empty: the caller checks the cancel token between chunks
                 if choice.get("finish_reason"):
@@ -203,6 +195,35 @@ class EmbeddedClient(LLMClient):
         finally:
             completion.close()
             report.completion_tokens = len(_tokenize(llama, "".join(parts), special=False))
+
+    def _open_stream(
+        self, llama: Any, messages: Messages, options: GenerationOptions, *, response_format: dict[str, Any] | None = None
+    ) -> Any:
+        """llama.cpp's stream of completion parts for ``messages``: a chat completion, or the
+        continuation of the reply the last (assistant) message started."""
+        sampling = {"stream": True, "temperature": options.temperature, "max_tokens": options.max_tokens, "seed": options.seed}
+        started_reply = self._started_reply(llama, messages) if response_format is None else None
+        if started_reply is not None:
+            prompt, stop = started_reply
+            return llama.create_completion(prompt=prompt, stop=stop + list(options.stop) or None, **sampling)
+        if messages and messages[-1].get("role") == "assistant":  # no template to continue it with
+            messages = list(messages[:-1])
+        if response_format is not None:
+            return llama.create_chat_completion(messages=messages, response_format=response_format, **sampling)
+        return llama.create_chat_completion(messages=messages, stop=list(options.stop) or None, **sampling)
+
+    def _started_reply(self, llama: Any, messages: Messages) -> tuple[list[int], list[str]] | None:
+        """The prompt tokens that continue a reply the last (assistant) message started, and the
+        template's stop strings; None when the last message is not the assistant's or the model has no
+        template (as llama-cpp-python's own chat handler builds a prompt, plus the started reply)."""
+        formatter = self._chat_formatter(llama) if messages and messages[-1].get("role") == "assistant" else None
+        if formatter is None:
+            return None
+        formatted = formatter(messages=list(messages[:-1]))
+        prompt = formatted.prompt + messages[-1].get("content", "")
+        tokens = _tokenize(llama, prompt, special=True, add_bos=not formatted.added_special)
+        stop = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
+        return tokens, stop
 
     def _count_prompt_tokens(self, llama: Any, messages: Messages) -> int:
         """Tokens of the prompt as llama.cpp builds it from the model's chat template."""
@@ -225,6 +246,11 @@ class EmbeddedClient(LLMClient):
                 bos_token=token_text(llama.token_bos()),
             )
         return self._formatter
+
+
+def _part_text(choice: dict[str, Any]) -> str:
+    """The text of one streamed choice: a chat delta's content, or a completion's text."""
+    return (choice["delta"].get("content") if "delta" in choice else choice.get("text")) or ""
 
 
 def _tokenize(llama: Any, text: str, *, special: bool, add_bos: bool = False) -> list[int]:
