@@ -37,8 +37,10 @@ CHART_CONFIG = {"displayModeBar": False, "responsive": True}
 def start_load(engine: Any, registry: IngestJobRegistry, source: Any, name: str) -> str:
     """Load ``source`` into the engine in a background job; return the job id."""
 
+    ticket = engine.begin_load(name)  # before the job starts: a question sent now waits for this file
+
     def work(progress: Any) -> dict[str, Any]:
-        info = engine.load_json(source, name=name, progress=progress)
+        info = engine.load_json(source, name=name, progress=progress, ticket=ticket)
         return info.to_dict()
 
     return registry.start(name, work)

@@ -96,6 +96,7 @@ def poll_config(stream_ms: int) -> dict[str, Any]:
             "active": ids.STREAMING_ACTIVE,
             "interval": ids.STREAMING_INTERVAL,
             "chat_notice": ids.CHAT_NOTICE,
+            "chat_input": ids.CHAT_INPUT,
             "connection_notice": ids.CONNECTION_NOTICE,
             "ingest_progress": ids.INGEST_PROGRESS,
             "ingest_interval": ids.INGEST_INTERVAL,
@@ -196,6 +197,10 @@ def _changes(session_id: str, snapshot: StreamSnapshot, view: dict[str, Any]) ->
         parts[COMPUTED] = part_props(render_computed(snapshot.computed))
         fields["computed"] = snapshot.computed
         view["computed"] = True
+    waiting = snapshot.meta.get("waiting") or None
+    if waiting != view.get("waiting"):  # "Waiting for cars.json (reading the file)…", then nothing
+        parts[NOTICE] = part_props(render_notice(STREAMING, waiting))
+        view["waiting"] = waiting
     label = THINKING if snapshot.thinking_chars > 0 and snapshot.offset == 0 else STREAMING
     cached = bool(snapshot.meta.get("cached"))
     if label != view.get("label", STREAMING) or cached != bool(view.get("cached")):
@@ -217,6 +222,7 @@ def _final(session_id: str, snapshot: StreamSnapshot) -> dict[str, Any]:
         "content": True,
         "parts": {BLOCK: block},
         "fields": {key: done[key] for key in RESULT_KEYS if key != "answer"},
+        "resend": snapshot.meta.get("resend") or None,
         "done": True,
     }
 

@@ -13,17 +13,19 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from rag.analytics.answer import prompt_facts
 from rag.analytics.service import DatasetAnalytics
 from rag.cache import ResponseCache, answer_key
 from rag.documents import record_text
-from rag.errors import ConfigError, DataLoadError, LLMError
+from rag.errors import ConfigError, DataLoadError, LLMError, RAGError
 from rag.llm.base import LLMClient
 from rag.llm.cancel import CancelToken
 from rag.llm.types import BackendStatus
 from rag.loader import load_dataset
+from rag.loading import LoadTicket
 from rag.profile import DatasetProfile, profile_dataset
 from rag.prompt import build_prompt, cited_labels, estimate_tokens
 from rag.records import Dataset, Record
@@ -38,6 +40,7 @@ Progress = Callable[[str, int, int], None]
 NO_DATASET_MESSAGE = "No dataset is loaded yet: upload a JSON file or click “Load example” first."
 DEFAULT_CONTEXT_WINDOW = 4096
 MAX_AUTO_CONTEXT_WINDOW = 8192
+LOAD_WAIT_POLL_SECONDS = 0.1
 COMPUTED_PROMPT_RECORDS = 3
 """Records given to the model with a result that names records (argmax/argmin). The matches behind a
 count are shown as sources only: beside them, small models repeat their numbers instead of the count."""
@@ -118,6 +121,8 @@ class RAGEngine:
         self._client_lock = threading.Lock()
         self._loaded: _Loaded | None = None
         self._load_lock = threading.Lock()
+        self._pending_lock = threading.Lock()
+        self._pending: LoadTicket | None = None
         self._embedder: Any = embedder
         self._running: dict[str, _Run] = {}
         self._running_lock = threading.Lock()
@@ -157,51 +162,116 @@ class RAGEngine:
         return loaded.info.profile if loaded else None
 
     # ------------------------------------------------------------------ data
-    def load_json(self, source: Any, *, name: str | None = None, progress: Progress | None = None) -> DatasetInfo:
-        """Load, profile and index a dataset; on any failure the previous dataset stays loaded."""
+    def begin_load(self, name: str) -> LoadTicket:
+        """Announce a load of ``name`` before it starts: questions sent from now on wait for it, and a load
+        still running is cancelled (a new upload replaces it instead of queueing behind it)."""
+        ticket = LoadTicket(name=name)
+        with self._pending_lock:
+            if self._pending is not None:
+                self._pending.cancelled.set()
+            self._pending = ticket
+        return ticket
+
+    def cancel_load(self) -> bool:
+        """Cancel the load in progress, if any; the previous dataset stays loaded."""
+        with self._pending_lock:
+            ticket = self._pending
+        if ticket is None:
+            return False
+        ticket.cancelled.set()
+        return True
+
+    def pending_load(self) -> LoadTicket | None:
+        """The load announced or running, if any."""
+        with self._pending_lock:
+            return self._pending
+
+    def load_json(
+        self,
+        source: Any,
+        *,
+        name: str | None = None,
+        progress: Progress | None = None,
+        ticket: LoadTicket | None = None,
+    ) -> DatasetInfo:
+        """Load, profile and index a dataset; on any failure (or a cancel) the previous dataset stays loaded.
+
+        Questions can be asked as soon as the records, the analytic table and the keyword index are
+        ready; the embeddings follow in the background of this call, and searches are hybrid after it.
+        """
+        ticket = ticket or self.begin_load(name or _source_name(source))
+
+        def report(stage: str, done: int, total: int) -> None:
+            ticket.report(stage, done, total)
+            if progress:
+                progress(stage, done, total)
+
+        try:
+            with self._load_lock:
+                return self._load(source, name, report, ticket)
+        except RAGError as exc:
+            ticket.fail(str(exc))
+            raise
+        except Exception as exc:
+            ticket.fail(f"Loading failed unexpectedly: {exc}")
+            raise
+        finally:  # questions already waiting hold the ticket and read its outcome; later ones need not wait
+            with self._pending_lock:
+                if self._pending is ticket:
+                    self._pending = None
+
+    def _load(self, source: Any, name: str | None, report: Progress, ticket: LoadTicket) -> DatasetInfo:
         data = self._settings.data
-        with self._load_lock:
-            if progress:
-                progress("parsing", 0, 1)
-            dataset = load_dataset(
-                source, name=name, max_bytes=int(data.max_upload_mb * 1024 * 1024), max_depth=data.max_depth
-            )
-            if progress:
-                progress("profiling", 0, 1)
-            profile = profile_dataset(dataset.records)
-            if progress:
-                progress("table", 0, 1)
-            analytics = self._build_analytics(dataset, profile)
-            retriever = HybridRetriever(self._settings.retrieval, embedder=self._shared_embedder(), cache=self._embedding_cache())
-            try:
-                report = retriever.build(dataset, content_hash=dataset.content_hash, progress=progress)
-            except (DataLoadError, ConfigError):
+        report("parsing", 0, 1)
+        dataset = load_dataset(
+            source, name=name, max_bytes=int(data.max_upload_mb * 1024 * 1024), max_depth=data.max_depth
+        )
+        report("profiling", 0, 1)
+        profile = profile_dataset(dataset.records)
+        report("table", 0, 1)
+        analytics = self._build_analytics(dataset, profile)
+        retriever = HybridRetriever(self._settings.retrieval, embedder=self._shared_embedder(), cache=self._embedding_cache())
+        info = DatasetInfo(
+            name=dataset.name,
+            content_hash=dataset.content_hash,
+            record_count=len(dataset.records),
+            root_path=dataset.root_path,
+            size_bytes=dataset.size_bytes,
+            profile=profile,
+            index={},
+        )
+        loaded = _Loaded(
+            dataset=dataset,
+            info=info,
+            retriever=retriever,
+            analytics=analytics,
+            by_id={record.id: record for record in dataset.records},
+        )
+        previous = self._loaded
+
+        def searchable() -> None:  # keyword search works: questions are answered over the new file from now on
+            self._loaded = loaded
+            ticket.searchable.set()
+            report("embedding", 0, len(dataset.records))
+
+        try:
+            build = retriever.build(dataset, content_hash=dataset.content_hash, progress=report, on_searchable=searchable)
+        except Exception as exc:
+            if self._loaded is loaded:
+                self._loaded = previous
+            if analytics is not None:
+                analytics.close()
+            if isinstance(exc, (DataLoadError, ConfigError)):
                 raise
-            except Exception as exc:
-                log.exception("indexing failed")
-                raise DataLoadError(f"{dataset.name}: the records could not be indexed ({exc})") from exc
-            info = DatasetInfo(
-                name=dataset.name,
-                content_hash=dataset.content_hash,
-                record_count=len(dataset.records),
-                root_path=dataset.root_path,
-                size_bytes=dataset.size_bytes,
-                profile=profile,
-                index=dataclasses.asdict(report),
-            )
-            previous = self._loaded
-            self._loaded = _Loaded(
-                dataset=dataset,
-                info=info,
-                retriever=retriever,
-                analytics=analytics,
-                by_id={record.id: record for record in dataset.records},
-            )
-            if previous is not None and previous.analytics is not None:
-                previous.analytics.close()
-            if progress:
-                progress("ready", 1, 1)
-            return info
+            log.exception("indexing failed")
+            raise DataLoadError(f"{dataset.name}: the records could not be indexed ({exc})") from exc
+        info.index.update(dataclasses.asdict(build))
+        self._loaded = loaded
+        ticket.searchable.set()
+        if previous is not None and previous.analytics is not None:
+            previous.analytics.close()
+        report("ready", 1, 1)
+        return info
 
     def _build_analytics(self, dataset: Dataset, profile: DatasetProfile) -> DatasetAnalytics | None:
         """The analytic table of ``dataset``; None (answers use retrieval only) when it cannot be built."""
@@ -391,6 +461,8 @@ class RAGEngine:
     ) -> None:
         buffer = self._buffer
         try:
+            if not self._wait_for_load(question, session_id, run):
+                return
             loaded = self._loaded
             if loaded is None:
                 buffer.finish(session_id, status=ERROR, error=NO_DATASET_MESSAGE)
@@ -417,6 +489,33 @@ class RAGEngine:
                 self._running.pop(session_id, None)
             run.done.set()
 
+    def _wait_for_load(self, question: str, session_id: str, run: _Run) -> bool:
+        """Hold a question sent while a file loads until it can be answered over that file; False when
+        the answer already ended (the load failed, or Stop was pressed while waiting)."""
+        ticket = self.pending_load()
+        if ticket is None or ticket.searchable.is_set() and ticket.error is None:
+            return True
+        shown = ""
+        while not ticket.searchable.wait(LOAD_WAIT_POLL_SECONDS):
+            if run.cancel.cancelled:
+                self._buffer.update_meta(session_id, waiting=None)
+                self._buffer.finish(session_id, status=STOPPED)
+                return False
+            if ticket.waiting_text() != shown:
+                shown = ticket.waiting_text()
+                self._buffer.update_meta(session_id, waiting=shown)
+        self._buffer.update_meta(session_id, waiting=None)
+        if ticket.error is None:
+            return True
+        self._buffer.update_meta(session_id, resend=question)  # the page puts it back in the input box
+        self._buffer.finish(
+            session_id,
+            status=ERROR,
+            error=f"{ticket.name} could not be loaded, so the question was not answered: {ticket.error} "
+            "The question is back in the input box to send again.",
+        )
+        return False
+
     def _generate(
         self,
         question: str,
@@ -437,6 +536,10 @@ class RAGEngine:
             client, client_error = None, exc
         computed, computed_note = self._compute(question, loaded, client)
         notes: list[str] = [computed_note] if computed_note else []
+        semantic = loaded.retriever.semantic_progress
+        if semantic is not None and computed is None:
+            done, total = semantic
+            notes.append(f"semantic search still indexing, {100 * done // max(total, 1)}%: records found by keywords")
         if computed is not None:
             buffer.set_computed(session_id, computed)
             meta["computed"] = computed
@@ -545,6 +648,11 @@ class RAGEngine:
             if record is not None:
                 hits.append(Hit(record_id=record_id, score=1.0, text=record_text(record)[:1200], record=record))
         return hits
+
+
+def _source_name(source: Any) -> str:
+    """What a load is called before its file is read: the file name, or "the data" for records."""
+    return Path(source).name if isinstance(source, (str, Path)) else "the data"
 
 
 def _create_client(llm: Any) -> LLMClient:

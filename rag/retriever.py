@@ -108,6 +108,7 @@ class HybridRetriever:
         self.embedder = embedder or Embedder(settings.embedding_model, batch_size=settings.batch_size)
         self.cache = cache
         self._indexes: _Indexes | None = None
+        self._semantic_progress: tuple[int, int] | None = None
         self._build_lock = threading.Lock()
 
     @property
@@ -125,11 +126,16 @@ class HybridRetriever:
         *,
         content_hash: str | None = None,
         progress: BuildProgress | None = None,
+        on_searchable: Callable[[], None] | None = None,
     ) -> BuildReport:
         """Index the records of a ``Dataset`` (or a list of records), replacing what was indexed before.
 
         ``content_hash`` (``Dataset.content_hash`` by default) joins the embedding cache key, next to
         a digest of the documents themselves, the model id and the chunk size.
+
+        In stages: the keyword index first, which searches alone at once (``on_searchable()`` is called
+        then, and ``semantic_progress`` tells how far the embeddings are); then the embeddings, each
+        distinct text once, and the vector index, after which searches are hybrid.
         """
         started = time.perf_counter()
         if isinstance(dataset_or_records, Dataset):
@@ -141,15 +147,22 @@ class HybridRetriever:
 
         with self._build_lock:
             documents = build_documents(records, self.settings.chunk_chars)
+            texts = [doc.text for doc in documents]
             key = self.cache_key(documents, content_hash)
+            lexical = None
+            if documents:  # built even in dense-only mode, so that switching ``hybrid`` on needs no rebuild
+                lexical = LexicalIndex(texts, progress=lambda done, total: report_stage("lexical", done, total))
+            by_id = {record.id: record for record in records}
             embed_started = time.perf_counter()
             vectors = self._cached_vectors(key, len(documents))
             from_cache = vectors is not None
             if vectors is None:
-                vectors = self.embedder.encode(
-                    [doc.text for doc in documents],
-                    progress=lambda done, total: report_stage("embedding", done, total),
-                )
+                self._indexes = _Indexes(documents=documents, records=by_id, vectors=None, lexical=lexical)
+                self._semantic_progress = (0, len(documents))
+                if on_searchable is not None:
+                    on_searchable()
+                    on_searchable = None
+                vectors = self._embed(texts, report_stage)
                 if self.cache is not None and len(documents):
                     try:
                         self.cache.save(key, vectors)
@@ -166,18 +179,10 @@ class HybridRetriever:
                     exact_max=self.settings.exact_index_max,
                     progress=lambda done, total: report_stage("indexing", done, total),
                 )
-            lexical = None
-            if len(documents):  # built even in dense-only mode, so that switching ``hybrid`` on needs no rebuild
-                lexical = LexicalIndex(
-                    [doc.text for doc in documents],
-                    progress=lambda done, total: report_stage("lexical", done, total),
-                )
-            self._indexes = _Indexes(
-                documents=documents,
-                records={record.id: record for record in records},
-                vectors=vector_index,
-                lexical=lexical,
-            )
+            self._indexes = _Indexes(documents=documents, records=by_id, vectors=vector_index, lexical=lexical)
+            self._semantic_progress = None
+        if on_searchable is not None:
+            on_searchable()
         return BuildReport(
             records=len(records),
             documents=len(documents),
@@ -189,6 +194,25 @@ class HybridRetriever:
             embedding_seconds=embedding_seconds,
             cache_key=key,
         )
+
+    @property
+    def semantic_progress(self) -> tuple[int, int] | None:
+        """``(texts embedded, texts)`` while searches are keyword-only; None once they are hybrid."""
+        return self._semantic_progress
+
+    def _embed(self, texts: list[str], report_stage: BuildProgress) -> np.ndarray:
+        """Vectors of ``texts``, each distinct text embedded once (records often repeat a text)."""
+        distinct = list(dict.fromkeys(texts))
+
+        def embedded(done: int, total: int) -> None:
+            self._semantic_progress = (round(done * len(texts) / max(total, 1)), len(texts))
+            report_stage("embedding", done, total)
+
+        vectors = self.embedder.encode(distinct, progress=embedded)
+        if len(distinct) == len(texts):
+            return vectors
+        row = {text: i for i, text in enumerate(distinct)}
+        return vectors[[row[text] for text in texts]]
 
     def cache_key(self, documents: Sequence[Document], content_hash: str | None = None) -> str:
         """The embedding cache key of ``documents``: their digest, ``content_hash``, the model id and the chunk size."""
@@ -217,19 +241,24 @@ class HybridRetriever:
         if indexes is None:
             raise RAGError("no dataset is indexed yet: load a dataset before searching")
         query = query.strip()
-        if not query or k < 1 or indexes.vectors is None:
+        if not query or k < 1 or not indexes.documents:
             return []
         candidates = min(len(indexes.documents), max(MIN_CANDIDATES, k * CANDIDATES_PER_HIT))
+        if indexes.vectors is None:  # the embeddings are still being computed: keyword search alone
+            if indexes.lexical is None:
+                return []
+            scores, ids = indexes.lexical.search(query, candidates)
+            return self._ranked_hits(indexes, [(int(i), float(sc)) for i, sc in zip(ids, scores)], k)
         query_vector = self.embedder.encode([query])
         dense_scores, dense_ids = indexes.vectors.search(query_vector, candidates)
         dense = [(int(i), float(s)) for i, s in zip(dense_ids[0], dense_scores[0]) if i >= 0]
         if not self.settings.hybrid or indexes.lexical is None:
-            return self._dense_hits(indexes, dense, k)
+            return self._ranked_hits(indexes, dense, k)
         _, lexical_ids = indexes.lexical.search(query, candidates)
         return self._fused_hits(indexes, [doc_id for doc_id, _ in dense], [int(i) for i in lexical_ids], k)
 
     @staticmethod
-    def _dense_hits(indexes: _Indexes, ranked: list[tuple[int, float]], k: int) -> list[Hit]:
+    def _ranked_hits(indexes: _Indexes, ranked: list[tuple[int, float]], k: int) -> list[Hit]:
         hits: list[Hit] = []
         seen: set[str] = set()
         for doc_id, score in ranked:

@@ -445,3 +445,16 @@ def test_a_group_by_question_shows_the_computed_block_chart_and_sql_before_the_t
         page.click("#export-json-button")
     exported = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))["turns"][-1]
     assert exported["computed"]["summary"] == turn["computed"]["summary"]
+
+
+def test_a_question_sent_right_after_choosing_a_file_is_answered_over_that_file(page, example_loaded, tmp_path):
+    fleet = tmp_path / "fleet.json"
+    fleet.write_text(json.dumps([{"truck": f"T-{i:03d}", "depot": ["north", "south", "east", "west"][i % 4]}
+                                 for i in range(400)]))
+    page.set_input_files("#upload-data input[type=file]", str(fleet))
+    ask(page, "How many trucks have depot north?")  # sent while fleet.json loads; orders.json is still loaded
+    page.wait_for_selector(".turn .computed-value", timeout=LOAD_TIMEOUT_MS)
+    assert page.inner_text(".turn .computed-value").strip() == "100"
+    assert "100 of 400 records have depot = north" in page.inner_text(".turn .computed-block")
+    wait_answer_finished(page)
+    page.wait_for_selector("text=Loaded fleet.json: 400 records", timeout=LOAD_TIMEOUT_MS)

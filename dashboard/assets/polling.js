@@ -271,6 +271,9 @@
             later.push(function () {
                 window.dash_clientside.set_props(config.ids.active, {data: false});
                 window.dash_clientside.set_props(config.ids.chat_notice, {children: ''});
+                if (reply.resend) {  // the question was not answered (its file failed to load): back in the box
+                    window.dash_clientside.set_props(config.ids.chat_input, {value: reply.resend});
+                }
             });
         } else {
             const fast = !answer.content && now - answer.started_at < config.fast_for_ms;

@@ -1,0 +1,60 @@
+"""A dataset load in progress, as questions and the page see it.
+
+``LoadTicket`` is made when a load is asked for (before the file is even read), so that a question
+sent at that moment waits for *this* file, never the one it replaces. The load reports its stage on
+the ticket, sets ``searchable`` as soon as questions can be answered over the new file (or when it
+ends in failure), and stops at its next progress report once ``cancel`` is set.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from rag.errors import DataLoadError
+
+STAGE_WORDS = {
+    "starting": "starting",
+    "parsing": "reading the file",
+    "profiling": "profiling the fields",
+    "table": "building the table",
+    "lexical": "building the keyword index",
+    "embedding": "embedding the records",
+    "indexing": "building the vector index",
+}
+
+
+class LoadCancelled(DataLoadError):
+    """The load was cancelled, by the user or by a newer upload; the previous dataset stays."""
+
+
+@dataclass
+class LoadTicket:
+    """One load, from the moment it is asked for until it ends."""
+
+    name: str
+    stage: str = "starting"
+    done: int = 0
+    total: int = 0
+    error: str | None = None
+    """Why the load failed or was cancelled; None while it runs and when it succeeded."""
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    searchable: threading.Event = field(default_factory=threading.Event)
+    """Set once questions can be answered over the new file, or once the load failed."""
+
+    def report(self, stage: str, done: int, total: int) -> None:
+        """Record progress; raises ``LoadCancelled`` when the load was cancelled meanwhile."""
+        if self.cancelled.is_set():
+            raise LoadCancelled(f"Loading {self.name} was cancelled.")
+        self.stage, self.done, self.total = stage, done, total
+
+    def fail(self, message: str) -> None:
+        """The load ended without a new dataset; waiting questions are released with ``message``."""
+        self.error = message
+        self.searchable.set()
+
+    def waiting_text(self) -> str:
+        """ "Waiting for cars.json (embedding the records, 23%)…" for a question that waits."""
+        words = STAGE_WORDS.get(self.stage, self.stage)
+        share = f", {100 * self.done // self.total}%" if self.total > 1 else ""
+        return f"Waiting for {self.name} ({words}{share})…"
