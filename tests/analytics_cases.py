@@ -60,6 +60,8 @@ DATASETS: dict[str, DatasetSource] = {
         DatasetSource("crimea", lambda: datasets.vega_dataset_path("crimea.json")),
         DatasetSource("countries", lambda: datasets.pycountry_database_path("iso3166-1.json"), key="3166-1"),
         DatasetSource("currencies", lambda: datasets.pycountry_database_path("iso4217.json"), key="4217"),
+        DatasetSource("driving", lambda: datasets.vega_dataset_path("driving.json")),
+        DatasetSource("wheat", lambda: datasets.vega_dataset_path("wheat.json")),
         DatasetSource("orders", datasets.example_orders_path, public=False),
     )
 }
@@ -524,6 +526,36 @@ CASES: tuple[Case, ...] = (
          lambda rs: lookup(rs, "order_id", "ORD-10003")),
     Case("orders_why_replacement", "orders", "Why was a replacement sent for order ORD-10039?", "not_analytic",
          lambda rs: lookup(rs, "order_id", "ORD-10039")),
+    # Added after the planner was built, from a probe on files it had not seen: years as numbers (driving:
+    # side, year, miles, gas) and as strings of digits (wheat: year, wheat, wages), with no date field.
+    Case("driving_lowest_gas_year", "driving", "Which year had the lowest gas price?", "date",
+         lambda rs: top(grouped(rs, "year", "gas", min), 1, largest=False)),
+    Case("driving_cheapest_gas_year", "driving", "In which year was gas the cheapest?", "date",
+         lambda rs: top(grouped(rs, "year", "gas", min), 1, largest=False)),
+    Case("driving_most_miles_year", "driving", "Which year had the most miles?", "date",
+         lambda rs: top(grouped(rs, "year", "miles", sum), 1)),
+    Case("driving_top_gas_years", "driving", "Top 5 years by gas price", "topn",
+         lambda rs: top(grouped(rs, "year", "gas", max), 5)),
+    Case("driving_count_1970s", "driving", "How many records between 1970 and 1980?", "filter_range",
+         lambda rs: count(rs, lambda r: 1970 <= r["year"] <= 1980), ops=("between",)),
+    Case("driving_mean_gas_1970s", "driving", "Average gas from 1970 to 1980", "mean",
+         lambda rs: mean(rs, "gas", lambda r: 1970 <= r["year"] <= 1980), ops=("between",)),
+    Case("driving_years_over_9000", "driving", "Number of years with miles above 9000", "count_distinct",
+         lambda rs: count_distinct(rs, "year", lambda r: r["miles"] > 9000), ops=(">",)),
+    Case("driving_mean_gas_since_2005", "driving", "Average gas price since 2005", "date",
+         lambda rs: mean(rs, "gas", lambda r: r["year"] >= 2005), ops=(">=",)),
+    Case("driving_side_most", "driving", "Which side has the most records?", "group",
+         lambda rs: top(grouped(rs, "side"), 1)),
+    Case("wheat_lowest_price_year", "wheat", "Which year had the lowest wheat price?", "date",
+         lambda rs: top(grouped(rs, lambda r: int(r["year"]), "wheat", min), 1, largest=False)),
+    Case("wheat_count_1700s", "wheat", "How many records from 1700 to 1800?", "filter_range",
+         lambda rs: count(rs, lambda r: 1700 <= int(r["year"]) <= 1800), ops=("between",)),
+    Case("wheat_mean_wages_1700s", "wheat", "Average wages between 1700 and 1800", "mean",
+         lambda rs: mean(rs, "wages", lambda r: 1700 <= int(r["year"]) <= 1800), ops=("between",)),
+    Case("wheat_highest_wages_year", "wheat", "Which year had the highest wages?", "date",
+         lambda rs: top(grouped(rs, lambda r: int(r["year"]), "wages", max), 1)),
+    Case("wheat_median_wheat", "wheat", "What is the median wheat price?", "median",
+         lambda rs: median(rs, "wheat")),
 )
 """Every question of the set."""
 

@@ -254,7 +254,7 @@ def _key(value: Any) -> str:
 def _grade_records(expected: Records, computed: Mapping[str, Any] | None, text: str) -> Grade:
     cells = [_as_text(cell) for row in (_rows(computed) if computed is not None else []) for cell in row]
     lowered = text.lower()
-    in_cells = {name for name in expected.names if any(name.lower() in cell for cell in cells)}
+    in_cells = {name for name in expected.names if any(_names_record(name.lower(), cell) for cell in cells)}
     in_text = {name for name in expected.names if name.lower() in lowered} - in_cells
     found = len(in_cells) + len(in_text)
     if found >= expected.need:
@@ -263,6 +263,11 @@ def _grade_records(expected: Records, computed: Mapping[str, Any] | None, text: 
         return Grade(True, f"{origin}{found} of the expected records named in the {where}")
     shown = _describe(computed) if computed is not None else "no computed block"
     return Grade(False, f"expected {expected.need} of {list(expected.names)[:8]}, found {found}; {shown}")
+
+
+def _names_record(name: str, cell: str) -> bool:
+    """A cell names the record: it holds the name, or it is the month (``1855-01``) of a date name."""
+    return name in cell or (re.fullmatch(r"\d{4}-\d{2}", cell) is not None and name.startswith(cell + "-"))
 
 
 # --- values --------------------------------------------------------------------------------------

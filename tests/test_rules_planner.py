@@ -128,3 +128,46 @@ def test_an_average_of_nothing_named_is_unfilled_with_a_reason(planner: RulesPla
 def test_an_unknown_name_is_not_read_past(planner: RulesPlanner) -> None:
     outcome = planner.plan("How many cars come from Atlantis?")
     assert outcome.status == UNFILLED and "Atlantis" in outcome.reason
+
+
+def _years_as_numbers() -> RulesPlanner:
+    """A table with a number ``year`` field and no date field (driving.json's shape)."""
+    columns = [
+        ColumnInfo("side", "records", "text", categorical=True, values=("left", "right")),
+        ColumnInfo("year", "records", "number"),
+        ColumnInfo("miles", "records", "number"),
+        ColumnInfo("gas", "records", "number"),
+    ]
+    schema = TableSchema(record_count=55, columns={c.path: c for c in columns}, children={}, label_field=None,
+                         dataset_name="driving.json")
+    return RulesPlanner(schema)
+
+
+@pytest.mark.parametrize(
+    "question, group, order, limit",
+    [
+        ("Which year had the lowest gas price?", "year", "asc", 1),  # one year, the lowest: not every year, desc
+        ("In which year was gas the cheapest?", "year", "asc", 1),
+        ("Which year had the highest gas price?", "year", "desc", 1),
+        ("Top 5 years by gas price", "year", "desc", 5),
+    ],
+)
+def test_which_year_questions_rank_the_years_of_a_number_year_field(question, group, order, limit) -> None:
+    spec = _spec(_years_as_numbers(), question)
+    assert (spec.group_by.field, spec.order, spec.limit) == (group, order, limit)
+    assert spec.field == "gas" and spec.aggregation in ("min", "max")
+
+
+def test_a_range_of_years_filters_a_number_year_field_and_an_unread_year_is_never_dropped() -> None:
+    planner = _years_as_numbers()
+    spec = _spec(planner, "How many records between 1970 and 1980?")
+    assert spec.aggregation == "count" and spec.filters == (Filter("year", "between", [1970, 1980]),)
+    assert _spec(planner, "Number of years with miles above 9000").aggregation == "count_distinct"
+    # with no date and no year field, a year the question names cannot be read: no count over every record
+    columns = [ColumnInfo("side", "records", "text", categorical=True, values=("left", "right")),
+               ColumnInfo("miles", "records", "number")]
+    no_years = RulesPlanner(TableSchema(record_count=55, columns={c.path: c for c in columns}, children={},
+                                        label_field=None, dataset_name="trips.json"))
+    outcome = no_years.plan("How many records between 1970 and 1980?")
+    assert outcome.status == UNFILLED and "1980" in outcome.reason
+    assert no_years.plan("Total miles in 1980").status == UNFILLED

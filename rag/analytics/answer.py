@@ -66,10 +66,16 @@ def row_cells(row: Sequence[Any], keep: Sequence[int], grouped: bool) -> list[st
     return [format_key(row[i]) if grouped and i == 0 else format_value(row[i]) for i in keep if i < len(row)]
 
 
+def _filter_formatter(field: str) -> Any:
+    """How a filter's values are written: years as years (``year ≥ 2005``), other numbers as amounts."""
+    return format_key if "year" in field.lower() else format_value
+
+
 def describe_filters(spec: QuerySpec) -> str:
     """ "Origin = Japan and Horsepower > 100" (empty when there are no filters)."""
     parts = []
     for f in spec.filters:
+        format_value = _filter_formatter(f.field)
         if f.op == "is_missing":
             parts.append(f"no {f.field} value")
         elif f.op == "not_missing":
@@ -111,8 +117,9 @@ def summarize(
         shown = "; ".join(f"{format_key(r[0])}: {format_value(r[-1])}" for r in rows[:SUMMARY_GROUPS])
         more = f"; … ({len(rows)} groups)" if len(rows) > SUMMARY_GROUPS else ""
         if spec.limit == 1 and rows:
-            lead = f"{format_key(rows[0][0])} has the {'highest' if spec.order != 'asc' else 'lowest'} " \
-                   f"{measure_label(spec, noun)} ({format_value(rows[0][-1])})"
+            which = "highest" if spec.order != "asc" else "lowest"
+            measure = spec.field if spec.aggregation in ("min", "max") else measure_label(spec, noun)
+            lead = f"{format_key(rows[0][0])} has the {which} {measure} ({format_value(rows[0][-1])})"
             return f"{lead}, by {group}, over {format_value(matched)} of {format_value(total)} {noun}{where}."
         return f"{measure_label(spec, noun).capitalize()} by {group}{where}: {shown}{more}."
     if spec.aggregation in ("argmax", "argmin"):

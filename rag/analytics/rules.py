@@ -351,11 +351,16 @@ class RulesPlanner:
                 state.assumptions.append(f"'{label}' read as {column.path} {_op_words(op, value)}")
             else:
                 year_column = self._year_column()
-                if year_column is None or low.month != 1 or high.month != 12 or low.year != high.year:
+                if year_column is None or low.month != 1 or high.month != 12:
+                    i = end  # left unread: ``_unexplained_names`` sees its number and the plan stays unfilled
+                    continue
+                if op == "between" and low.year != high.year:  # "between 1970 and 1980", "from 1700 to 1800"
+                    state.filters.append(Filter(year_column.path, "between", [low.year, high.year]))
+                elif op == "between":
+                    state.filters.append(Filter(year_column.path, "=", low.year))
+                elif low.year != high.year:
                     i = end
                     continue
-                if op == "between":
-                    state.filters.append(Filter(year_column.path, "=", low.year))
                 else:
                     state.filters.append(Filter(year_column.path, op if op not in (">", "<=") else op, low.year))
                 state.consumed_columns.add(year_column.path)
@@ -625,6 +630,15 @@ class RulesPlanner:
         if state.top_at is not None:
             ranked = next((m for m in mentions if m.start in (state.top_at, state.top_at + 1) and not m.is_value
                            and m.column.type in ("text", "boolean")), None)
+            at = state.top_at
+            spoken = next((k for k in (at, at + 1) if k < len(words) and words[k] in DATE_PART_WORDS), None)
+            if ranked is None and spoken is not None and self._group_date(state, words[spoken], spoken, spoken + 1,
+                                                                          explicit=False):
+                order_by = next((k for k in range(spoken + 1, len(words)) if words[k] == "by"), None)
+                if order_by is not None:  # "top 5 years by gas price": years ranked by gas
+                    state.mark(order_by, order_by + 1)
+                state.order = state.order or "desc"
+                return
             if ranked is not None:
                 state.group = GroupBy(ranked.column.path)
                 state.consumed_columns.add(ranked.column.path)
@@ -679,11 +693,14 @@ class RulesPlanner:
                 state.consumed_columns.add(target.column.path)
                 state.mark(target.start, target.end)
                 return
-        if words and words[0] in ("which", "what") and len(words) > 1:
-            k = 1
+        asks = _which_at(words)
+        if asks is not None and len(words) > asks + 1:
+            k = asks + 1
             while k < len(words) and (words[k] in ("the", "is", "was") or k in state.used):
                 k += 1
-            if k < len(words) and words[k] in DATE_PART_WORDS and self._group_date(state, words[k], k, k + 1):
+            if k < len(words) and words[k] in DATE_PART_WORDS and self._group_date(
+                state, words[k], k, k + 1, explicit=False  # "which year had the lowest …": one year, the lowest
+            ):
                 return
             target = next((m for m in mentions if m.start in (k, k + 1) and not m.is_value
                            and not set(range(m.start, m.end)) & state.used), None)
@@ -695,7 +712,7 @@ class RulesPlanner:
                 state.consumed_columns.add(target.column.path)
                 state.mark(target.start, target.end)
 
-    def _group_date(self, state: _State, word: str, start: int, end: int) -> bool:
+    def _group_date(self, state: _State, word: str, start: int, end: int, *, explicit: bool = True) -> bool:
         part = DATE_PART_WORDS.get(word) or {"yearly": "year", "annually": "year", "monthly": "month",
                                               "quarterly": "quarter", "daily": "day"}.get(word)
         if part is None:
@@ -709,7 +726,7 @@ class RulesPlanner:
                 return False
             state.group = GroupBy(year_column.path)
             column = year_column
-        state.group_explicit = True
+        state.group_explicit = explicit
         state.consumed_columns.add(column.path)
         state.mark(start, end)
         return True
@@ -807,6 +824,8 @@ class RulesPlanner:
                 counted = self._counted_number(state, cues, measured)
                 if child is not None:
                     aggregation, field_path = child
+                elif counted is not None and counted is self._year_column():  # "number of years with …"
+                    aggregation, field_path = "count_distinct", counted.path
                 elif counted is not None:
                     aggregation, field_path = "sum", counted.path
                     state.assumptions.append(f"'how many … {counted.path}' read as the total of {counted.path}")
@@ -871,7 +890,7 @@ class RulesPlanner:
             "count", "mean", "sum", "median", "max", "min", "count_distinct"
         ):
             order = order or ("desc" if superlative.direction == "max" else "asc")
-            if words and words[0] in ("which", "what") and limit is None:
+            if _which_at(words) is not None and limit is None:
                 limit = 1
         if limit is not None and state.group is not None and order is None:
             order = "desc"
@@ -983,6 +1002,8 @@ class RulesPlanner:
                 continue
             if token.text[:1].isupper() and token.lower not in MONTHS and token.lower not in _ALL_CUE_WORDS:
                 unknown.append(token.text)
+            elif re.fullmatch(r"\d{4}", token.text) and 1000 <= int(token.text) <= 2999:
+                unknown.append(token.text)  # a year the question names but no date or year field took
         return unknown
 
 
@@ -1048,6 +1069,12 @@ def _find_cues(words: list[str]) -> _Cues:
         if index + 1 < len(words) and words[index + 1] == "of":
             cues.count = index + 2
     return cues
+
+
+def _which_at(words: list[str]) -> int | None:
+    """Where a question asking for one thing starts: "which …", "what …", "in which year …"."""
+    asks = 1 if len(words) > 2 and words[0] in ("in", "during", "for", "on") else 0
+    return asks if len(words) > asks and words[asks] in ("which", "what") else None
 
 
 def _followed_by_common(words: list[str], i: int) -> bool:
