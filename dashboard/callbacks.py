@@ -87,6 +87,11 @@ def register_data_callbacks(app: Dash, engine: EngineGetter, jobs: IngestJobRegi
             return no_update, no_update, notice(str(exc), "error"), None
         return start_load(engine(), jobs, data, filename or "upload.json"), False, [], None
 
+    @app.callback(Input(ids.CANCEL_LOAD_BUTTON, "n_clicks"), prevent_initial_call=True)
+    def cancel_loading(clicks: int) -> None:
+        if clicks:
+            engine().cancel_load()  # the load stops at its next step; its job then reports the cancel
+
     @app.callback(
         Output(ids.DATASET_SUMMARY, "children"),
         Output(ids.RECORDS_TABLE, "columnDefs"),

@@ -19,15 +19,16 @@ from dashboard.data_view import (
     records_table,
     summary_data,
 )
-from dashboard.ingest_jobs import FAILED, SUCCEEDED, IngestJob, IngestJobRegistry
+from dashboard.ingest_jobs import CANCELLED, FAILED, SUCCEEDED, IngestJob, IngestJobRegistry
 
 EXAMPLE_DATASET = Path(__file__).resolve().parent / "example_data" / "orders.json"
 STAGE_LABELS = {
     "starting": "Starting",
     "parsing": "Reading the file",
     "profiling": "Profiling the fields",
-    "embedding": "Embedding the records",
-    "indexing": "Building the vector index",
+    "table": "Building the table for computed answers",
+    "embedding": "Questions can be asked now; embedding the records for semantic search",
+    "indexing": "Questions can be asked now; building the vector index",
     "lexical": "Building the keyword index",
     "ready": "Ready",
 }
@@ -69,6 +70,9 @@ def ingest_view(job: IngestJob | None) -> IngestView:
             finished=True,
             message=notice("The loading job was lost (the server restarted); try again.", "error"),
         )
+    if job.status == CANCELLED:
+        text = f"{job.message or 'Loading was cancelled.'} The data loaded before is still the one answered from."
+        return IngestView(progress=[], hidden=True, finished=True, message=notice(text, "info"))
     if job.status == FAILED:
         return IngestView(
             progress=[], hidden=True, finished=True, message=notice(job.message or "Loading failed.", "error")

@@ -16,10 +16,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from rag.errors import RAGError
+from rag.loading import LoadCancelled
 
 RUNNING = "running"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
+CANCELLED = "cancelled"
 
 Progress = Callable[[str, int, int], None]
 
@@ -31,7 +33,7 @@ class IngestJob:
     id: str
     name: str
     status: str = RUNNING
-    """``running``, ``succeeded`` or ``failed``."""
+    """``running``, ``succeeded``, ``failed`` or ``cancelled`` (by the user, or by a newer load)."""
     stage: str = "starting"
     done: int = 0
     total: int = 0
@@ -100,6 +102,8 @@ class IngestJobRegistry:
 
         try:
             result = work(progress)
+        except LoadCancelled as exc:
+            self._update(job_id, status=CANCELLED, message=str(exc), finished=self._clock())
         except RAGError as exc:
             self._update(job_id, status=FAILED, message=str(exc), finished=self._clock())
         except Exception as exc:  # the page must always get an answer

@@ -111,6 +111,13 @@ def data_panel() -> html.Section:
                 ],
             ),
             html.Div(id=ids.INGEST_PROGRESS, className="ingest-progress", hidden=True),
+            html.Button(  # shown only next to a visible progress block (see style.css)
+                "Cancel loading",
+                id=ids.CANCEL_LOAD_BUTTON,
+                n_clicks=0,
+                className="button secondary cancel-load",
+                title="Stop loading this file; the data loaded before stays",
+            ),
             html.Div(id=ids.UPLOAD_NOTICE, className="data-message"),
             html.Div(id=ids.DATA_MESSAGE, className="data-message"),
             html.Div(id=ids.DATASET_SUMMARY, className="dataset-summary"),

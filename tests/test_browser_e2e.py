@@ -458,3 +458,32 @@ def test_a_question_sent_right_after_choosing_a_file_is_answered_over_that_file(
     assert "100 of 400 records have depot = north" in page.inner_text(".turn .computed-block")
     wait_answer_finished(page)
     page.wait_for_selector("text=Loaded fleet.json: 400 records", timeout=LOAD_TIMEOUT_MS)
+
+
+def test_a_long_load_can_be_cancelled_and_a_new_upload_replaces_one_still_running(page, tmp_path):
+    page.click("#load-example-button")
+    page.wait_for_selector("text=Loaded orders.json: 240 records", timeout=LOAD_TIMEOUT_MS)
+    parts = tmp_path / "parts.json"
+    parts.write_text(json.dumps([{"sku": f"S-{i}", "note": f"part {i} of line {i % 7}, batch {i % 13}"}
+                                 for i in range(4000)]))
+    page.set_input_files("#upload-data input[type=file]", str(parts))
+    page.wait_for_selector("#cancel-load-button", state="visible", timeout=60_000)
+    page.wait_for_selector("#ingest-progress:has-text('embedding')", timeout=60_000)
+    started = time.monotonic()
+    page.click("#cancel-load-button")
+    page.wait_for_selector("#data-message .notice.info:has-text('parts.json was cancelled')", timeout=30_000)
+    assert time.monotonic() - started < 10
+    assert "orders.json" in page.inner_text("#dataset-summary")
+    assert not page.is_visible("#cancel-load-button")
+
+    more_parts = tmp_path / "more-parts.json"
+    more_parts.write_text(parts.read_text().replace("batch", "lot"))
+    page.set_input_files("#upload-data input[type=file]", str(more_parts))
+    page.wait_for_selector("#ingest-progress:has-text('embedding')", timeout=60_000)
+    small = tmp_path / "depots.json"
+    small.write_text(json.dumps([{"depot": name, "trucks": n} for n, name in enumerate(["north", "south", "east"])]))
+    started = time.monotonic()
+    page.set_input_files("#upload-data input[type=file]", str(small))
+    page.wait_for_selector("text=Loaded depots.json: 3 records", timeout=60_000)
+    assert time.monotonic() - started < 20, "the new upload does not queue behind the one it replaces"
+    assert "depots.json" in page.inner_text("#dataset-summary")

@@ -3,6 +3,7 @@ and whole answers streamed from a local Ollama-protocol server through the poll 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from dashboard.chat_view import send_question
 from dashboard.data_flow import EXAMPLE_DATASET, ingest_view, render_data_view, show_record, start_load
-from dashboard.ingest_jobs import FAILED, RUNNING, SUCCEEDED, IngestJobRegistry
+from dashboard.ingest_jobs import CANCELLED, FAILED, RUNNING, SUCCEEDED, IngestJobRegistry
 from dashboard.model_panel import apply_model_choice, model_options
 from rag.cache import ResponseCache
 from rag.engine import RAGEngine
@@ -92,7 +93,9 @@ def test_a_job_reports_progress_then_its_result():
     assert running.status == RUNNING and running.stage == "embedding" and running.fraction == 0.3
     view = ingest_view(running)
     assert not view.finished and not view.hidden
-    assert "Embedding the records — data.json (3 / 10)" in texts(as_json(view.progress))
+    assert "Questions can be asked now; embedding the records for semantic search — data.json (3 / 10)" in texts(
+        as_json(view.progress)
+    )
     proceed.set()
     done = registry.wait(job_id, timeout=5)
     assert done.status == SUCCEEDED and done.result == {"record_count": 10}
@@ -111,6 +114,23 @@ def test_a_failing_job_keeps_the_loader_message_and_unknown_jobs_are_reported():
     assert texts(as_json(view.message)) == "bad.json is not valid JSON: Expecting value at line 1, column 2"
     assert "lost" in texts(as_json(ingest_view(None).message))
     assert registry.get("no-such-job") is None
+
+
+def test_cancelling_a_load_from_the_page_keeps_the_data_loaded_before(make_engine, tmp_path):
+    engine = make_engine()
+    registry = IngestJobRegistry()
+    assert registry.wait(start_load(engine, registry, EXAMPLE_DATASET, "orders.json"), timeout=120).status == SUCCEEDED
+    records = [{"sku": f"S-{i}", "note": f"part number {i} for the {i % 7} line"} for i in range(3000)]
+    job_id = start_load(engine, registry, json.dumps(records).encode(), "parts.json")
+    deadline = time.monotonic() + 60
+    while registry.get(job_id).stage not in ("embedding", "indexing") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert engine.cancel_load()  # what the page's "Cancel loading" button calls
+    job = registry.wait(job_id, timeout=60)
+    assert job.status == CANCELLED
+    message = texts(as_json(ingest_view(job).message))
+    assert message.startswith("Loading parts.json was cancelled.") and "loaded before" in message
+    assert engine.dataset_info.name == "orders.json"
 
 
 def test_the_registry_forgets_old_jobs():
