@@ -56,3 +56,37 @@ def example_orders_path() -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"the example orders are missing (looked for {path})")
     return path
+
+
+PLOTLY_JSON_DIR = Path(__file__).resolve().parent / ".data" / "plotly"
+
+
+def plotly_dataset_path(name: str) -> Path:
+    """A dataset ``plotly`` ships as CSV (``gapminder``, ``tips``), exported as a JSON array of records the
+    way an analyst would export it (numbers as numbers), under ``tests/.data/plotly/``."""
+    import csv
+    import gzip
+    import json
+
+    target = PLOTLY_JSON_DIR / f"{name}.json"
+    if not target.is_file():
+        source = packaged_file("plotly", f"{name}.csv.gz")
+        with gzip.open(source, "rt", encoding="utf-8", newline="") as handle:
+            records = [{key: _csv_value(value) for key, value in row.items()} for row in csv.DictReader(handle)]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".part")
+        partial.write_text(json.dumps(records))
+        partial.replace(target)
+    return target
+
+
+def _csv_value(text: str) -> int | float | str | None:
+    """A CSV cell as JSON would hold it: an int, a float, text, or None when empty."""
+    if text == "":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text

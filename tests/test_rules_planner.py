@@ -134,7 +134,7 @@ def _years_as_numbers() -> RulesPlanner:
     """A table with a number ``year`` field and no date field (driving.json's shape)."""
     columns = [
         ColumnInfo("side", "records", "text", categorical=True, values=("left", "right")),
-        ColumnInfo("year", "records", "number"),
+        ColumnInfo("year", "records", "number", values=(1956, 1957, 1958)),
         ColumnInfo("miles", "records", "number"),
         ColumnInfo("gas", "records", "number"),
     ]
@@ -171,3 +171,48 @@ def test_a_range_of_years_filters_a_number_year_field_and_an_unread_year_is_neve
     outcome = no_years.plan("How many records between 1970 and 1980?")
     assert outcome.status == UNFILLED and "1980" in outcome.reason
     assert no_years.plan("Total miles in 1980").status == UNFILLED
+
+
+def _tips() -> RulesPlanner:
+    """plotly's tips: amounts, a Yes/No text field, weekdays stored as abbreviations, a small number field."""
+    columns = [
+        ColumnInfo("total_bill", "records", "number", values=(13.42, 10.34)),
+        ColumnInfo("tip", "records", "number", values=(2.0, 3.5, 1.66)),
+        ColumnInfo("sex", "records", "text", categorical=True, values=("Male", "Female")),
+        ColumnInfo("smoker", "records", "text", categorical=True, values=("No", "Yes")),
+        ColumnInfo("day", "records", "text", categorical=True, values=("Sat", "Sun", "Thur", "Fri")),
+        ColumnInfo("size", "records", "number", values=(2, 3, 4), distinct=6, present=244),
+        ColumnInfo("pop", "records", "number", values=(1_000_000,)),
+        ColumnInfo("iso_num", "records", "number", values=(4, 8)),
+        ColumnInfo("gdpPercap", "records", "number", values=(779.4,)),
+    ]
+    return RulesPlanner(TableSchema(record_count=244, columns={c.path: c for c in columns}, children={},
+                                    label_field=None, dataset_name="tips.json"))
+
+
+@pytest.mark.parametrize(
+    "question, aggregation, filters, group",
+    [
+        # a Yes/No field named as a noun is a filter, like a boolean
+        ("How many male smokers were there?", "count", {Filter("sex", "=", "Male"), Filter("smoker", "=", "Yes")}, None),
+        # "tips" names the records: the tip field holds amounts, not counts to add; "Sunday" is the stored "Sun"
+        ("How many tips were given on Sunday?", "count", {Filter("day", "=", "Sun")}, None),
+        ("Average tip for smokers vs non-smokers", "mean", set(), "smoker"),
+        ("How many records have a pop over 100 million?", "count", {Filter("pop", ">", 100_000_000)}, None),
+        # "In" is a word, not the acronym of iso_num
+        ("In Sat, what is the average GDP per capita?", "mean", {Filter("day", "=", "Sat")}, None),
+        ("Average tip per size", "mean", set(), "size"),
+    ],
+)
+def test_words_analysts_use_on_exported_tables(question, aggregation, filters, group) -> None:
+    spec = _spec(_tips(), question)
+    assert spec.aggregation == aggregation and set(spec.filters) == filters
+    assert (spec.group_by.field if spec.group_by else None) == group
+
+
+def test_grouping_by_a_measure_is_refused_and_an_unplaced_field_in_a_count_falls_back() -> None:
+    planner = _tips()
+    spec = _spec(planner, "Average size by total_bill")  # total_bill has a value per bill: not groups
+    assert spec.group_by is None
+    outcome = planner.plan("How many tips did pop get?")  # the records counted; pop named in full, read as nothing
+    assert outcome.status in (UNFILLED, NOT_ANALYTIC)

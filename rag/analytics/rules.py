@@ -100,6 +100,17 @@ ADDITIVE_WORDS = frozenset({"quantity", "qty", "sales", "revenue", "amount", "to
                             "population", "spend", "spent", "volume", "yield", "deaths", "cases", "sum"})
 """Fields whose values add up: "which X has the most <field>" sums them."""
 GROUP_CUES = frozenset({"per", "by", "each", "every", "across"})
+MULTIPLIERS = {"thousand": 1_000, "million": 1_000_000, "millions": 1_000_000, "billion": 1_000_000_000,
+               "billions": 1_000_000_000, "trillion": 1_000_000_000_000}
+"""Words that scale the number before them."""
+VERSUS = frozenset({"vs", "versus", "vs.", "against"})
+YES_VALUES = frozenset({"yes", "y", "true"})
+NO_VALUES = frozenset({"no", "n", "false"})
+WEEKDAYS = {
+    "monday": ("mon",), "tuesday": ("tue", "tues"), "wednesday": ("wed",), "thursday": ("thu", "thur", "thurs"),
+    "friday": ("fri",), "saturday": ("sat",), "sunday": ("sun",),
+}
+"""Full weekday names for the abbreviations datasets store ("Sun", "Thur")."""
 CONTAIN_WORDS = frozenset({"contain", "contains", "containing", "include", "includes", "including", "mention",
                            "mentions", "mentioning"})
 COMMON_WORDS = frozenset({"common", "frequent", "frequently", "popular", "usual", "used", "often"})
@@ -231,8 +242,8 @@ class RulesPlanner:
             if words[i] == "how" and words[i + 1] == "many":
                 rest = words[i + 2 :]
                 if len(rest) >= 2 and rest[1] in {"does", "do", "did", "has", "had"}:
-                    stems = {stem(rest[0])}
-                    return any(stems & self._leaf_stems[c.path] and c.type == "number" for c in self._columns)
+                    stems = {stem(rest[0])}  # "how many cylinders does …", not "how many districts did … win"
+                    return any(stems == self._leaf_stems[c.path] and c.type == "number" for c in self._columns)
         return False
 
     def _superlative(self, state: _State, cues: "_Cues") -> "_Superlative | None":
@@ -426,7 +437,7 @@ class RulesPlanner:
             acronym = self._acronyms[column.path]
             if len(leaf) == 1 and _abbreviates(next(iter(leaf)), token.lower):
                 mentions.append(_Mention(column, i, i + 1, 0.7, via=f"'{token.text}' read as {column.path}"))
-            elif len(acronym) >= 2 and token.lower == acronym:
+            elif len(acronym) >= 2 and token.lower == acronym and token.lower not in FUNCTION_WORDS | QUESTION_FILLERS:
                 mentions.append(_Mention(column, i, i + 1, 0.9, via=f"'{token.text}' read as {column.path}"))
             elif token.lower in SYNONYMS and SYNONYMS[token.lower] and set(SYNONYMS[token.lower]) & leaf:
                 rank = SYNONYMS[token.lower].index(sorted(set(SYNONYMS[token.lower]) & leaf,
@@ -466,8 +477,12 @@ class RulesPlanner:
             number = parse_number(word) if tokens[i].text[0].isdigit() else None
             if number is None:
                 continue
+            scale = MULTIPLIERS.get(words[i + 1]) if i + 1 < len(words) else None
+            if scale is not None:  # "over 100 million": the number is 100,000,000
+                number = number * scale
+                state.mark(i + 1, i + 2)
             op, op_start = _comparator_before(words, i)
-            end = i + 1
+            end = i + 2 if scale is not None else i + 1
             if op == "between" or (op is None and i >= 1 and words[i - 1] == "from" and i + 2 < len(words)
                                    and words[i + 1] in ("to", "and")):
                 if i + 2 < len(words) and words[i + 1] in ("and", "to") and parse_number(words[i + 2]) is not None:
@@ -627,6 +642,8 @@ class RulesPlanner:
 
     def _read_group(self, state: _State, mentions: list[_Mention], cues: "_Cues") -> None:
         words = [t.lower for t in state.tokens]
+        if self._read_versus(state, mentions, words):
+            return
         if state.top_at is not None:
             ranked = next((m for m in mentions if m.start in (state.top_at, state.top_at + 1) and not m.is_value
                            and m.column.type in ("text", "boolean")), None)
@@ -667,6 +684,10 @@ class RulesPlanner:
                 return
             target = next((m for m in mentions if m.start >= j and m.start <= j + 1 and not m.is_value
                            and not set(range(m.start, m.end)) & state.used), None)
+            if target is not None and not (_groupable(target.column) or _few_numbers(target.column)
+                                           or target.column.type in ("date", "timestamp")
+                                           or target.column is self._year_column()):
+                target = None  # "by AAPL", "won by Joly": a measure, not groups
             if target is not None:
                 if target.column.type in ("date", "timestamp"):
                     spoken = set(words[target.start : target.end + 1])
@@ -704,6 +725,9 @@ class RulesPlanner:
                 return
             target = next((m for m in mentions if m.start in (k, k + 1) and not m.is_value
                            and not set(range(m.start, m.end)) & state.used), None)
+            if target is not None and target.column.type in ("date", "timestamp"):
+                state.mark(target.start, target.end)  # "which date had the highest X": the record's date
+                return
             if target is not None and target.column.type in ("text", "boolean") and (
                 _groupable(target.column) or state.limit is not None or cues.common is not None
                 or target.column.path != self._schema.label_field
@@ -711,6 +735,28 @@ class RulesPlanner:
                 state.group = GroupBy(target.column.path)
                 state.consumed_columns.add(target.column.path)
                 state.mark(target.start, target.end)
+
+    def _read_versus(self, state: _State, mentions: list[_Mention], words: list[str]) -> bool:
+        """ "smokers vs non-smokers" groups by smoker; "Japan vs Europe" by Origin, for those two values."""
+        at = next((i for i, word in enumerate(words) if word in VERSUS or (word == "compared" and i > 0)), None)
+        if at is None:
+            return False
+        before = [m for m in mentions if m.end <= at and not set(range(m.start, m.end)) & state.used]
+        after = [m for m in mentions if m.start > at and not set(range(m.start, m.end)) & state.used]
+        for left in reversed(before):
+            right = next((m for m in after if m.column.path == left.column.path), None)
+            if right is None or not (_groupable(left.column) or _yes_no_values(left.column) is not None):
+                continue
+            state.group = GroupBy(left.column.path)
+            state.group_explicit = True
+            state.consumed_columns.add(left.column.path)
+            if left.is_value and right.is_value:
+                state.filters.append(Filter(left.column.path, "in", list(dict.fromkeys([left.value, right.value]))))
+            for m in (left, right):
+                state.mark(m.start, m.end)
+            state.mark(at, at + 1)
+            return True
+        return False
 
     def _group_date(self, state: _State, word: str, start: int, end: int, *, explicit: bool = True) -> bool:
         part = DATE_PART_WORDS.get(word) or {"yearly": "year", "annually": "year", "monthly": "month",
@@ -764,12 +810,17 @@ class RulesPlanner:
             for mention in mentions:
                 if not mention.is_value and mention.column.path == path:
                     state.mark(mention.start, mention.end)
-        # booleans named as such: "gift orders", "orders that were not gifts"
+        # booleans named as such: "gift orders", "orders that were not gifts", "smokers" (a Yes/No field)
         for mention in mentions:
-            if mention.is_value or mention.column.type != "boolean" or set(range(mention.start, mention.end)) & state.used:
+            if mention.is_value or set(range(mention.start, mention.end)) & state.used:
+                continue
+            yes_no = _yes_no_values(mention.column)
+            if mention.column.type != "boolean" and yes_no is None:
                 continue
             before = set(words[max(0, mention.start - 3) : mention.start])
             value = not (before & (NEGATIONS | {"no"}))
+            if yes_no is not None:
+                value = yes_no[0] if value else yes_no[1]
             state.filters.append(Filter(mention.column.path, "=", value))
             state.consumed_columns.add(mention.column.path)
             state.mark(mention.start, mention.end)
@@ -822,6 +873,11 @@ class RulesPlanner:
                 aggregation = "count"
                 child = self._counted_child(state, cues)
                 counted = self._counted_number(state, cues, measured)
+                named = next((m for m in measured if m.column.type == "number" and 0 <= m.start - cues.count <= 2
+                              and all(k in state.used for k in range(cues.count, m.start))), None)
+                if counted is None and named is not None and not _whole_numbers(named.column):
+                    state.mark(named.start, named.end)  # "how many tips": the records are tips, not amounts to add
+                    free = [m for m in free if m is not named]
                 if child is not None:
                     aggregation, field_path = child
                 elif counted is not None and counted is self._year_column():  # "number of years with …"
@@ -895,6 +951,13 @@ class RulesPlanner:
         if limit is not None and state.group is not None and order is None:
             order = "desc"
 
+        if aggregation == "count" and field_path is None:
+            grouped = state.group.field if state.group is not None else None
+            left = [m for m in free if m.column.type == "number" and m.column.path not in state.consumed_columns
+                    and m.column.path != grouped and m.score >= 1]  # named in full, not one word of a longer name
+            if left:  # "how many districts did Coderre win" (Coderre: a vote count): not a count of every district
+                words_left = ", ".join(repr(" ".join(state.words(m.start, m.end))) for m in left)
+                return PlanOutcome.unfilled(f"could not tell how {words_left} limits the count")
         unknown = self._unexplained_names(state, mentions, question)
         if unknown:
             return PlanOutcome.unfilled(f"could not match {', '.join(repr(u) for u in unknown)} to a field or value")
@@ -909,11 +972,19 @@ class RulesPlanner:
         )
         return PlanOutcome.planned(Plan(spec=spec, planner="rules", assumptions=tuple(dict.fromkeys(state.assumptions))))
 
-    @staticmethod
-    def _counted_number(state: _State, cues: "_Cues", measured: list[_Mention]) -> ColumnInfo | None:
-        """ "How many deaths from wounds were there?": a number field right after "how many" holds counts to add."""
+    def _counted_number(self, state: _State, cues: "_Cues", measured: list[_Mention]) -> ColumnInfo | None:
+        """ "How many deaths from wounds were there?": a number field right after "how many" holds counts to add.
+
+        Not when the words after "how many" name the records ("how many districts did Coderre win") or
+        another field, and not for amounts ("how many tips on Sunday" counts tips: ``tip`` holds dollars)."""
+        after = cues.count or 0
+        if after < len(state.tokens) and (
+            state.tokens[after].stem in self._record_nouns
+            or any(state.tokens[after].stem in self._leaf_stems[c.path] for c in self._columns if c.type != "number")
+        ):
+            return None
         for m in measured:
-            if m.column.type == "number" and not m.via and 0 <= m.start - (cues.count or 0) <= 3:
+            if m.column.type == "number" and not m.via and 0 <= m.start - after <= 3 and _whole_numbers(m.column):
                 return m.column
         return None
 
@@ -941,7 +1012,7 @@ class RulesPlanner:
         """ "Which car has the highest X" / "the 3 heaviest cars" ask for records; "what is the highest X" for a value."""
         if state.limit is not None:
             return True
-        if "which" in words or "who" in words or "whose" in words:
+        if "which" in words or "who" in words or "whose" in words or words[:1] == ["when"]:
             return True
         if {"name", "list", "show", "find"} & set(words[:2]):
             return True
@@ -1182,6 +1253,28 @@ def _negated(words: list[str], start: int) -> bool:
     return bool(set(window) & NEGATIONS) or "than" in window and "other" in window
 
 
+def _yes_no_values(column: ColumnInfo) -> tuple[Any, Any] | None:
+    """The stored (yes, no) spellings of a text field that only holds yes/no answers ("Yes"/"No")."""
+    if column.type != "text" or not column.categorical:
+        return None
+    yes = [v for v in column.values if isinstance(v, str) and v.lower() in YES_VALUES]
+    no = [v for v in column.values if isinstance(v, str) and v.lower() in NO_VALUES]
+    if len(yes) != 1 or len(no) != 1 or len(column.values) != 2:
+        return None
+    return yes[0], no[0]
+
+
+def _whole_numbers(column: ColumnInfo) -> bool:
+    """The field's common values are whole numbers (counts such as deaths or quantities, not amounts)."""
+    numbers = [v for v in column.values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return bool(numbers) and all(float(v).is_integer() for v in numbers)
+
+
+def _few_numbers(column: ColumnInfo) -> bool:
+    """A number field with few distinct values (cylinders, party size): it can be grouped by."""
+    return column.type == "number" and 0 < column.distinct <= 50 and column.distinct * 4 <= column.present
+
+
 def _groupable(column: ColumnInfo) -> bool:
     return column.categorical or column.type == "boolean"
 
@@ -1227,6 +1320,10 @@ def _value_index(columns: list[ColumnInfo]) -> dict[tuple[str, ...], list[tuple[
                 index.setdefault(stems, []).append((column, value))
             plural = tuple(words[:-1]) + (words[-1] + "s",)
             index.setdefault(plural, []).append((column, value))
+            for day, short in WEEKDAYS.items():
+                if words == [day[:3]] or (len(words) == 1 and words[0] in short):
+                    index.setdefault((day,), []).append((column, value))
+                    index.setdefault((day + "s",), []).append((column, value))
     return index
 
 

@@ -136,6 +136,8 @@ class ColumnInfo:
     """Every distinct value (categorical columns) or the most common ones (others), most common first."""
     present: int = 0
     """Rows holding a value."""
+    distinct: int = 0
+    """Distinct values (0 when not counted)."""
     minimum: Any = None
     maximum: Any = None
     item_type: str | None = None

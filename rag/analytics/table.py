@@ -920,6 +920,7 @@ def _column_info(
         categorical=categorical,
         values=tuple(json_safe(value) for value, _count in top),
         present=int(present_rows),
+        distinct=int(distinct),
         minimum=json_safe(low),
         maximum=json_safe(high),
         item_type=typed.item_type,
