@@ -544,3 +544,12 @@ def test_a_huge_in_list_is_refused_before_any_sql(cars: AnalyticTable) -> None:
         cars.run(spec)
     largest = QuerySpec("count", filters=(Filter("Name", "in", [f"car {i}" for i in range(MAX_IN_VALUES)]),))
     assert value(cars.run(largest)) == 0
+
+
+def test_a_top_n_leaves_out_the_records_without_a_group_and_a_full_listing_keeps_them() -> None:
+    airports = [{"iata": f"A{i}", "city": None if i < 14 else "Austin" if i % 3 else "Greenville"} for i in range(30)]
+    table = build(airports, name="airports.json")
+    top = table.run(QuerySpec("count", group_by=GroupBy("city"), order="desc", limit=1))
+    assert [list(row) for row in top.rows] == [["Austin", 11]]  # not the 14 airports without a city
+    listing = table.run(QuerySpec("count", group_by=GroupBy("city"), order="desc"))
+    assert {row[0]: row[1] for row in listing.rows} == {None: 14, "Austin": 11, "Greenville": 5}

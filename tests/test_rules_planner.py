@@ -216,3 +216,47 @@ def test_grouping_by_a_measure_is_refused_and_an_unplaced_field_in_a_count_falls
     assert spec.group_by is None
     outcome = planner.plan("How many tips did pop get?")  # the records counted; pop named in full, read as nothing
     assert outcome.status in (UNFILLED, NOT_ANALYTIC)
+
+
+def _weather() -> RulesPlanner:
+    columns = [
+        ColumnInfo("date", "records", "date"),
+        ColumnInfo("precipitation", "records", "number", values=(0.0, 2.5)),
+        ColumnInfo("longitude", "records", "number", values=(-150.1,)),
+        ColumnInfo("weather", "records", "text", categorical=True, values=("sun", "rain", "fog", "snow")),
+        ColumnInfo("country", "records", "text", categorical=True, values=("USA", "Canada")),
+    ]
+    return RulesPlanner(TableSchema(record_count=1461, columns={c.path: c for c in columns}, children={},
+                                    label_field=None, dataset_name="weather.json"))
+
+
+@pytest.mark.parametrize(
+    "question, filters",
+    [
+        ("How many rainy days were there?", {Filter("weather", "=", "rain")}),
+        ("How many days were not sunny?", {Filter("weather", "!=", "sun")}),
+        ("How many records are outside the USA?", {Filter("country", "!=", "USA")}),
+        ("How many records have a longitude below -150?", {Filter("longitude", "<", -150)}),
+        ("How many days between June and August 2015 had rain?",
+         {Filter("date", "between", ("2015-06-01", "2015-08-31")), Filter("weather", "=", "rain")}),
+    ],
+)
+def test_adjectives_negations_negative_numbers_and_month_ranges(question, filters) -> None:
+    spec = _spec(_weather(), question)
+    found = {Filter(f.field, f.op, tuple(f.value) if isinstance(f.value, list) else f.value) for f in spec.filters}
+    assert spec.aggregation == "count" and found == filters
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many countries have more than 100 records?",  # a count of groups: a number nobody read
+        "Compare the precipitation in 2013 and 2015",  # two years no record is in at once
+    ],
+)
+def test_what_the_planner_cannot_read_goes_to_retrieval(question) -> None:
+    assert _weather().plan(question).status in (UNFILLED, NOT_ANALYTIC)
+
+
+def test_what_a_column_means_is_not_an_average() -> None:
+    assert _weather().plan("What does the precipitation column mean?").status == NOT_ANALYTIC

@@ -131,7 +131,7 @@ MONTHS["may"] = 5  # kept, but only read as a month when a year or "in" stands b
 GT = {"more", "greater", "higher", "larger", "bigger", "over", "above", "exceeding", "exceeds", "heavier", "longer",
       "after", "later", "since", "older"}
 LT = {"less", "fewer", "lower", "smaller", "under", "below", "lighter", "shorter", "before", "earlier", "younger"}
-NEGATIONS = {"not", "excluding", "except", "non", "without", "other", "isn't", "aren't", "wasn't", "weren't",
+NEGATIONS = {"not", "excluding", "except", "non", "without", "other", "outside", "isn't", "aren't", "wasn't", "weren't",
              "don't", "doesn't", "didn't"}
 MISSING_AFTER = {"missing", "empty", "null", "blank", "unknown", "unset"}
 MISSING_BEFORE = {"no", "without", "missing", "lacking", "lack"}
@@ -254,6 +254,8 @@ class RulesPlanner:
                 return _Superlative("max" if word == "most" else "min", i, i + 2, hints, words[i + 1])
             if word in ("first", "last") and (_is_top_n(words, i) or words[0] not in ("when", "which", "what", "who")):
                 continue
+            if word in ("oldest", "youngest") and self._hinted_field(("age",), ("number",)) is not None:
+                return _Superlative("max" if word == "oldest" else "min", i, i + 1, ("age",), word)  # the oldest person
             if word in SUPERLATIVE_FIELDS and word not in ("rated", "recent", "expensive", "powerful", "populous",
                                                           "efficient"):
                 hints, direction = SUPERLATIVE_FIELDS[word]
@@ -266,6 +268,8 @@ class RulesPlanner:
                     continue
                 if word in ("top", "bottom") and not _is_top_n(words, i) and not (i + 1 < len(words)):
                     continue
+                if word in ("oldest", "youngest") and self._hinted_field(("age",), ("number",)) is not None:
+                    return _Superlative("max" if word == "oldest" else "min", i, i + 1, ("age",), word)
                 if word in ("latest", "newest", "earliest", "oldest", "largest", "biggest", "smallest"):
                     hints, direction = SUPERLATIVE_FIELDS[word]
                     return _Superlative(direction, i, i + 1, hints, word)
@@ -474,7 +478,7 @@ class RulesPlanner:
         for i, word in enumerate(words):
             if i in state.used:
                 continue
-            number = parse_number(word) if tokens[i].text[0].isdigit() else None
+            number = parse_number(word) if tokens[i].text.lstrip("-")[:1].isdigit() else None
             if number is None:
                 continue
             scale = MULTIPLIERS.get(words[i + 1]) if i + 1 < len(words) else None
@@ -951,6 +955,10 @@ class RulesPlanner:
         if limit is not None and state.group is not None and order is None:
             order = "desc"
 
+        exact = [f.field for f in state.filters if f.op in ("=", "between")]
+        clash = next((name for name in exact if exact.count(name) > 1), None)
+        if clash is not None:  # "compare 2006 and 2010": no record is in both years
+            return PlanOutcome.unfilled(f"the question names two values of {clash} that no record has at once")
         if aggregation == "count" and field_path is None:
             grouped = state.group.field if state.group is not None else None
             left = [m for m in free if m.column.type == "number" and m.column.path not in state.consumed_columns
@@ -1073,8 +1081,8 @@ class RulesPlanner:
                 continue
             if token.text[:1].isupper() and token.lower not in MONTHS and token.lower not in _ALL_CUE_WORDS:
                 unknown.append(token.text)
-            elif re.fullmatch(r"\d{4}", token.text) and 1000 <= int(token.text) <= 2999:
-                unknown.append(token.text)  # a year the question names but no date or year field took
+            elif token.text.lstrip("-")[:1].isdigit():
+                unknown.append(token.text)  # a number (a year, "more than 100") that no filter or limit took
         return unknown
 
 
@@ -1121,8 +1129,8 @@ def _find_cues(words: list[str]) -> _Cues:
                 cues.count = i + len(cue)
                 window = words[i + len(cue) : i + len(cue) + 3]
                 cues.distinct = bool(DISTINCT_WORDS & set(window))
-        if word in MEAN_WORDS:
-            cues.mean = True
+        if word in MEAN_WORDS and not (word == "mean" and {"does", "do", "did"} & set(words[max(0, i - 4) : i])):
+            cues.mean = True  # "what does the goods_producing column mean?" asks a meaning, not an average
         elif word in MEDIAN_WORDS:
             cues.median = True
         elif word in ("total", "sum", "altogether", "combined") and cues.sum is None:
@@ -1167,8 +1175,15 @@ def _small_int(word: str) -> int | None:
 
 
 def _date_span(words: list[str], i: int) -> tuple[int, int, date, date, str] | None:
-    """A date expression starting at ``i``: "march 2024", "2024-03", "1982", "2024-03-05"."""
+    """A date expression starting at ``i``: "march 2024", "1982", "1970 to 1980", "between june and
+    august 2015"."""
     word = words[i]
+    if (word in ("between", "from") and i + 4 < len(words) and words[i + 1] in MONTHS and words[i + 2] in ("and", "to")
+            and words[i + 3] in MONTHS and _YEAR.match(words[i + 4])):
+        year, first, last_month = int(words[i + 4]), MONTHS[words[i + 1]], MONTHS[words[i + 3]]
+        if first <= last_month:
+            last = calendar.monthrange(year, last_month)[1]
+            return i, i + 5, date(year, first, 1), date(year, last_month, last), " ".join(words[i + 1 : i + 5])
     if word in MONTHS and i + 1 < len(words) and _YEAR.match(words[i + 1]):
         year, month = int(words[i + 1]), MONTHS[word]
         last = calendar.monthrange(year, month)[1]
@@ -1320,6 +1335,9 @@ def _value_index(columns: list[ColumnInfo]) -> dict[tuple[str, ...], list[tuple[
                 index.setdefault(stems, []).append((column, value))
             plural = tuple(words[:-1]) + (words[-1] + "s",)
             index.setdefault(plural, []).append((column, value))
+            if len(words) == 1 and len(words[0]) >= 3 and words[0].isalpha():  # "rainy days", "not sunny"
+                index.setdefault((words[0] + "y",), []).append((column, value))
+                index.setdefault((words[0] + words[0][-1] + "y",), []).append((column, value))
             for day, short in WEEKDAYS.items():
                 if words == [day[:3]] or (len(words) == 1 and words[0] in short):
                     index.setdefault((day,), []).append((column, value))

@@ -328,15 +328,19 @@ class _Scope:
                 f"SELECT g AS {group_name}, {self.measure_sql('v')} AS {value_name} FROM (SELECT DISTINCT "
                 f"{self.group_sql()} AS g, {self.row_id()} AS record{inner_value}{self.from_clause()}"
             )
-            text.extend(self.where()).add(") AS d GROUP BY g")
+            text.extend(self.where(self.ranked_groups())).add(") AS d GROUP BY g")
         else:
             text = _Text().add(
                 f"SELECT {self.group_sql()} AS {group_name}, {self.measure_sql()} AS {value_name}{self.from_clause()}"
             )
-            text.extend(self.where()).add(" GROUP BY 1")
+            text.extend(self.where(self.ranked_groups())).add(" GROUP BY 1")
         text.add(" ORDER BY " + self.group_order("1", "2", "g" if self.dedupe else self.group_sql()))
         self.limit(text, keep if self.spec.limit else keep + 1)
         return text.query([group_label, value_label], max_rows=keep)
+
+    def ranked_groups(self) -> list[str]:
+        """For a top-N, records without a group are left out: "missing" is not the city with the most airports."""
+        return [f"{self.group_sql()} IS NOT NULL"] if self.spec.limit else []
 
     def records_query(self) -> SqlQuery:
         spec = self.spec
