@@ -16,6 +16,9 @@ from dash import Dash
 from dash._utils import split_callback_id
 
 
+UPDATE_PATH = "/_dash-update-component"
+
+
 @dataclass(frozen=True)
 class CallbackResponse:
     """One callback's HTTP answer."""
@@ -64,17 +67,28 @@ class CallbackClient:
 
         ``inputs`` and ``state`` give other values as ``{"id.prop": value}`` (missing ones are None).
         """
+        body = self.request_body(input_id, input_prop, value, inputs=inputs, state=state)
+        response = self._http.post(UPDATE_PATH, json=body)
+        return CallbackResponse(status=response.status_code, body=response.get_data())
+
+    def request_body(
+        self,
+        input_id: str,
+        input_prop: str,
+        value: Any,
+        *,
+        inputs: Mapping[str, Any] | None = None,
+        state: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The JSON the browser posts to ``UPDATE_PATH`` for this trigger (to send over real HTTP too)."""
         key = self.key_for(input_id, input_prop)
         spec = self._app.callback_map[key]
         given_inputs = {f"{input_id}.{input_prop}": value, **(inputs or {})}
         given_state = dict(state or {})
-        outputs = split_callback_id(key)
-        body = {
+        return {
             "output": key,
-            "outputs": outputs,
+            "outputs": split_callback_id(key),
             "inputs": [{**i, "value": given_inputs.get(f"{i['id']}.{i['property']}")} for i in spec["inputs"]],
             "state": [{**s, "value": given_state.get(f"{s['id']}.{s['property']}")} for s in spec["state"]],
             "changedPropIds": [f"{input_id}.{input_prop}"],
         }
-        response = self._http.post("/_dash-update-component", json=body)
-        return CallbackResponse(status=response.status_code, body=response.get_data())

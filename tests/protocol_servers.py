@@ -81,6 +81,8 @@ class ReceivedRequest:
     path: str
     headers: dict[str, str]
     body: Any
+    received_at: float = field(default_factory=time.time)
+    """``time.time()`` when the request was read (to time when model requests start, across processes)."""
 
 
 def free_port() -> int:

@@ -1,0 +1,179 @@
+"""Many tabs streaming at once from one app process, simulated at the HTTP level.
+
+Each simulated tab does what the page does, over real HTTP to the app served by this process (the
+tabs run in 5 other processes, so that their own Python does not share the app's): it
+posts the real Send callback (``/_dash-update-component``), then polls ``/_poll/answer`` like
+``polling.js`` (one request in flight, 50 ms until the first text, then 200 ms, offsets applied in
+order) until its answer is done. All tabs send at the same moment. The model is a local
+OpenAI-compatible server that streams each answer over about 3 s.
+
+Prints, per number of tabs: how many turns finished with the whole text, send-to-first-text and
+send-to-done (p50/max), poll round trip p50/p95, the time the model request started after Send,
+and the app process's CPU time and peak memory over the run.
+
+Run: ``python bench/bench_tabs.py [--tabs 10 50]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from app import create_app  # noqa: E402
+from dashboard import ids  # noqa: E402
+from dashboard.callback_client import UPDATE_PATH, CallbackClient  # noqa: E402
+from dashboard.data_flow import EXAMPLE_DATASET  # noqa: E402
+from dashboard.polling import ANSWER_POLL_PATH  # noqa: E402
+from rag.engine import RAGEngine  # noqa: E402
+from rag.settings import Settings, apply_overrides  # noqa: E402
+from tests.browser import serve  # noqa: E402
+from tests.protocol_servers import ChatReply, OpenAIServer  # noqa: E402
+
+PIECES = [f"word{i} " for i in range(60)]
+PIECE_DELAY = 0.05  # 60 pieces over ~3 s
+FAST_MS, SLOW_MS = 0.05, 0.2
+CLIENT_PROCESSES = 5
+
+
+@dataclass
+class Tab:
+    """One simulated tab's answer."""
+
+    number: int
+    sent_at: float = 0.0
+    first_text_at: float | None = None
+    done_at: float | None = None
+    text: str = ""
+    polls: list[float] = field(default_factory=list)
+    error: str | None = None
+
+
+def run_tab(tab: Tab, url: str, body: dict, start_at: float) -> None:
+    session = requests.Session()
+    time.sleep(max(0.0, start_at - time.time()))
+    tab.sent_at = time.time()
+    try:
+        reply = session.post(url + UPDATE_PATH, json=body, timeout=60)
+        reply.raise_for_status()
+        session_id = reply.json()["response"][ids.STREAMING_SESSION_ID]["data"]
+        offset, seq, view = 0, 0, {}
+        while True:
+            seq += 1
+            started = time.time()
+            poll = session.post(url + ANSWER_POLL_PATH, json={"seq": seq, "session": session_id, "offset": offset,
+                                                              "view": view}, timeout=60)
+            tab.polls.append(time.time() - started)
+            data = poll.json()
+            if data.get("done"):
+                tab.text = data.get("text", "")
+            elif data.get("from", offset) == offset:
+                tab.text += data.get("text", "")
+                offset = data.get("to", offset)
+                view = data.get("view", view)
+            if tab.text and tab.first_text_at is None:
+                tab.first_text_at = time.time()
+            if data.get("done"):
+                tab.done_at = time.time()
+                return
+            time.sleep(FAST_MS if not tab.text else SLOW_MS)
+    except Exception as exc:  # a benchmark reports failures, it does not stop at them
+        tab.error = str(exc)
+
+
+def run_tabs(url: str, work: list[tuple[int, dict]], start_at: float) -> list[Tab]:
+    """In a client process: one thread per tab, all sending at ``start_at``."""
+    tabs = [Tab(number) for number, _ in work]
+    threads = [threading.Thread(target=run_tab, args=(tab, url, body, start_at)) for tab, (_, body) in zip(tabs, work)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    return tabs
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
+def bench(count: int) -> None:
+    model = OpenAIServer().start()
+    model.reply = ChatReply(pieces=PIECES, delay=PIECE_DELAY)
+    try:
+        with tempfile.TemporaryDirectory() as cache:
+            settings = apply_overrides(Settings(), {
+                "llm": {"backend": "openai", "base_url": model.base_url, "model": "smollm2", "api_key_env": ""},
+                "retrieval": {"top_k": 3},
+                "cache": {"directory": cache, "enabled": False},
+            }, "bench")
+            engine = RAGEngine(settings)
+            engine.load_json(EXAMPLE_DATASET)
+            engine.chat("warm-up question about orders")
+            app = create_app(engine=engine)
+            client = CallbackClient(app)
+            bodies = [client.request_body(ids.SEND_BUTTON, "n_clicks", 1, state={
+                f"{ids.CHAT_INPUT}.value": f"Which orders were shipped with DHL to customer number {n}?",
+                f"{ids.CHAT_HISTORY_STORE}.data": [],
+                f"{ids.STREAMING_ACTIVE}.data": False,
+            }) for n in range(count)]
+            with serve(app.server) as url, ProcessPoolExecutor(CLIENT_PROCESSES, mp_context=get_context("spawn")) as pool:
+                list(pool.map(time.sleep, [0] * CLIENT_PROCESSES))  # the client processes are up before timing
+                cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+                requests_before = len(model.chat_requests)
+                start_at = time.time() + 1.0
+                shares = [list(enumerate(bodies))[k::CLIENT_PROCESSES] for k in range(CLIENT_PROCESSES)]
+                tabs = [tab for part in pool.map(run_tabs, [url] * CLIENT_PROCESSES, shares, [start_at] * CLIENT_PROCESSES)
+                        for tab in part]
+                wall = time.time() - start_at
+                cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+            expected = "".join(PIECES)
+            finished = [t for t in tabs if t.done_at is not None and t.text == expected]
+            starts = [r.received_at - start_at for r in model.chat_requests[requests_before:]]
+    finally:
+        model.stop()
+    firsts = [t.first_text_at - t.sent_at for t in tabs if t.first_text_at]
+    dones = [t.done_at - t.sent_at for t in tabs if t.done_at]
+    polls = [p for t in tabs for p in t.polls]
+    cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
+    print(f"{count:>4} tabs: {len(finished)}/{count} finished whole"
+          + (f" ({sum(1 for t in tabs if t.error)} errors: {next((t.error for t in tabs if t.error), '')[:80]})"
+             if any(t.error for t in tabs) else ""))
+    if firsts and dones:
+        print(f"      send->first text p50 {statistics.median(firsts):.2f} s, max {max(firsts):.2f} s; "
+              f"send->done p50 {statistics.median(dones):.2f} s, max {max(dones):.2f} s (the model streams ~3 s)")
+    if polls:
+        print(f"      poll round trip p50 {statistics.median(polls) * 1000:.0f} ms, p95 {percentile(polls, 0.95) * 1000:.0f} ms "
+              f"over {len(polls)} polls")
+    if starts:
+        print(f"      model request started after Send: p50 {statistics.median(starts):.2f} s, max {max(starts):.2f} s")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"      app process (app and model server): CPU {cpu:.1f} s over {wall:.1f} s wall; peak RSS {peak_mb:.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tabs", type=int, nargs="+", default=[10, 50])
+    args = parser.parse_args()
+    for count in args.tabs:
+        bench(count)
+
+
+if __name__ == "__main__":
+    main()
