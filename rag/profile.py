@@ -40,8 +40,9 @@ KINDS = ("number", "category", "text", "date", "boolean", "mixed")
 
 _CHUNK = 4096
 _DATE_PATTERN = re.compile(
-    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?"
+    r"\d{4}([-/])\d{2}\1\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?"
 )
+"""ISO 8601 dates and date-times, and the year-first ``2012/01/31`` that exports write (never ambiguous)."""
 _TYPE_NAMES = {str: "string", int: "integer", float: "float", bool: "boolean"}
 
 
@@ -318,9 +319,11 @@ def _finite_or_none(value: float | int | None) -> float | int | None:
 
 
 def parse_iso_date(text: str) -> datetime | None:
-    """The date or date-time an ISO 8601 string holds (as naive UTC), or None."""
+    """The date or date-time an ISO 8601 (or year-first ``2012/01/31``) string holds (as naive UTC), or None."""
     if len(text) < 10 or not text[0].isdigit() or not _DATE_PATTERN.fullmatch(text):
         return None
+    if text[4] == "/":
+        text = text[:10].replace("/", "-") + text[10:]
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:

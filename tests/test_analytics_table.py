@@ -360,3 +360,19 @@ def test_bad_memory_limit_is_a_query_error() -> None:
 def test_record_ids_column_is_the_record_id(cars: AnalyticTable) -> None:
     rows, _ = cars._execute(f'SELECT "{RECORD_ID}", "Name" FROM records ORDER BY rowid LIMIT 2')
     assert rows == [("$[0]", "chevrolet chevelle malibu"), ("$[1]", "buick skylark 320")]
+
+
+def test_year_first_slash_dates_are_dates() -> None:
+    from rag.analytics.spec import Filter, QuerySpec
+    from rag.analytics.table import AnalyticTable
+    from rag.loader import load_dataset
+    from rag.profile import profile_dataset
+
+    days = [{"date": f"2012/{month:02d}/{day:02d}", "rain": month * day} for month in (1, 2, 3) for day in (1, 15)]
+    dataset = load_dataset(days, name="weather.json")
+    profile = profile_dataset(dataset.records)
+    assert profile.field("date").kind == "date"
+    table = AnalyticTable.build(dataset, profile)
+    assert table.schema.columns["date"].type == "date"
+    march = table.run(QuerySpec("sum", "rain", filters=(Filter("date", "between", ["2012-03-01", "2012-03-31"]),)))
+    assert [list(row) for row in march.rows] == [[3 + 45]]

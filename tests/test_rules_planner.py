@@ -260,3 +260,7 @@ def test_what_the_planner_cannot_read_goes_to_retrieval(question) -> None:
 
 def test_what_a_column_means_is_not_an_average() -> None:
     assert _weather().plan("What does the precipitation column mean?").status == NOT_ANALYTIC
+
+
+def test_what_a_long_column_name_means_is_not_an_average_either() -> None:
+    assert _weather().plan("What does the precipitation amount column in this table mean?").status == NOT_ANALYTIC

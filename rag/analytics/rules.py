@@ -913,6 +913,9 @@ class RulesPlanner:
             ):
                 aggregation, field_path = direction, column.path  # "the maximum horsepower for each origin"
             elif state.group is not None:
+                if column is None and superlative.word not in ("most", "least", "fewest", "top", "bottom"):
+                    # "on which day was the lowest minimum temperature" with no field read: not a count of days
+                    return PlanOutcome.unfilled(f"could not tell which field '{superlative.word}' is about")
                 if column is None:
                     aggregation = "count"
                 else:
@@ -1129,7 +1132,7 @@ def _find_cues(words: list[str]) -> _Cues:
                 cues.count = i + len(cue)
                 window = words[i + len(cue) : i + len(cue) + 3]
                 cues.distinct = bool(DISTINCT_WORDS & set(window))
-        if word in MEAN_WORDS and not (word == "mean" and {"does", "do", "did"} & set(words[max(0, i - 4) : i])):
+        if word in MEAN_WORDS and not (word == "mean" and {"does", "do", "did"} & set(words[:i])):
             cues.mean = True  # "what does the goods_producing column mean?" asks a meaning, not an average
         elif word in MEDIAN_WORDS:
             cues.median = True
