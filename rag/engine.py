@@ -490,31 +490,35 @@ class RAGEngine:
             run.done.set()
 
     def _wait_for_load(self, question: str, session_id: str, run: _Run) -> bool:
-        """Hold a question sent while a file loads until it can be answered over that file; False when
-        the answer already ended (the load failed, or Stop was pressed while waiting)."""
+        """Hold a question sent while a file loads until it can be answered over that file (or over the file
+        that replaced it); False when the answer already ended (the load failed, or Stop was pressed)."""
         ticket = self.pending_load()
-        if ticket is None or ticket.searchable.is_set() and ticket.error is None:
-            return True
         shown = ""
-        while not ticket.searchable.wait(LOAD_WAIT_POLL_SECONDS):
-            if run.cancel.cancelled:
-                self._buffer.update_meta(session_id, waiting=None)
-                self._buffer.finish(session_id, status=STOPPED)
-                return False
-            if ticket.waiting_text() != shown:
-                shown = ticket.waiting_text()
-                self._buffer.update_meta(session_id, waiting=shown)
+        while ticket is not None and not (ticket.searchable.is_set() and ticket.error is None):
+            while not ticket.searchable.wait(LOAD_WAIT_POLL_SECONDS):
+                if run.cancel.cancelled:
+                    self._buffer.update_meta(session_id, waiting=None)
+                    self._buffer.finish(session_id, status=STOPPED)
+                    return False
+                if ticket.waiting_text() != shown:
+                    shown = ticket.waiting_text()
+                    self._buffer.update_meta(session_id, waiting=shown)
+            if ticket.error is None:
+                break
+            newer = self.pending_load()
+            if ticket.cancelled.is_set() and newer is not None and newer is not ticket:
+                ticket = newer  # replaced by a newer upload: the question waits for that one
+                continue
+            self._buffer.update_meta(session_id, waiting=None, resend=question)  # the page puts it back in the box
+            self._buffer.finish(
+                session_id,
+                status=ERROR,
+                error=f"{ticket.name} could not be loaded, so the question was not answered: {ticket.error} "
+                "The question is back in the input box to send again.",
+            )
+            return False
         self._buffer.update_meta(session_id, waiting=None)
-        if ticket.error is None:
-            return True
-        self._buffer.update_meta(session_id, resend=question)  # the page puts it back in the input box
-        self._buffer.finish(
-            session_id,
-            status=ERROR,
-            error=f"{ticket.name} could not be loaded, so the question was not answered: {ticket.error} "
-            "The question is back in the input box to send again.",
-        )
-        return False
+        return True
 
     def _generate(
         self,
@@ -619,7 +623,8 @@ class RAGEngine:
         if token.cancelled or metrics.get("finish_reason") == "cancelled":
             buffer.finish(session_id, status=STOPPED, metrics=metrics)
             return
-        if key is not None and self._cache is not None:
+        if key is not None and self._cache is not None and loaded.retriever.semantic_progress is None:
+            # (answers found by keywords alone while the embeddings are computed are not kept)
             self._cache.put(key, {"text": text, "sources": sources, "metrics": metrics, "meta": meta})
         buffer.finish(session_id, status=DONE, metrics=metrics)
 

@@ -137,3 +137,30 @@ def test_a_new_upload_cancels_the_load_still_running(make_engine, tmp_path) -> N
     assert engine.dataset_info.name == "cars.json" and engine.dataset_info.record_count == len(
         json.loads(vega_cars_path().read_text())
     )
+
+
+def test_a_question_waiting_for_a_file_that_is_replaced_waits_for_the_new_one(make_engine) -> None:
+    engine, client = make_engine(ScriptedClient().enqueue("An answer."))
+    first = engine.begin_load("cars.json")
+    engine.chat_stream("What is the alpha-3 code of Norway?", "s1")
+    wait_for_meta(engine, "s1", "waiting")
+    second = engine.begin_load("iso3166-1.json")  # a new upload before the first was even read
+    with pytest.raises(LoadCancelled):
+        engine.load_json(vega_cars_path(), ticket=first)
+    assert engine.read("s1", 0).status == "streaming", "still waiting, for the new file"
+    engine.load_json(pycountry_database_path("iso3166-1.json"), ticket=second)
+    snap = wait_final(engine, "s1")
+    assert snap.status == "done" and all("alpha_3" in source["record"] for source in snap.sources)
+
+
+def test_answers_found_by_keywords_while_embedding_are_not_cached(make_engine, tmp_path) -> None:
+    engine, client = make_engine(ScriptedClient().enqueue("Early.").enqueue("Later."), cache={"directory": str(tmp_path)})
+    asked: dict[str, object] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "embedding" and done == 0 and "early" not in asked:
+            asked["early"] = engine.chat("What is the alpha-3 code of Norway?")
+
+    engine.load_json(pycountry_database_path("iso3166-1.json"), progress=progress)
+    later = engine.chat("What is the alpha-3 code of Norway?")
+    assert asked["early"].text == "Early." and later.text == "Later." and not later.meta.get("cached")
