@@ -670,7 +670,10 @@ def _token_counter(client: LLMClient) -> Callable[[str], int]:
     """The model's own token count where the client has one, else the prompt builder's estimate."""
 
     def count(text: str) -> int:
-        exact = client.count_tokens(text)
+        try:
+            exact = client.count_tokens(text)
+        except LLMError:  # a model that cannot load says so when asked to answer, with its own message
+            exact = None
         return exact + 1 if exact is not None else estimate_tokens(text)
 
     return count

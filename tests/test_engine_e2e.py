@@ -116,3 +116,10 @@ def test_embedded_model_answers_with_no_server(engine_for):
     assert answer.text.strip()
     assert any(source["record"]["name"] == "Germany" for source in answer.sources)
     assert answer.metrics["model"]
+
+
+def test_a_missing_embedded_model_file_is_a_clear_error_not_an_internal_one(engine_for, tmp_path):
+    engine = engine_for(backend="embedded", model_path=str(tmp_path / "nope.gguf"), max_tokens=16)
+    answer = engine.chat("What is the alpha-3 code of Germany?", timeout=60)
+    assert answer.status == "error" and "does not exist" in answer.error
+    assert "Internal error" not in answer.error
