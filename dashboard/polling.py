@@ -175,6 +175,7 @@ def stream_update(read: Reader, request: StreamRequest) -> dict[str, Any]:
         "text": snapshot.text if start == request.offset else "",
         "activity": snapshot.offset + snapshot.thinking_chars,
         "content": snapshot.offset > 0 or bool(view.get("computed")),
+        "waiting": bool(view.get("waiting")),  # no stall notice while the question waits for its file
         "view": view,
         "parts": parts,
         "fields": fields,

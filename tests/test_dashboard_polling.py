@@ -156,6 +156,17 @@ def test_each_reply_carries_the_text_between_two_offsets(buffer):
     assert (idle["from"], idle["to"], idle["text"], idle["parts"], idle["fields"]) == (21, 21, "", {}, {})
 
 
+def test_a_question_waiting_for_its_file_says_so_and_is_never_called_stalled(buffer):
+    page = streaming(buffer)
+    buffer.update_meta("sess-1", waiting="Waiting for cars.json (reading the file)…")
+    reply = page.poll(buffer)
+    assert texts(reply["parts"]["notice"]["children"]) == "Waiting for cars.json (reading the file)…"
+    assert reply["parts"]["notice"]["hidden"] is False and reply["waiting"] is True
+    buffer.update_meta("sess-1", waiting=None)
+    done_waiting = page.poll(buffer)
+    assert done_waiting["parts"]["notice"]["hidden"] is True and done_waiting["waiting"] is False
+
+
 def test_a_reply_is_as_small_for_turn_2_as_for_turn_200(buffer):
     buffer.start("s")
     buffer.append("s", "x" * 40)

@@ -64,6 +64,11 @@
         if (typeof reply.activity !== 'number') {
             return next;
         }
+        if (reply.waiting) {  // waiting for the file being loaded: the model has not been asked yet
+            next.changed_at = now;
+            next.stalled = false;
+            return next;
+        }
         if (reply.activity !== state.activity) {
             next.activity = reply.activity;
             next.changed_at = now;
