@@ -268,8 +268,6 @@ class RulesPlanner:
                     continue
                 if word in ("top", "bottom") and not _is_top_n(words, i) and not (i + 1 < len(words)):
                     continue
-                if word in ("oldest", "youngest") and self._hinted_field(("age",), ("number",)) is not None:
-                    return _Superlative("max" if word == "oldest" else "min", i, i + 1, ("age",), word)
                 if word in ("latest", "newest", "earliest", "oldest", "largest", "biggest", "smallest"):
                     hints, direction = SUPERLATIVE_FIELDS[word]
                     return _Superlative(direction, i, i + 1, hints, word)
