@@ -19,7 +19,15 @@ from flask import Response, request
 
 from dashboard import ids
 from dashboard.chat_view import render_history, send_question, turn_slot
-from dashboard.data_flow import EXAMPLE_DATASET, ingest_view, notice, render_data_view, show_record, start_load
+from dashboard.data_flow import (
+    EXAMPLE_DATASET,
+    expect_upload,
+    ingest_view,
+    notice,
+    render_data_view,
+    show_record,
+    start_load,
+)
 from dashboard.export import export_conversation
 from dashboard.ingest_jobs import IngestJobRegistry, get_ingest_registry
 from dashboard.model_panel import apply_model_choice, model_options, status_badge
@@ -195,11 +203,19 @@ def register_chat_callbacks(app: Dash, engine: EngineGetter) -> None:
         State(ids.CHAT_INPUT, "value"),
         State(ids.CHAT_HISTORY_STORE, "data"),
         State(ids.STREAMING_ACTIVE, "data"),
+        State(ids.UPLOAD_GATE, "data"),
+        State(ids.UPLOAD, "contents"),
+        State(ids.UPLOAD, "filename"),
         prevent_initial_call=True,
     )
-    def send(_clicks: int, _submits: int, question: str | None, turns: list | None, active: bool) -> tuple:
+    def send(
+        _clicks: int, _submits: int, question: str | None, turns: list | None, active: bool,
+        gate: Any, upload: Any, filename: Any,
+    ) -> tuple:
         if active:
             return (no_update,) * 6 + ("Wait for the current answer to finish, or stop it.",)
+        if question and question.strip():
+            expect_upload(engine(), gate, upload, filename)
         turns = turns or []
         turn = send_question(engine(), question, turns)
         if turn is None:

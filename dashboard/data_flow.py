@@ -47,6 +47,16 @@ def start_load(engine: Any, registry: IngestJobRegistry, source: Any, name: str)
     return registry.start(name, work)
 
 
+def expect_upload(engine: Any, gate: Any, contents: str | None, filename: Any) -> bool:
+    """A question sent while the page holds a chosen file the app has not taken yet waits for that file,
+    whichever request reaches the app first. The file is on its way when the size check let it through
+    (``gate`` names it) and the upload callback has not cleared ``contents`` yet. True when expected."""
+    if contents and isinstance(gate, dict) and gate.get("filename") and gate.get("filename") == filename:
+        engine.expect_load(str(filename))
+        return True
+    return False
+
+
 @dataclass
 class IngestView:
     """What the page shows about a loading job."""

@@ -41,6 +41,8 @@ NO_DATASET_MESSAGE = "No dataset is loaded yet: upload a JSON file or click “L
 DEFAULT_CONTEXT_WINDOW = 4096
 MAX_AUTO_CONTEXT_WINDOW = 8192
 LOAD_WAIT_POLL_SECONDS = 0.1
+LOAD_START_TIMEOUT = 30.0
+"""Seconds a question waits for an announced file that never starts loading (the browser lost it)."""
 COMPUTED_PROMPT_RECORDS = 3
 """Records given to the model with a result that names records (argmax/argmin). The matches behind a
 count are shown as sources only: beside them, small models repeat their numbers instead of the count."""
@@ -168,9 +170,19 @@ class RAGEngine:
         ticket = LoadTicket(name=name)
         with self._pending_lock:
             if self._pending is not None:
+                self._pending.replaced_by = ticket
                 self._pending.cancelled.set()
             self._pending = ticket
         return ticket
+
+    def expect_load(self, name: str) -> LoadTicket:
+        """A load of ``name`` is on its way (the page has the file, the app not yet): questions wait for it.
+        Unlike ``begin_load`` it keeps a load already announced; one that never starts is given up after
+        ``LOAD_START_TIMEOUT`` seconds by the questions waiting for it."""
+        with self._pending_lock:
+            if self._pending is None:
+                self._pending = LoadTicket(name=name)
+            return self._pending
 
     def cancel_load(self) -> bool:
         """Cancel the load in progress, if any; the previous dataset stays loaded."""
@@ -494,31 +506,40 @@ class RAGEngine:
         that replaced it); False when the answer already ended (the load failed, or Stop was pressed)."""
         ticket = self.pending_load()
         shown = ""
+        waited_since = time.monotonic()
         while ticket is not None and not (ticket.searchable.is_set() and ticket.error is None):
-            while not ticket.searchable.wait(LOAD_WAIT_POLL_SECONDS):
-                if run.cancel.cancelled:
-                    self._buffer.update_meta(session_id, waiting=None)
-                    self._buffer.finish(session_id, status=STOPPED)
-                    return False
-                if ticket.waiting_text() != shown:
-                    shown = ticket.waiting_text()
-                    self._buffer.update_meta(session_id, waiting=shown)
-            if ticket.error is None:
-                break
-            newer = self.pending_load()
-            if ticket.cancelled.is_set() and newer is not None and newer is not ticket:
-                ticket = newer  # replaced by a newer upload: the question waits for that one
+            if run.cancel.cancelled:
+                self._buffer.update_meta(session_id, waiting=None)
+                self._buffer.finish(session_id, status=STOPPED)
+                return False
+            if ticket.replaced_by is not None:
+                ticket = ticket.replaced_by  # a newer upload replaced this file: wait for that one
                 continue
-            self._buffer.update_meta(session_id, waiting=None, resend=question)  # the page puts it back in the box
-            self._buffer.finish(
-                session_id,
-                status=ERROR,
-                error=f"{ticket.name} could not be loaded, so the question was not answered: {ticket.error} "
-                "The question is back in the input box to send again.",
-            )
-            return False
+            if ticket.error is not None:
+                self._buffer.update_meta(session_id, waiting=None, resend=question)  # the page puts it back
+                self._buffer.finish(
+                    session_id,
+                    status=ERROR,
+                    error=f"{ticket.name} could not be loaded, so the question was not answered: {ticket.error} "
+                    "The question is back in the input box to send again.",
+                )
+                return False
+            if ticket.stage == "starting" and time.monotonic() - waited_since > LOAD_START_TIMEOUT:
+                self._give_up(ticket, "the file never reached the app; choose it again.")
+                continue
+            if ticket.waiting_text() != shown:
+                shown = ticket.waiting_text()
+                self._buffer.update_meta(session_id, waiting=shown)
+            ticket.searchable.wait(LOAD_WAIT_POLL_SECONDS)
         self._buffer.update_meta(session_id, waiting=None)
         return True
+
+    def _give_up(self, ticket: LoadTicket, message: str) -> None:
+        """A load announced but never started fails, so that the questions waiting for it end."""
+        ticket.fail(message)
+        with self._pending_lock:
+            if self._pending is ticket:
+                self._pending = None
 
     def _generate(
         self,

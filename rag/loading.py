@@ -41,6 +41,8 @@ class LoadTicket:
     cancelled: threading.Event = field(default_factory=threading.Event)
     searchable: threading.Event = field(default_factory=threading.Event)
     """Set once questions can be answered over the new file, or once the load failed."""
+    replaced_by: "LoadTicket | None" = None
+    """The newer load that cancelled this one: questions waiting here wait for that one instead."""
 
     def report(self, stage: str, done: int, total: int) -> None:
         """Record progress; raises ``LoadCancelled`` when the load was cancelled meanwhile."""

@@ -447,12 +447,19 @@ def test_a_group_by_question_shows_the_computed_block_chart_and_sql_before_the_t
     assert exported["computed"]["summary"] == turn["computed"]["summary"]
 
 
-def test_a_question_sent_right_after_choosing_a_file_is_answered_over_that_file(page, example_loaded, tmp_path):
+def test_a_question_sent_right_after_choosing_a_file_is_answered_over_that_file(page, dashboard, example_loaded,
+                                                                                tmp_path):
+    _, engine = dashboard
     fleet = tmp_path / "fleet.json"
     fleet.write_text(json.dumps([{"truck": f"T-{i:03d}", "depot": ["north", "south", "east", "west"][i % 4]}
                                  for i in range(400)]))
     page.set_input_files("#upload-data input[type=file]", str(fleet))
-    ask(page, "How many trucks have depot north?")  # sent while fleet.json loads; orders.json is still loaded
+    # once the browser has read the file (the order of the Send and upload requests is tested in
+    # tests/test_engine_loading.py), ask while fleet.json loads and orders.json is still the data
+    deadline = time.monotonic() + 30
+    while engine.pending_load() is None and engine.dataset_info.name != "fleet.json" and time.monotonic() < deadline:
+        time.sleep(0.005)
+    ask(page, "How many trucks have depot north?")
     page.wait_for_selector(".turn .computed-value", timeout=LOAD_TIMEOUT_MS)
     assert page.inner_text(".turn .computed-value").strip() == "100"
     assert "100 of 400 records have depot = north" in page.inner_text(".turn .computed-block")

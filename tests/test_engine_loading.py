@@ -164,3 +164,47 @@ def test_answers_found_by_keywords_while_embedding_are_not_cached(make_engine, t
     engine.load_json(pycountry_database_path("iso3166-1.json"), progress=progress)
     later = engine.chat("What is the alpha-3 code of Norway?")
     assert asked["early"].text == "Early." and later.text == "Later." and not later.meta.get("cached")
+
+
+def test_a_question_sent_before_the_upload_reaches_the_app_waits_for_it(make_engine) -> None:
+    from dashboard.data_flow import expect_upload
+
+    engine, client = make_engine(ScriptedClient().enqueue("An answer."))
+    engine.load_json(vega_cars_path())
+    gate = {"filename": "iso3166-1.json", "at": 1}
+    assert not expect_upload(engine, gate, None, "iso3166-1.json"), "the app already took it"
+    assert not expect_upload(engine, gate, "data:...", "big.json"), "a file the size check refused"
+    assert expect_upload(engine, gate, "data:...", "iso3166-1.json")  # the Send request arrived first
+    engine.chat_stream("What is the alpha-3 code of Norway?", "s1")
+    wait_for_meta(engine, "s1", "waiting")
+    ticket = engine.begin_load("iso3166-1.json")  # then the upload request: it replaces the expectation
+    engine.load_json(pycountry_database_path("iso3166-1.json"), ticket=ticket)
+    snap = wait_final(engine, "s1")
+    assert snap.status == "done" and all("alpha_3" in source["record"] for source in snap.sources)
+
+
+def test_a_file_announced_but_never_loaded_ends_the_wait_with_a_message(make_engine, monkeypatch) -> None:
+    import rag.engine
+
+    monkeypatch.setattr(rag.engine, "LOAD_START_TIMEOUT", 0.3)
+    engine, client = make_engine(ScriptedClient())
+    engine.load_json(vega_cars_path())
+    engine.expect_load("lost.json")
+    engine.chat_stream("How many cars are there?", "s1")
+    snap = wait_final(engine, "s1")
+    assert snap.status == "error" and "lost.json could not be loaded" in snap.error and "never reached" in snap.error
+    assert engine.pending_load() is None and not client.history
+
+
+def test_a_question_waiting_for_a_load_the_user_cancels_is_given_back(make_engine, tmp_path) -> None:
+    engine, client = make_engine(ScriptedClient(), cache={"directory": str(tmp_path)})
+    engine.load_json(vega_cars_path())
+    ticket = engine.begin_load("iso3166-1.json")
+    engine.chat_stream("What is the alpha-3 code of Norway?", "s1")
+    wait_for_meta(engine, "s1", "waiting")
+    assert engine.cancel_load()
+    with pytest.raises(LoadCancelled):
+        engine.load_json(pycountry_database_path("iso3166-1.json"), ticket=ticket)
+    snap = wait_final(engine, "s1")
+    assert snap.status == "error" and "was cancelled" in snap.error and snap.meta["resend"]
+    assert not client.history
