@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 import requests
@@ -66,6 +66,19 @@ def gguf_path() -> Path:
         return default_gguf_path()
     except ConfigError as exc:
         pytest.skip(f"the bundled model is not installed ({exc})")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright, one per test module."""
+    from playwright import sync_api
+
+    from tests.browser import launch_chromium
+
+    with sync_api.sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
 
 
 def _die_with_parent() -> None:

@@ -17,41 +17,9 @@ from rag.analytics.spec import MAX_IN_VALUES, MAX_LIMIT, RECORD_ID, ColumnInfo, 
 from rag.analytics.sql import build_sql, quote_identifier
 from rag.analytics.table import AnalyticTable
 from rag.analytics.validate import validate_spec
-from rag.loader import load_dataset
-from rag.profile import profile_dataset
-from tests.datasets import vega_cars_path
+from tests.analytics_tables import ORDERS_PATH, build, cars, cars_raw, orders, orders_raw  # noqa: F401 (fixtures)
 
-ORDERS_PATH = Path(__file__).resolve().parent.parent / "dashboard" / "example_data" / "orders.json"
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-def build(source: Any, name: str | None = None) -> AnalyticTable:
-    dataset = load_dataset(source, name=name)
-    return AnalyticTable.build(dataset, profile_dataset(dataset.records))
-
-
-@pytest.fixture(scope="module")
-def cars_raw() -> list[dict[str, Any]]:
-    return json.loads(vega_cars_path().read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
-def cars() -> AnalyticTable:
-    table = build(vega_cars_path())
-    yield table
-    table.close()
-
-
-@pytest.fixture(scope="module")
-def orders_raw() -> list[dict[str, Any]]:
-    return json.loads(ORDERS_PATH.read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
-def orders() -> AnalyticTable:
-    table = build(ORDERS_PATH)
-    yield table
-    table.close()
 
 
 def value(result: QueryResult) -> Any:

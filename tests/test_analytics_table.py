@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from pathlib import Path
@@ -15,38 +14,7 @@ from rag.analytics.spec import RECORD_ID, Filter, GroupBy, QuerySpec
 from rag.analytics.table import AnalyticTable
 from rag.loader import load_dataset
 from rag.profile import profile_dataset
-from tests.datasets import vega_cars_path
-
-ORDERS_PATH = Path(__file__).resolve().parent.parent / "dashboard" / "example_data" / "orders.json"
-
-
-def build(source: Any, name: str | None = None) -> AnalyticTable:
-    dataset = load_dataset(source, name=name)
-    return AnalyticTable.build(dataset, profile_dataset(dataset.records))
-
-
-@pytest.fixture(scope="module")
-def orders_raw() -> list[dict[str, Any]]:
-    return json.loads(ORDERS_PATH.read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
-def orders(orders_raw: list[dict[str, Any]]) -> AnalyticTable:
-    table = build(ORDERS_PATH)
-    yield table
-    table.close()
-
-
-@pytest.fixture(scope="module")
-def cars_raw() -> list[dict[str, Any]]:
-    return json.loads(vega_cars_path().read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
-def cars() -> AnalyticTable:
-    table = build(vega_cars_path())
-    yield table
-    table.close()
+from tests.analytics_tables import ORDERS_PATH, build, cars, cars_raw, orders, orders_raw  # noqa: F401 (fixtures)
 
 
 # --- columns of real data -------------------------------------------------------------------------------

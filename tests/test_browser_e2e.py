@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright import sync_api
 
 from app import create_app
 from rag.engine import RAGEngine
@@ -25,7 +24,6 @@ from tests.browser import (
     Console,
     ask,
     last_answer,
-    launch_chromium,
     open_page,
     serve,
     stored_turns,
@@ -71,14 +69,6 @@ def dashboard(llama_server: str, tmp_path_factory) -> Iterator[tuple[str, RAGEng
     engine = RAGEngine(settings)
     with serve(create_app(engine=engine).server) as url:
         yield url, engine
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

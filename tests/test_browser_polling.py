@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright import sync_api
 
 from app import create_app
 from rag.engine import RAGEngine
@@ -25,7 +24,6 @@ from tests.browser import (
     Network,
     ask,
     install_network,
-    launch_chromium,
     serve,
     stored_turns,
     wait_answer_finished,
@@ -61,14 +59,6 @@ def app_under_test(_openai_server_session: OpenAIServer, tmp_path_factory) -> It
     install_network(app.server, network)
     with serve(app.server) as url:
         yield url, engine, network
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
