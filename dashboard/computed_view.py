@@ -12,8 +12,7 @@ from typing import Any
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from rag.analytics.answer import format_key, format_value, row_cells
-from rag.analytics.spec import RECORD_ID
+from rag.analytics.answer import computed_table, format_key, format_value
 
 TABLE_ROWS = 50
 CHART_HEIGHT = 220
@@ -53,15 +52,6 @@ def render_computed(computed: Mapping[str, Any] | None) -> html.Div:
         )
     )
     return html.Div(children, className="computed-block", hidden=False)  # hidden set: a poll redraws it in place
-
-
-def computed_table(computed: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """The computed result's columns and rows as display strings (the record id column left out)."""
-    columns = [str(c) for c in computed.get("columns") or []]
-    keep = [i for i, c in enumerate(columns) if c != RECORD_ID]
-    grouped = bool((computed.get("spec") or {}).get("group_by"))
-    rows = [row_cells(row, keep, grouped) for row in computed.get("rows") or []]
-    return [columns[i] for i in keep], rows
 
 
 def result_table(columns: list[str], rows: list[list[str]]) -> html.Table:

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from dashboard.chat_view import metrics_line
-from dashboard.computed_view import computed_table
+from rag.analytics.answer import computed_table
 
 EXPORT_FORMAT_VERSION = 1
 FORMATS = ("md", "json", "html")

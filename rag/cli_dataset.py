@@ -11,8 +11,7 @@ import time
 import uuid
 from typing import Any, TextIO
 
-from rag.analytics.answer import format_value
-from rag.analytics.spec import RECORD_ID
+from rag.analytics.answer import computed_table
 from rag.errors import ConfigError, DataLoadError
 from rag.settings import Settings
 from rag.stream_buffer import DONE, STOPPED, StreamSnapshot
@@ -28,11 +27,9 @@ def format_computed(computed: dict[str, Any]) -> str:
              f"  {computed.get('summary', '')}"]
     for assumption in computed.get("assumptions") or []:
         lines.append(f"  assumption: {assumption}")
-    columns = [c for c in computed.get("columns") or [] if c != RECORD_ID]
-    rows = computed.get("rows") or []
+    columns, rows = computed_table(computed)
     if columns and len(rows) > 1:
-        keep = [list(computed["columns"]).index(c) for c in columns]
-        table = [columns] + [[format_value(row[i]) for i in keep] for row in rows[:TABLE_ROWS]]
+        table = [columns] + rows[:TABLE_ROWS]
         widths = [max(len(str(r[i])) for r in table) for i in range(len(columns))]
         for row in table:
             lines.append("  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))

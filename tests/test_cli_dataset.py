@@ -37,3 +37,19 @@ def test_a_bad_dataset_file_is_a_usage_error(tmp_path):
     result = run_cli("--data", str(bad), "How many?", "--backend", "ollama")
     assert result.returncode == 2
     assert "bad.json" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_terminal_table_writes_group_keys_as_keys_and_leaves_out_record_ids():
+    from rag.analytics.spec import RECORD_ID
+    from rag.cli_dataset import format_computed
+
+    computed = {
+        "rows_considered": 1461, "planner": "rules", "summary": "Total precipitation by date (year): …",
+        "columns": ["year(date)", "sum(precipitation)"], "rows": [[2012, 1226.0], [2013, 828.0]],
+        "spec": {"aggregation": "sum", "group_by": {"field": "date", "date_part": "year"}}, "sql": "SELECT …",
+    }
+    text = format_computed(computed)
+    assert "2012        1,226" in text and "2,012" not in text
+    argmax = {**computed, "columns": [RECORD_ID, "Name", "Horsepower"], "rows": [["$[1]", "ford", 230], ["$[2]", "amc", 220]],
+              "spec": {"aggregation": "argmax"}}
+    assert RECORD_ID not in format_computed(argmax) and "ford  230" in format_computed(argmax)

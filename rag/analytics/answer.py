@@ -71,6 +71,16 @@ def _filter_formatter(field: str) -> Any:
     return format_key if "year" in field.lower() else format_value
 
 
+def computed_table(computed: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The computed result's columns and rows as display strings (the record id column left out), for the
+    page, the exports and the terminal."""
+    columns = [str(c) for c in computed.get("columns") or []]
+    keep = [i for i, c in enumerate(columns) if c != RECORD_ID]
+    grouped = bool((computed.get("spec") or {}).get("group_by"))
+    rows = [row_cells(row, keep, grouped) for row in computed.get("rows") or []]
+    return [columns[i] for i in keep], rows
+
+
 def describe_filters(spec: QuerySpec) -> str:
     """ "Origin = Japan and Horsepower > 100" (empty when there are no filters)."""
     parts = []
