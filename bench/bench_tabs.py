@@ -4,7 +4,8 @@ Each simulated tab does what the page does, over real HTTP to the app served by 
 tabs run in 5 other processes, so that their own Python does not share the app's): it
 posts the real Send callback (``/_dash-update-component``), then polls ``/_poll/answer`` like
 ``polling.js`` (one request in flight, 50 ms until the first text, then 200 ms, offsets applied in
-order) until its answer is done. All tabs send at the same moment. The model is a local
+order, the answer's last version sent so that the app holds a poll until something changes) until
+its answer is done. All tabs send at the same moment. The model is a local
 OpenAI-compatible server that streams each answer over about 3 s.
 
 Prints, per number of tabs: how many turns finished with the whole text, send-to-first-text and
@@ -73,12 +74,14 @@ def run_tab(tab: Tab, url: str, body: dict, start_at: float) -> None:
         reply = session.post(url + UPDATE_PATH, json=body, timeout=60)
         reply.raise_for_status()
         session_id = reply.json()["response"][ids.STREAMING_SESSION_ID]["data"]
-        offset, seq, view = 0, 0, {}
+        offset, seq, view, version = 0, 0, {}, None
         while True:
             seq += 1
             started = time.time()
-            poll = session.post(url + ANSWER_POLL_PATH, json={"seq": seq, "session": session_id, "offset": offset,
-                                                              "view": view}, timeout=60)
+            request = {"seq": seq, "session": session_id, "offset": offset, "view": view}
+            if version is not None:  # held by the app until the answer changes, as the page's polls are
+                request["version"] = version
+            poll = session.post(url + ANSWER_POLL_PATH, json=request, timeout=60)
             tab.polls.append(time.time() - started)
             data = poll.json()
             if data.get("done"):
@@ -87,6 +90,7 @@ def run_tab(tab: Tab, url: str, body: dict, start_at: float) -> None:
                 tab.text += data.get("text", "")
                 offset = data.get("to", offset)
                 view = data.get("view", view)
+                version = data.get("version", version)
             if tab.text and tab.first_text_at is None:
                 tab.first_text_at = time.time()
             if data.get("done"):

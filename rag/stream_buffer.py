@@ -1,7 +1,9 @@
 """A thread-safe buffer between answer-producing threads and the page that polls them.
 
 A writer (the engine's background thread) appends text to a session; a reader (a Dash poll)
-asks for what is new since the offset it already has, so each poll carries only the delta.
+asks for what is new since the offset it already has, so each poll carries only the delta. Every
+change gives the session a new ``version``; a reader that has seen a version can wait for the next
+one (``wait_for_change``), so a poll made before the first token answers as soon as it exists.
 Sessions nobody touched for ``ttl`` seconds are dropped, so memory stays bounded whatever the
 browser does.
 """
@@ -33,6 +35,7 @@ class _Session:
     metrics: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     touched: float = 0.0
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class StreamSnapshot:
     """Length of the reasoning text so far (a thinking model reasons before it answers)."""
     computed: dict[str, Any] | None = None
     """The part of the answer computed over all records (summary, table, SQL), when there is one."""
+    version: int = 0
+    """Changes whenever anything in the session does: pass it to ``wait_for_change``."""
 
     @property
     def is_complete(self) -> bool:
@@ -67,13 +72,16 @@ class StreamBuffer:
         self._ttl = ttl
         self._clock = clock
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._versions = 0
         self._sessions: dict[str, _Session] = {}
 
     def start(self, session_id: str, **meta: Any) -> None:
         """Open (or reset) a session in the ``streaming`` state."""
         with self._lock:
             self._expire_locked()
-            self._sessions[session_id] = _Session(meta=dict(meta), touched=self._clock())
+            self._sessions[session_id] = session = _Session(meta=dict(meta), touched=self._clock())
+            self._changed_locked(session)
 
     def append(self, session_id: str, text: str) -> None:
         """Add answer text; ignored once the session is final or gone."""
@@ -84,6 +92,7 @@ class StreamBuffer:
             if session is not None:
                 session.parts.append(text)
                 session.length += len(text)
+                self._changed_locked(session)
 
     def append_thinking(self, session_id: str, text: str) -> None:
         """Add reasoning text, kept apart from the answer."""
@@ -92,6 +101,7 @@ class StreamBuffer:
             if session is not None and text:
                 session.thinking.append(text)
                 session.thinking_chars += len(text)
+                self._changed_locked(session)
 
     def set_sources(self, session_id: str, sources: list[dict[str, Any]]) -> None:
         """Record the sources the answer is grounded in."""
@@ -99,6 +109,7 @@ class StreamBuffer:
             session = self._get(session_id)
             if session is not None:
                 session.sources = list(sources)
+                self._changed_locked(session)
 
     def set_computed(self, session_id: str, computed: dict[str, Any]) -> None:
         """Record the part of the answer computed over all records (it comes before any text)."""
@@ -106,6 +117,7 @@ class StreamBuffer:
             session = self._get(session_id)
             if session is not None:
                 session.computed = dict(computed)
+                self._changed_locked(session)
 
     def update_meta(self, session_id: str, **meta: Any) -> None:
         """Merge metadata (model, cached, truncation notes, ...)."""
@@ -113,6 +125,7 @@ class StreamBuffer:
             session = self._get(session_id)
             if session is not None:
                 session.meta.update(meta)
+                self._changed_locked(session)
 
     def finish(
         self,
@@ -133,6 +146,7 @@ class StreamBuffer:
             session.error = error
             if metrics:
                 session.metrics = dict(metrics)
+            self._changed_locked(session)
 
     def read(self, session_id: str, offset: int = 0) -> StreamSnapshot | None:
         """What is new after ``offset``, or None for an unknown or expired session."""
@@ -155,7 +169,19 @@ class StreamBuffer:
                 meta=dict(session.meta),
                 thinking_chars=session.thinking_chars,
                 computed=dict(session.computed) if session.computed is not None else None,
+                version=session.version,
             )
+
+    def wait_for_change(self, session_id: str, version: int, timeout: float) -> bool:
+        """Block until the session is no longer at ``version`` (anything changed, it ended or is gone),
+        for at most ``timeout`` seconds; True when it changed."""
+
+        def changed() -> bool:
+            session = self._sessions.get(session_id)
+            return session is None or session.version != version or session.status in FINAL_STATUSES
+
+        with self._changed:
+            return self._changed.wait_for(changed, timeout=max(0.0, timeout))
 
     def thinking(self, session_id: str) -> str:
         """All reasoning text of a session."""
@@ -167,6 +193,7 @@ class StreamBuffer:
         """Forget a session."""
         with self._lock:
             self._sessions.pop(session_id, None)
+            self._changed.notify_all()
 
     def __len__(self) -> int:
         with self._lock:
@@ -184,6 +211,11 @@ class StreamBuffer:
         if session is None or session.status in FINAL_STATUSES:
             return None
         return session
+
+    def _changed_locked(self, session: _Session) -> None:
+        self._versions += 1
+        session.version = self._versions
+        self._changed.notify_all()
 
     def _expire_locked(self) -> None:
         cutoff = self._clock() - self._ttl

@@ -116,6 +116,10 @@ def test_only_well_formed_requests_are_answered():
     assert parse_stream_request({"seq": 3, "session": "s", "offset": 12, "view": {"sources": True}}) == StreamRequest(
         seq=3, session="s", offset=12, view={"sources": True}
     )
+    held = parse_stream_request({"seq": 4, "session": "s", "offset": 12, "version": 17})
+    assert held is not None and held.version == 17, "a poll naming the version its page saw can be held"
+    for not_a_version in ("17", True, 1.5):
+        assert parse_stream_request({"seq": 4, "session": "s", "offset": 0, "version": not_a_version}).version is None
     for bad in (None, [], {"seq": "3", "session": "s"}, {"seq": 1, "session": ""}, {"seq": 1, "session": "s",
                                                                                     "offset": -1}):
         assert parse_stream_request(bad) is None

@@ -1,4 +1,5 @@
 import threading
+import time
 
 import pytest
 
@@ -108,3 +109,50 @@ def test_concurrent_writers_and_readers_lose_nothing():
 
 def test_process_wide_buffer_is_one_object():
     assert get_stream_buffer() is get_stream_buffer()
+
+
+def test_a_reader_waiting_for_a_change_wakes_when_the_first_token_arrives():
+    buffer = StreamBuffer()
+    buffer.start("s", question="q")
+    seen = buffer.read("s", 0).version
+    assert buffer.wait_for_change("s", seen, timeout=0.05) is False, "nothing changed: the wait times out"
+    woke: list[float] = []
+
+    def reader() -> None:
+        started = time.monotonic()
+        buffer.wait_for_change("s", seen, timeout=5)
+        woke.append(time.monotonic() - started)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    time.sleep(0.2)
+    buffer.append("s", "First")
+    thread.join(timeout=5)
+    assert woke and 0.15 < woke[0] < 1.0, "woken by the append, not by the 5 s timeout"
+    after = buffer.read("s", 0)
+    assert after.version != seen and after.text == "First"
+
+
+@pytest.mark.parametrize("change", [
+    lambda b: b.set_sources("s", [{"id": "r1"}]),
+    lambda b: b.set_computed("s", {"summary": "3 of 9"}),
+    lambda b: b.update_meta("s", waiting=None),
+    lambda b: b.append_thinking("s", "hmm"),
+    lambda b: b.finish("s", status="error", error="cut"),
+    lambda b: b.discard("s"),
+])
+def test_every_kind_of_change_ends_a_wait(change):
+    buffer = StreamBuffer()
+    buffer.start("s")
+    seen = buffer.read("s", 0).version
+    change(buffer)
+    assert buffer.wait_for_change("s", seen, timeout=0) is True
+
+
+def test_a_restarted_session_never_repeats_an_old_version():
+    buffer = StreamBuffer()
+    buffer.start("s")
+    buffer.append("s", "abc")
+    old = buffer.read("s", 0).version
+    buffer.start("s")
+    assert buffer.read("s", 0).version > old

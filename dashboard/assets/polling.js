@@ -234,6 +234,9 @@
         }
         const later = [];
         answer.acked = reply.seq;
+        if (typeof reply.version === 'number') {
+            answer.version = reply.version;
+        }
         if (answer.started_at === undefined) {
             answer.started_at = now;
         }
@@ -309,7 +312,8 @@
             return;
         }
         tick('answer', poller, config, config.answer_url, function () {
-            return {session: answer.session, offset: answer.offset, view: answer.view};
+            // with the version last seen, the app holds the request until the answer changes
+            return {session: answer.session, offset: answer.offset, view: answer.view, version: answer.version};
         }, function (reply) {
             applyAnswer(poller, reply, config);
         });
