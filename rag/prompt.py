@@ -13,6 +13,12 @@ beside 5 retrieved records, and "108 of 406 cars have 8 cylinders" with the resu
 
 Each retrieved record is labelled ``[1]``, ``[2]``... in the prompt; small models cite short
 labels far more reliably than JSON paths. ``source_labels`` maps them back to record ids.
+
+A backend that reads prompts slowly (the embedded model evaluates about 100 tokens a second per core)
+gets a ``records_budget``: its records are written compactly (``compact_record``: the fields of one
+nested object on one line) and only as many as fit the budget go in, so the part of the prompt that
+changes from one question to the next stays short; the instructions and the dataset summary come
+first and are the same for every question, so the model reuses them from its cache.
 """
 
 from __future__ import annotations
@@ -64,6 +70,22 @@ def format_record(label: int, record_id: str, text: str) -> str:
     return f"[{label}] record {record_id}\n{text.strip()}"
 
 
+def compact_record(text: str) -> str:
+    """A record's ``path: value`` lines with the fields of one nested object on one line
+    (``customer: name=Elena Rossi, city=Munich``): about a fifth fewer tokens, the same facts."""
+    lines: list[tuple[str, list[str]]] = []
+    for line in text.strip().splitlines():
+        path, sep, value = line.partition(": ")
+        head, dot, rest = path.partition(".")
+        if not sep or not dot or not rest:
+            lines.append((line, []))
+        elif lines and lines[-1][1] and lines[-1][0] == head:
+            lines[-1][1].append(f"{rest}={value}")
+        else:
+            lines.append((head, [f"{rest}={value}"]))
+    return "\n".join(f"{head}: {', '.join(fields)}" if fields else head for head, fields in lines)
+
+
 def _fit_text(text: str, max_tokens: int, count: TokenCounter) -> str:
     """Cut ``text`` (at a line boundary when possible) so that it fits ``max_tokens``."""
     if count(text) <= max_tokens:
@@ -86,8 +108,12 @@ def build_prompt(
     context_window: int = 4096,
     max_answer_tokens: int = 512,
     count_tokens: TokenCounter = estimate_tokens,
+    records_budget: int | None = None,
 ) -> PromptPlan:
-    """Messages for ``question`` grounded in ``hits`` (objects with ``record_id`` and ``text``)."""
+    """Messages for ``question`` grounded in ``hits`` (objects with ``record_id`` and ``text``).
+
+    ``records_budget`` caps the tokens of all records together (records written compactly); None
+    lets them fill what the context window leaves."""
     notes: list[str] = []
     budget = context_window - max_answer_tokens - 32  # room for the chat template's own tokens
     if budget < 128:
@@ -112,16 +138,20 @@ def build_prompt(
             notes.append("the computed result was shortened to fit the context window")
         used += count_tokens(computed_text)
 
-    record_blocks = [format_record(i + 1, hit.record_id, hit.text) for i, hit in enumerate(hits)]
+    texts = [compact_record(hit.text) if records_budget is not None else hit.text for hit in hits]
+    record_blocks = [format_record(i + 1, hit.record_id, text) for i, (hit, text) in enumerate(zip(hits, texts))]
     kept_records: list[str] = []
+    records_room = records_budget if records_budget is not None else budget
     if record_blocks:
         first = record_blocks[0]
-        room = budget - used
+        room = min(budget - used, records_room)
         if count_tokens(first) > room:
             first = _fit_text(first, room, count_tokens)
-            notes.append("the best matching record was shortened to fit the context window")
+            reason = "the context window" if room < records_room else "the model's short prompt"
+            notes.append(f"the best matching record was shortened to fit {reason}")
         kept_records.append(first)
         used += count_tokens(first)
+        records_room -= count_tokens(first)
 
     profile_block = ""
     if profile_text and not computed_text:
@@ -135,26 +165,30 @@ def build_prompt(
             notes.append("the dataset summary was left out to fit the context window")
 
     kept_history: list[dict[str, str]] = []
+    history_room = records_budget // 2 if records_budget is not None else budget
     for turn in reversed(list(history)):
         cost = count_tokens(turn.get("content", "")) + 4
-        if used + cost > budget - 64 * (len(record_blocks) > 1):
+        if used + cost > budget - 64 * (len(record_blocks) > 1) or cost > history_room:
             break
         kept_history.insert(0, {"role": turn["role"], "content": turn["content"]})
         used += cost
+        history_room -= cost
     if len(kept_history) < len(history):
         dropped = len(history) - len(kept_history)
         notes.append(f"{dropped} earlier message(s) of the conversation were left out to fit the context window")
 
     for block in record_blocks[1:]:
         cost = count_tokens(block)
-        if used + cost > budget:
+        if used + cost > budget or cost > records_room:
             break
         kept_records.append(block)
         used += cost
+        records_room -= cost
     if len(kept_records) < len(record_blocks):
+        reason = "the context window" if records_budget is None else "the model's short prompt"
         notes.append(
             f"{len(record_blocks) - len(kept_records)} of {len(record_blocks)} retrieved records "
-            "were left out to fit the context window"
+            f"were left out to fit {reason}"
         )
 
     system = COMPUTED_INSTRUCTIONS if computed_text else SYSTEM_INSTRUCTIONS

@@ -2,7 +2,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from rag.prompt import build_prompt, cited_labels, estimate_tokens
+from rag.prompt import build_prompt, cited_labels, compact_record, estimate_tokens
 
 
 @dataclass
@@ -68,3 +68,47 @@ def test_no_hits_still_asks_the_question():
 )
 def test_cited_labels(answer, labels):
     assert cited_labels(answer) == labels
+
+
+ORDER_TEXT = (
+    "order_id: ORD-10001\nstatus: delivered\ncustomer.name: Elena Rossi\ncustomer.city: Munich\n"
+    "items[0].product: Wool throw blanket\nitems[0].quantity: 3\nitems[1].product: Linen bed sheets\n"
+    "note: leave at the door: back\ntotal: 381.36"
+)
+
+
+def test_a_compact_record_puts_one_nested_object_on_one_line_and_keeps_every_fact():
+    compact = compact_record(ORDER_TEXT)
+    assert compact.splitlines() == [
+        "order_id: ORD-10001",
+        "status: delivered",
+        "customer: name=Elena Rossi, city=Munich",
+        "items[0]: product=Wool throw blanket, quantity=3",
+        "items[1]: product=Linen bed sheets",
+        "note: leave at the door: back",
+        "total: 381.36",
+    ]
+    for value in ("ORD-10001", "Elena Rossi", "Munich", "Wool throw blanket", "3", "Linen bed sheets", "381.36"):
+        assert value in compact
+    assert len(compact) < len(ORDER_TEXT)
+
+
+def test_a_records_budget_keeps_the_prompt_short_whatever_the_window_and_says_what_was_left_out():
+    long_history = [{"role": "user", "content": "an earlier question " * 30}, {"role": "assistant", "content": "ok"}]
+    wide = build_prompt("What did Elena order?", hits(5, size=300), profile_text="p" * 600,
+                        history=long_history, context_window=8192)
+    short = build_prompt("What did Elena order?", hits(5, size=300), profile_text="p" * 600,
+                         history=long_history, context_window=8192, records_budget=200)
+    record_part = short.messages[-1]["content"]
+    assert len(wide.source_labels) == 5 and len(short.source_labels) < 5
+    assert estimate_tokens(record_part) <= 200 + 40, "the records (and the question) stay within the budget"
+    assert any("retrieved records were left out to fit the model's short prompt" in note for note in short.notes)
+    assert short.messages[0] == wide.messages[0], "the reusable prefix (instructions, summary) is the same"
+    assert [m["content"] for m in short.messages[1:-1]] == ["ok"], "a long earlier turn does not fit the budget"
+
+
+def test_a_single_record_longer_than_the_budget_is_cut_and_kept():
+    plan = build_prompt("q?", hits(2, size=2000), context_window=8192, records_budget=120)
+    assert plan.source_labels == {1: "$[0]"}
+    assert "[1] record $[0]" in plan.messages[-1]["content"]
+    assert "the best matching record was shortened to fit the model's short prompt" in plan.notes

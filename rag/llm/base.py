@@ -87,6 +87,10 @@ class LLMClient(ABC):
     """When the last message is the assistant's, the answer continues it (a reply started for the
     model). Only where the backend does this for certain; others must not be sent such a message."""
 
+    prompt_record_tokens: int | None = None
+    """Most tokens the retrieved records of one prompt may take (written compactly); None lets them fill
+    the context window. Set where the model reads prompts slowly, so that its first token comes soon."""
+
     def __init__(self, settings: LLMSettings, *, debug_hook: DebugHook | None = None) -> None:
         self.settings = settings
         self._debug_hook = debug_hook

@@ -24,6 +24,13 @@ GGUF_MAGIC = b"GGUF"
 """Context window when ``llm.num_ctx`` is unset (SmolLM2 was trained on 8192)."""
 _LOCK_POLL_SECONDS = 0.1
 _CONTEXT_HINT = "raise llm.num_ctx or retrieve fewer records (retrieval.top_k)"
+RECORD_TOKENS = 200
+"""Tokens of records in one prompt: this model reads about 100 prompt tokens a second per core, and
+what comes before the records (instructions, dataset summary) is reused from its cache."""
+STATE_CACHE_BYTES = 256 * 1024 * 1024
+"""Model states kept after each answer (llama-cpp-python's ``LlamaRAMCache``): a question reuses the
+longest matching prefix of any recent prompt, also after a prompt of another kind (a computed answer,
+the planner) came in between."""
 
 
 class EmbeddedClient(LLMClient):
@@ -31,6 +38,7 @@ class EmbeddedClient(LLMClient):
 
     backend = "embedded"
     continues_replies = True  # the prompt is built here, so a started reply is continued exactly
+    prompt_record_tokens = RECORD_TOKENS
 
     def __init__(self, settings: LLMSettings, *, debug_hook: DebugHook | None = None) -> None:
         super().__init__(settings, debug_hook=debug_hook)
@@ -104,14 +112,16 @@ class EmbeddedClient(LLMClient):
                     raise LLMError(str(exc)) from exc
                 if not path.is_file():
                     raise LLMError(f"the model file {path} does not exist; set llm.model_path to a GGUF file")
-                from llama_cpp import Llama  # imported here: it is slow to import and only this backend needs it
+                from llama_cpp import Llama, LlamaRAMCache  # imported here: slow to import, only needed here
 
                 try:
                     # llama.cpp's default of half the cores: with every core, its spinning threads
                     # slow down by two orders of magnitude as soon as another process wants a core.
-                    self._llama = Llama(model_path=str(path), n_ctx=self.n_ctx, verbose=False)
+                    llama = Llama(model_path=str(path), n_ctx=self.n_ctx, verbose=False)
                 except Exception as exc:  # llama.cpp reports a bad file as a bare ValueError/RuntimeError
                     raise LLMError(f"could not load the model file {path}: {exc}") from exc
+                llama.set_cache(LlamaRAMCache(capacity_bytes=STATE_CACHE_BYTES))
+                self._llama = llama
         return self._llama
 
     def _stream(
