@@ -1,4 +1,9 @@
-"""Run the dashboard: ``python app.py [--host 127.0.0.1] [--port 8050] [--config PATH] [--debug]``."""
+"""Run the dashboard: ``python app.py [--host 127.0.0.1] [--port 8050] [--config PATH] [--threads N] [--debug]``.
+
+The page is served by waitress, a production WSGI server (``--debug`` uses Flask's development server
+with Dash's dev tools instead). ``GET /healthz`` tells whoever deploys it whether the app and its
+model backend answer.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from dash import Dash  # noqa: E402
 from flask import jsonify  # noqa: E402
 
 from dashboard.callbacks import register_callbacks  # noqa: E402
+from dashboard.health import health_report  # noqa: E402
 from dashboard.layout import build_layout  # noqa: E402
 from dashboard.uploads import request_size_limit  # noqa: E402
 from rag.engine import RAGEngine, configure_rag_engine  # noqa: E402
@@ -23,6 +29,9 @@ from rag.settings import Settings, load_settings  # noqa: E402
 
 ASSETS_DIR = Path(__file__).resolve().parent / "dashboard" / "assets"
 TITLE = "JSON RAG Chat"
+SERVER_THREADS = 64
+"""Requests served at once: each streaming tab holds one answer poll for up to a second (see
+``dashboard.polling.HOLD_MS``), so a few threads would leave the other tabs' requests queued."""
 
 
 def create_app(settings: Settings | None = None, *, engine: RAGEngine | None = None) -> Dash:
@@ -44,6 +53,11 @@ def create_app(settings: Settings | None = None, *, engine: RAGEngine | None = N
     max_mb = engine.settings.data.max_upload_mb
     app.server.config["MAX_CONTENT_LENGTH"] = request_size_limit(max_mb)
 
+    @app.server.get("/healthz")
+    def healthz():
+        report = health_report(engine)
+        return jsonify(report), 200 if report["status"] == "ok" else 503
+
     @app.server.errorhandler(413)
     def too_large(_error: Exception):  # the browser checks sizes first; this guards direct requests
         message = f"The upload is larger than the limit of {max_mb:g} MB (setting data.max_upload_mb)."
@@ -57,7 +71,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8050, help="port to listen on (default 8050)")
     parser.add_argument("--config", default=None, help="JSON settings file (default config/config.json when present)")
-    parser.add_argument("--debug", action="store_true", help="Dash debug mode (reloader and dev tools)")
+    parser.add_argument(
+        "--threads", type=int, default=SERVER_THREADS, help=f"requests served at once (default {SERVER_THREADS})"
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="Flask's development server with Dash's dev tools, instead of waitress"
+    )
     return parser.parse_args(argv)
 
 
@@ -69,7 +88,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     app = create_app(settings)
-    app.run(host=args.host, port=args.port, debug=args.debug)
+    if args.debug:
+        app.run(host=args.host, port=args.port, debug=True)
+        return 0
+    from waitress import serve
+
+    print(f"Serving on http://{args.host}:{args.port} (waitress, {args.threads} threads)", flush=True)
+    serve(app.server, host=args.host, port=args.port, threads=max(4, args.threads), ident="waitress")
     return 0
 
 

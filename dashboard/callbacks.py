@@ -24,9 +24,12 @@ from dashboard.data_flow import (
     expect_upload,
     ingest_view,
     notice,
+    open_recent,
+    recent_dataset_options,
     render_data_view,
     show_record,
     start_load,
+    tab_dataset_id,
 )
 from dashboard.export import export_conversation
 from dashboard.ingest_jobs import IngestJobRegistry, get_ingest_registry
@@ -34,6 +37,7 @@ from dashboard.model_panel import apply_model_choice, model_options, status_badg
 from dashboard.polling import (
     ANSWER_POLL_PATH,
     INGEST_POLL_PATH,
+    hold_until_news,
     ingest_reply,
     new_progress,
     parse_ingest_request,
@@ -69,12 +73,13 @@ def register_data_callbacks(app: Dash, engine: EngineGetter, jobs: IngestJobRegi
         Output(ids.INGEST_INTERVAL, "disabled"),
         Output(ids.DATA_MESSAGE, "children"),
         Input(ids.LOAD_EXAMPLE_BUTTON, "n_clicks"),
+        State(ids.TAB_ID, "data"),
         prevent_initial_call=True,
     )
-    def load_example(clicks: int) -> tuple:
+    def load_example(clicks: int, tab: str | None) -> tuple:
         if not clicks:
             raise PreventUpdate
-        return start_load(engine(), jobs, EXAMPLE_DATASET, EXAMPLE_DATASET.name), False, []
+        return start_load(engine(), jobs, EXAMPLE_DATASET, EXAMPLE_DATASET.name, tab), False, []
 
     @app.callback(
         Output(ids.INGEST_JOB, "data", allow_duplicate=True),
@@ -84,21 +89,42 @@ def register_data_callbacks(app: Dash, engine: EngineGetter, jobs: IngestJobRegi
         Input(ids.UPLOAD_GATE, "data"),
         State(ids.UPLOAD, "contents"),
         State(ids.UPLOAD, "filename"),
+        State(ids.TAB_ID, "data"),
         prevent_initial_call=True,
     )
-    def load_upload(gate: Any, contents: str | None, filename: str | None) -> tuple:
+    def load_upload(gate: Any, contents: str | None, filename: str | None, tab: str | None) -> tuple:
         if not gate or not contents:
             raise PreventUpdate
         try:
             data = decode_upload(contents, filename, engine().settings.data.max_upload_mb)
         except UploadError as exc:
             return no_update, no_update, notice(str(exc), "error"), None
-        return start_load(engine(), jobs, data, filename or "upload.json"), False, [], None
+        return start_load(engine(), jobs, data, filename or "upload.json", tab), False, [], None
 
-    @app.callback(Input(ids.CANCEL_LOAD_BUTTON, "n_clicks"), prevent_initial_call=True)
-    def cancel_loading(clicks: int) -> None:
+    @app.callback(Input(ids.CANCEL_LOAD_BUTTON, "n_clicks"), State(ids.TAB_ID, "data"), prevent_initial_call=True)
+    def cancel_loading(clicks: int, tab: str | None) -> None:
         if clicks:
-            engine().cancel_load()  # the load stops at its next step; its job then reports the cancel
+            engine().cancel_load(tab=tab or "")  # the load stops at its next step; its job then reports the cancel
+
+    @app.callback(
+        Output(ids.RECENT_DATASETS, "options"),
+        Input(ids.DATA_MESSAGE, "children"),  # on page load, and after each load or reopening
+    )
+    def list_recent(_message: Any) -> list[dict[str, str]]:
+        return recent_dataset_options(engine())
+
+    @app.callback(
+        Output(ids.STORED_DATA, "data", allow_duplicate=True),
+        Output(ids.DATA_MESSAGE, "children", allow_duplicate=True),
+        Output(ids.RECENT_DATASETS, "value"),
+        Input(ids.RECENT_DATASETS, "value"),
+        prevent_initial_call=True,
+    )
+    def reopen_recent(dataset_id: str | None) -> tuple:
+        if not dataset_id:
+            raise PreventUpdate
+        stored, message = open_recent(engine(), dataset_id)
+        return (stored if stored is not None else no_update), message, None
 
     @app.callback(
         Output(ids.DATASET_SUMMARY, "children"),
@@ -115,8 +141,8 @@ def register_data_callbacks(app: Dash, engine: EngineGetter, jobs: IngestJobRegi
         Output(ids.RECORD_PANEL, "children"),
         Input(ids.STORED_DATA, "data"),
     )
-    def show_dataset(_stored: Any) -> tuple:
-        view = render_data_view(engine())
+    def show_dataset(stored: Any) -> tuple:
+        view = render_data_view(engine(), tab_dataset_id(stored))
         return (
             view.summary,
             view.record_columns,
@@ -137,13 +163,14 @@ def register_data_callbacks(app: Dash, engine: EngineGetter, jobs: IngestJobRegi
         Output(ids.RECORD_PANEL, "children", allow_duplicate=True),
         Output(ids.DATA_TABS, "value"),
         Input({"type": ids.SOURCE_LINK_TYPE, "turn": ALL, "record": ALL}, "n_clicks"),
+        State(ids.STORED_DATA, "data"),
         prevent_initial_call=True,
     )
-    def show_source_record(clicks: list[int | None]) -> tuple:
+    def show_source_record(clicks: list[int | None], stored: Any) -> tuple:
         trigger = ctx.triggered_id
         if not trigger or not any(clicks) or not (ctx.triggered and ctx.triggered[0].get("value")):
             raise PreventUpdate  # new source buttons appearing also fire this callback
-        view = show_record(engine(), str(trigger["record"]))
+        view = show_record(engine(), str(trigger["record"]), tab_dataset_id(stored))
         return view.filter_model, view.panel, "records"
 
     @app.callback(
@@ -206,18 +233,20 @@ def register_chat_callbacks(app: Dash, engine: EngineGetter) -> None:
         State(ids.UPLOAD_GATE, "data"),
         State(ids.UPLOAD, "contents"),
         State(ids.UPLOAD, "filename"),
+        State(ids.STORED_DATA, "data"),
+        State(ids.TAB_ID, "data"),
         prevent_initial_call=True,
     )
     def send(
         _clicks: int, _submits: int, question: str | None, turns: list | None, active: bool,
-        gate: Any, upload: Any, filename: Any,
+        gate: Any, upload: Any, filename: Any, stored: Any, tab: str | None,
     ) -> tuple:
         if active:
             return (no_update,) * 6 + ("Wait for the current answer to finish, or stop it.",)
         if question and question.strip():
-            expect_upload(engine(), gate, upload, filename)
+            expect_upload(engine(), gate, upload, filename, tab)
         turns = turns or []
-        turn = send_question(engine(), question, turns)
+        turn = send_question(engine(), question, turns, dataset_id=tab_dataset_id(stored), tab=tab)
         if turn is None:
             return (no_update,) * 6 + ("Type a question first.",)
         history = _add_turn(turns, turn)
@@ -290,6 +319,7 @@ def register_poll_routes(app: Dash, engine: EngineGetter, jobs: IngestJobRegistr
         poll = parse_stream_request(request.get_json(silent=True))
         if poll is None:
             return _json({"error": "Not an answer poll request."}, 400)
+        hold_until_news(engine().wait_for_change, poll)
         return _json(stream_update(engine().read, poll))
 
     def poll_ingest() -> Response:

@@ -110,13 +110,16 @@ def send_question(
     *,
     session_id: str | None = None,
     now: datetime | None = None,
+    dataset_id: str | None = None,
+    tab: str | None = None,
 ) -> dict[str, Any] | None:
-    """Start answering ``question`` (with the tab's earlier turns as history); the new turn, or None when empty."""
+    """Start answering ``question`` over the tab's dataset (with the tab's earlier turns as history); the new
+    turn, or None when empty."""
     text = (question or "").strip()
     if not text:
         return None
     session_id = session_id or uuid.uuid4().hex
-    engine.chat_stream(text, session_id, history=history_messages(turns or []))
+    engine.chat_stream(text, session_id, history=history_messages(turns or []), dataset_id=dataset_id, tab=tab or "")
     return new_turn(text, session_id, now=now)
 
 

@@ -35,10 +35,10 @@ STAGE_LABELS = {
 CHART_CONFIG = {"displayModeBar": False, "responsive": True}
 
 
-def start_load(engine: Any, registry: IngestJobRegistry, source: Any, name: str) -> str:
-    """Load ``source`` into the engine in a background job; return the job id."""
+def start_load(engine: Any, registry: IngestJobRegistry, source: Any, name: str, tab: str | None = None) -> str:
+    """Load ``source`` into the engine in a background job for ``tab``; return the job id."""
 
-    ticket = engine.begin_load(name)  # before the job starts: a question sent now waits for this file
+    ticket = engine.begin_load(name, tab=tab or "")  # before the job starts: the tab's questions now wait for it
 
     def work(progress: Any) -> dict[str, Any]:
         info = engine.load_json(source, name=name, progress=progress, ticket=ticket)
@@ -47,12 +47,12 @@ def start_load(engine: Any, registry: IngestJobRegistry, source: Any, name: str)
     return registry.start(name, work)
 
 
-def expect_upload(engine: Any, gate: Any, contents: str | None, filename: Any) -> bool:
+def expect_upload(engine: Any, gate: Any, contents: str | None, filename: Any, tab: str | None = None) -> bool:
     """A question sent while the page holds a chosen file the app has not taken yet waits for that file,
     whichever request reaches the app first. The file is on its way when the size check let it through
     (``gate`` names it) and the upload callback has not cleared ``contents`` yet. True when expected."""
     if contents and isinstance(gate, dict) and gate.get("filename") and gate.get("filename") == filename:
-        engine.expect_load(str(filename))
+        engine.expect_load(str(filename), tab=tab or "")
         return True
     return False
 
@@ -134,9 +134,17 @@ class DataViewOutputs:
     charts: list[Any] = field(default_factory=list)
 
 
-def render_data_view(engine: Any) -> DataViewOutputs:
-    """The data view of the engine's current dataset (an empty view when none is loaded)."""
-    dataset, info = engine.dataset, engine.dataset_info
+def tab_dataset_id(stored: Any) -> str | None:
+    """The id of the tab's dataset in its ``stored-data``, if any."""
+    dataset_id = stored.get("dataset_id") if isinstance(stored, dict) else None
+    return dataset_id if isinstance(dataset_id, str) and dataset_id else None
+
+
+def render_data_view(engine: Any, dataset_id: str | None = None) -> DataViewOutputs:
+    """The data view of the tab's dataset (the dataset loaded last when it names none; an empty view when
+    there is none, or when it is no longer kept)."""
+    found = engine.dataset_by_id(dataset_id)
+    dataset, info = found if found is not None else (None, None)
     if dataset is None or info is None:
         return DataViewOutputs(
             summary=dataset_summary(None),
@@ -168,9 +176,10 @@ class RecordView:
     panel: list[Any]
 
 
-def show_record(engine: Any, record_id: str) -> RecordView:
-    """Filter the records grid to ``record_id`` and show the whole record above it."""
-    found = find_record(engine.dataset, record_id)
+def show_record(engine: Any, record_id: str, dataset_id: str | None = None) -> RecordView:
+    """Filter the records grid to ``record_id`` and show the whole record of the tab's dataset above it."""
+    shown = engine.dataset_by_id(dataset_id)
+    found = find_record(shown[0] if shown is not None else None, record_id)
     if found is None:
         return RecordView(filter_model={}, panel=record_panel(None, record_id, in_table=False))
     position, record = found
@@ -179,3 +188,23 @@ def show_record(engine: Any, record_id: str) -> RecordView:
         filter_model=record_filter_model(record_id) if in_table else {},
         panel=record_panel(record, record_id, in_table=in_table),
     )
+
+
+def recent_dataset_options(engine: Any, limit: int = 20) -> list[dict[str, str]]:
+    """The "Recent datasets" list: every dataset in the store, most recently used first."""
+    store = engine.store
+    if store is None:
+        return []
+    return [
+        {"label": f"{listing.name} ({listing.record_count:,} records)", "value": listing.key}
+        for listing in store.recent(limit)
+    ]
+
+
+def open_recent(engine: Any, dataset_id: str) -> tuple[dict[str, Any] | None, list[Any]]:
+    """Make a stored dataset the tab's: its new ``stored-data`` and a message (None and an error when it is
+    gone)."""
+    info = engine.open_dataset(dataset_id)
+    if info is None:
+        return None, notice("That dataset is no longer stored; load its file again.", "error")
+    return summary_data(info.to_dict()), notice(f"Opened {info.name}: {info.record_count:,} records.", "success")

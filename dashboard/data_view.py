@@ -208,7 +208,7 @@ def summary_data(info: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """What ``stored-data`` keeps about the dataset (small: no profile, no records)."""
     if not info:
         return None
-    keep = ("name", "content_hash", "record_count", "root_path", "size_bytes")
+    keep = ("dataset_id", "name", "content_hash", "record_count", "root_path", "size_bytes")
     return {key: info.get(key) for key in keep}
 
 

@@ -17,6 +17,8 @@ STREAMING_SESSION_ID = "streaming-session-id"
 STREAMING_ACTIVE = "streaming-active"
 STREAMING_INTERVAL = "streaming-interval"
 STORED_DATA = "stored-data"
+TAB_ID = "tab-id"
+RECENT_DATASETS = "recent-datasets"
 
 # ---------------------------------------------------------------- chat (ours)
 STOP_BUTTON = "stop-button"

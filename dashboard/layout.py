@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import dash_ag_grid as dag
@@ -67,7 +68,10 @@ def stores(settings: Settings, dataset_info: dict[str, Any] | None) -> list[Any]
         dcc.Store(id=ids.POLL_CONFIG, data=poll_config(STREAM_POLL_MS)),
         dcc.Store(id=ids.HISTORY_RESTORE_REQUEST, data=None),
         dcc.Store(id=ids.HISTORY_RESTORED, data=False),
-        dcc.Store(id=ids.STORED_DATA, data=summary_data(dataset_info)),
+        # the tab's dataset (a new tab starts with the dataset loaded last) and the tab's own id, kept across
+        # reloads of the tab and restarts of the app
+        dcc.Store(id=ids.STORED_DATA, storage_type="session", data=summary_data(dataset_info)),
+        dcc.Store(id=ids.TAB_ID, storage_type="session", data=uuid.uuid4().hex),
         dcc.Store(id=ids.UPLOAD_GATE, data=None),
         dcc.Store(
             id=ids.UPLOAD_LIMIT,
@@ -109,6 +113,14 @@ def data_panel() -> html.Section:
                         title="240 web-shop orders with customers, items, payments and shipping",
                     ),
                 ],
+            ),
+            dcc.Dropdown(
+                id=ids.RECENT_DATASETS,
+                options=[],
+                placeholder="Recent datasets…",
+                clearable=False,
+                searchable=False,
+                className="recent-datasets",
             ),
             html.Div(id=ids.INGEST_PROGRESS, className="ingest-progress", hidden=True),
             html.Button(  # shown only next to a visible progress block (see style.css)

@@ -1,8 +1,13 @@
-"""The RAG engine: one loaded dataset, its retriever, an LLM client, a response cache.
+"""The RAG engine: loaded datasets and their retrievers, an LLM client, a response cache.
 
 ``chat_stream`` returns at once: a background thread looks in the cache, retrieves, writes the
 sources into the ``StreamBuffer``, then streams the generation into it. Everything the page
 needs to render an answer (text, sources, metrics, metadata, status) goes through the buffer.
+
+Several datasets can be open at once (each tab of the page chats with the one it loaded, named by
+its ``dataset_id``); the most recently used stay in memory (``data.memory_datasets``), and every
+fully indexed dataset is kept in the ``DatasetStore`` on disk, from which any process reopens it
+without indexing again. A question that names no dataset is answered over the one loaded last.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -19,6 +25,7 @@ from typing import Any, Callable, Mapping, Sequence
 from rag.analytics.answer import prompt_facts
 from rag.analytics.service import DatasetAnalytics
 from rag.cache import ResponseCache, answer_key
+from rag.dataset_store import DatasetStore, StoredDataset, store_key
 from rag.documents import record_text
 from rag.errors import ConfigError, DataLoadError, LLMError, RAGError
 from rag.llm.base import LLMClient
@@ -38,6 +45,10 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 
 NO_DATASET_MESSAGE = "No dataset is loaded yet: upload a JSON file or click “Load example” first."
+DATASET_GONE_MESSAGE = (
+    "The dataset this tab was using is no longer kept by the app (it was removed from the dataset store): "
+    "load the file again."
+)
 DEFAULT_CONTEXT_WINDOW = 4096
 MAX_AUTO_CONTEXT_WINDOW = 8192
 LOAD_WAIT_POLL_SECONDS = 0.1
@@ -60,10 +71,29 @@ class DatasetInfo:
     profile: DatasetProfile
     index: dict[str, Any] = field(default_factory=dict)
     """How the search index was built: kind, chunks, seconds, from_cache."""
+    dataset_id: str = ""
+    """Names the dataset for ``chat_stream`` and ``open_dataset``, in any process sharing the store."""
+
+    @classmethod
+    def describe(
+        cls, dataset: Dataset, profile: DatasetProfile, *, dataset_id: str, index: dict[str, Any] | None = None
+    ) -> "DatasetInfo":
+        """The facts about ``dataset``."""
+        return cls(
+            name=dataset.name,
+            content_hash=dataset.content_hash,
+            record_count=len(dataset.records),
+            root_path=dataset.root_path,
+            size_bytes=dataset.size_bytes,
+            profile=profile,
+            index=dict(index or {}),
+            dataset_id=dataset_id,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (for ``dcc.Store`` and exports)."""
         return {
+            "dataset_id": self.dataset_id,
             "name": self.name,
             "content_hash": self.content_hash,
             "record_count": self.record_count,
@@ -122,9 +152,14 @@ class RAGEngine:
         self._client: LLMClient | None = None
         self._client_lock = threading.Lock()
         self._loaded: _Loaded | None = None
-        self._load_lock = threading.Lock()
+        """The dataset loaded last: questions that name no dataset are answered over it."""
+        self._datasets: OrderedDict[str, _Loaded] = OrderedDict()
+        """Open datasets by id, least recently used first."""
+        self._datasets_lock = threading.Lock()
         self._pending_lock = threading.Lock()
-        self._pending: LoadTicket | None = None
+        self._pending: dict[str, LoadTicket] = {}
+        """The load announced or running in each tab."""
+        self._store = self._make_store()
         self._embedder: Any = embedder
         self._running: dict[str, _Run] = {}
         self._running_lock = threading.Lock()
@@ -163,40 +198,133 @@ class RAGEngine:
         loaded = self._loaded
         return loaded.info.profile if loaded else None
 
+    @property
+    def store(self) -> DatasetStore | None:
+        """The dataset store on disk (None when caching is off or ``data.store_max_gb`` is 0)."""
+        return self._store
+
+    def _make_store(self) -> DatasetStore | None:
+        data = self._settings.data
+        if not self._settings.cache.enabled or data.store_max_gb <= 0:
+            return None
+        return DatasetStore(self._settings.cache_dir() / "datasets", max_bytes=int(data.store_max_gb * 1024**3))
+
     # ------------------------------------------------------------------ data
-    def begin_load(self, name: str) -> LoadTicket:
-        """Announce a load of ``name`` before it starts: questions sent from now on wait for it, and a load
-        still running is cancelled (a new upload replaces it instead of queueing behind it)."""
-        ticket = LoadTicket(name=name)
+    def begin_load(self, name: str, *, tab: str = "") -> LoadTicket:
+        """Announce a load of ``name`` in ``tab`` before it starts: the tab's questions sent from now on wait
+        for it, and a load still running in that tab is cancelled (a new upload replaces it instead of
+        queueing behind it). Other tabs are not affected."""
+        ticket = LoadTicket(name=name, tab=tab)
         with self._pending_lock:
-            if self._pending is not None:
-                self._pending.replaced_by = ticket
-                self._pending.cancelled.set()
-            self._pending = ticket
+            previous = self._pending.get(tab)
+            if previous is not None:
+                previous.replaced_by = ticket
+                previous.cancelled.set()
+            self._pending[tab] = ticket
         return ticket
 
-    def expect_load(self, name: str) -> LoadTicket:
-        """A load of ``name`` is on its way (the page has the file, the app not yet): questions wait for it.
-        Unlike ``begin_load`` it keeps a load already announced; one that never starts is given up after
-        ``LOAD_START_TIMEOUT`` seconds by the questions waiting for it."""
+    def expect_load(self, name: str, *, tab: str = "") -> LoadTicket:
+        """A load of ``name`` is on its way (the page has the file, the app not yet): the tab's questions wait
+        for it. Unlike ``begin_load`` it keeps a load already announced; one that never starts is given up
+        after ``LOAD_START_TIMEOUT`` seconds by the questions waiting for it."""
         with self._pending_lock:
-            if self._pending is None:
-                self._pending = LoadTicket(name=name)
-            return self._pending
+            if tab not in self._pending:
+                self._pending[tab] = LoadTicket(name=name, tab=tab)
+            return self._pending[tab]
 
-    def cancel_load(self) -> bool:
-        """Cancel the load in progress, if any; the previous dataset stays loaded."""
+    def cancel_load(self, *, tab: str = "") -> bool:
+        """Cancel the load in progress in ``tab``, if any; the dataset loaded before stays."""
         with self._pending_lock:
-            ticket = self._pending
+            ticket = self._pending.get(tab)
         if ticket is None:
             return False
         ticket.cancelled.set()
         return True
 
-    def pending_load(self) -> LoadTicket | None:
-        """The load announced or running, if any."""
+    def pending_load(self, *, tab: str = "") -> LoadTicket | None:
+        """The load announced or running in ``tab``, if any."""
         with self._pending_lock:
-            return self._pending
+            return self._pending.get(tab)
+
+    def _release(self, ticket: LoadTicket) -> None:
+        """The load of ``ticket`` ended: later questions need not wait for it."""
+        with self._pending_lock:
+            if self._pending.get(ticket.tab) is ticket:
+                del self._pending[ticket.tab]
+
+    def open_dataset(self, dataset_id: str) -> DatasetInfo | None:
+        """Make a stored dataset the one answered from by default, reopening it from the store if needed;
+        None when it is neither open nor stored."""
+        loaded = self._dataset_for(dataset_id)
+        if loaded is None:
+            return None
+        self._loaded = loaded
+        return loaded.info
+
+    def dataset_by_id(self, dataset_id: str | None) -> tuple[Dataset, DatasetInfo] | None:
+        """The records and facts of ``dataset_id`` (the dataset loaded last when None)."""
+        loaded = self._dataset_for(dataset_id) if dataset_id else self._loaded
+        return (loaded.dataset, loaded.info) if loaded is not None else None
+
+    def _dataset_for(self, dataset_id: str) -> _Loaded | None:
+        """An open dataset, or one reopened from the store (kept open from then on)."""
+        with self._datasets_lock:
+            loaded = self._datasets.get(dataset_id)
+            if loaded is not None:
+                self._datasets.move_to_end(dataset_id)
+                return loaded
+        loaded = self._open_stored(dataset_id)
+        if loaded is not None:
+            self._remember(loaded)
+        return loaded
+
+    def _remember(self, loaded: _Loaded) -> None:
+        """Keep ``loaded`` open; beyond ``data.memory_datasets``, forget the least recently used ones (they
+        stay in the store; the dataset loaded last always stays open)."""
+        with self._datasets_lock:
+            self._datasets[loaded.info.dataset_id] = loaded
+            self._datasets.move_to_end(loaded.info.dataset_id)
+            for dataset_id in list(self._datasets):
+                if len(self._datasets) <= self._settings.data.memory_datasets:
+                    break
+                if self._datasets[dataset_id] is not self._loaded:
+                    del self._datasets[dataset_id]
+
+    def _open_stored(self, dataset_id: str) -> _Loaded | None:
+        """A dataset reopened from the store, its analytic table built again from its records."""
+        if self._store is None:
+            return None
+        entry = self._store.open(dataset_id)
+        if entry is None:
+            return None
+        retriever = self._new_retriever()
+        retriever.use_indexes(entry.indexes)
+        dataset = entry.dataset
+        info = DatasetInfo.describe(
+            dataset, entry.profile, dataset_id=dataset_id, index={**entry.index_report, "from_store": True}
+        )
+        return _Loaded(
+            dataset=dataset,
+            info=info,
+            retriever=retriever,
+            analytics=self._build_analytics(dataset, entry.profile),
+            by_id={record.id: record for record in dataset.records},
+        )
+
+    def _new_retriever(self) -> HybridRetriever:
+        return HybridRetriever(self._settings.retrieval, embedder=self._shared_embedder(), cache=self._embedding_cache())
+
+    def _save_to_store(self, loaded: _Loaded) -> None:
+        """Keep a fully indexed dataset in the store (in the background: the load has already ended)."""
+        indexes = loaded.retriever.built_indexes
+        if self._store is None or indexes is None:
+            return
+        entry = StoredDataset(
+            dataset=loaded.dataset, profile=loaded.info.profile, indexes=indexes, index_report=dict(loaded.info.index)
+        )
+        threading.Thread(
+            target=self._store.save, args=(loaded.info.dataset_id, entry), name="dataset-store-save", daemon=True
+        ).start()
 
     def load_json(
         self,
@@ -219,8 +347,7 @@ class RAGEngine:
                 progress(stage, done, total)
 
         try:
-            with self._load_lock:
-                return self._load(source, name, report, ticket)
+            return self._load(source, name, report, ticket)
         except RAGError as exc:
             ticket.fail(str(exc))
             raise
@@ -228,9 +355,7 @@ class RAGEngine:
             ticket.fail(f"Loading failed unexpectedly: {exc}")
             raise
         finally:  # questions already waiting hold the ticket and read its outcome; later ones need not wait
-            with self._pending_lock:
-                if self._pending is ticket:
-                    self._pending = None
+            self._release(ticket)
 
     def _load(self, source: Any, name: str | None, report: Progress, ticket: LoadTicket) -> DatasetInfo:
         data = self._settings.data
@@ -238,20 +363,20 @@ class RAGEngine:
         dataset = load_dataset(
             source, name=name, max_bytes=int(data.max_upload_mb * 1024 * 1024), max_depth=data.max_depth
         )
+        retriever = self._new_retriever()
+        dataset_id = store_key(dataset.content_hash, retriever.index_fingerprint())
+        known = self._dataset_for(dataset_id)  # open already, or in the store: nothing to index
+        if known is not None:
+            if known.dataset.name != dataset.name:
+                known = dataclasses.replace(known, info=dataclasses.replace(known.info, name=dataset.name))
+            self._use(known, ticket)
+            report("ready", 1, 1)
+            return known.info
         report("profiling", 0, 1)
         profile = profile_dataset(dataset.records)
         report("table", 0, 1)
         analytics = self._build_analytics(dataset, profile)
-        retriever = HybridRetriever(self._settings.retrieval, embedder=self._shared_embedder(), cache=self._embedding_cache())
-        info = DatasetInfo(
-            name=dataset.name,
-            content_hash=dataset.content_hash,
-            record_count=len(dataset.records),
-            root_path=dataset.root_path,
-            size_bytes=dataset.size_bytes,
-            profile=profile,
-            index={},
-        )
+        info = DatasetInfo.describe(dataset, profile, dataset_id=dataset_id)
         loaded = _Loaded(
             dataset=dataset,
             info=info,
@@ -262,15 +387,13 @@ class RAGEngine:
         previous = self._loaded
 
         def searchable() -> None:  # keyword search works: questions are answered over the new file from now on
-            self._loaded = loaded
-            ticket.searchable.set()
+            self._use(loaded, ticket)
             report("embedding", 0, len(dataset.records))
 
         try:
             build = retriever.build(dataset, content_hash=dataset.content_hash, progress=report, on_searchable=searchable)
         except Exception as exc:
-            if self._loaded is loaded:
-                self._loaded = previous
+            self._forget(loaded, previous)
             if analytics is not None:
                 analytics.close()
             if isinstance(exc, (DataLoadError, ConfigError)):
@@ -278,12 +401,25 @@ class RAGEngine:
             log.exception("indexing failed")
             raise DataLoadError(f"{dataset.name}: the records could not be indexed ({exc})") from exc
         info.index.update(dataclasses.asdict(build))
-        self._loaded = loaded
-        ticket.searchable.set()
-        if previous is not None and previous.analytics is not None:
-            previous.analytics.close()
+        self._use(loaded, ticket)
+        self._save_to_store(loaded)
         report("ready", 1, 1)
         return info
+
+    def _use(self, loaded: _Loaded, ticket: LoadTicket) -> None:
+        """Questions are answered over ``loaded`` from now on: the ticket's tab's, and those naming no dataset."""
+        self._loaded = loaded
+        self._remember(loaded)
+        ticket.dataset_id = loaded.info.dataset_id
+        ticket.searchable.set()
+
+    def _forget(self, loaded: _Loaded, previous: _Loaded | None) -> None:
+        """A load that failed after its dataset became searchable: back to the dataset loaded before."""
+        if self._loaded is loaded:
+            self._loaded = previous
+        with self._datasets_lock:
+            if self._datasets.get(loaded.info.dataset_id) is loaded:
+                del self._datasets[loaded.info.dataset_id]
 
     def _build_analytics(self, dataset: Dataset, profile: DatasetProfile) -> DatasetAnalytics | None:
         """The analytic table of ``dataset``; None (answers use retrieval only) when it cannot be built."""
@@ -370,11 +506,29 @@ class RAGEngine:
         return min(known, MAX_AUTO_CONTEXT_WINDOW) if known else DEFAULT_CONTEXT_WINDOW
 
     # ------------------------------------------------------------------ chat
-    def chat_stream(self, question: str, session_id: str, *, history: Sequence[Mapping[str, str]] | None = None) -> None:
-        """Start answering in a background thread; read the answer from ``buffer`` under ``session_id``."""
-        self._start(question, session_id, history)
+    def chat_stream(
+        self,
+        question: str,
+        session_id: str,
+        *,
+        history: Sequence[Mapping[str, str]] | None = None,
+        dataset_id: str | None = None,
+        tab: str = "",
+    ) -> None:
+        """Start answering in a background thread; read the answer from ``buffer`` under ``session_id``.
 
-    def _start(self, question: str, session_id: str, history: Sequence[Mapping[str, str]] | None) -> _Run:
+        The answer is over ``dataset_id`` (the dataset loaded last when None), or over the file ``tab`` is
+        loading when there is one: the question waits for it."""
+        self._start(question, session_id, history, dataset_id, tab)
+
+    def _start(
+        self,
+        question: str,
+        session_id: str,
+        history: Sequence[Mapping[str, str]] | None,
+        dataset_id: str | None = None,
+        tab: str = "",
+    ) -> _Run:
         turns = [{"role": str(t["role"]), "content": str(t["content"])} for t in (history or [])]
         meta = self._describe(question)
         run = _Run()
@@ -383,17 +537,25 @@ class RAGEngine:
             self._running[session_id] = run
         thread = threading.Thread(
             target=self._answer,
-            args=(question, session_id, turns, run, meta),
+            args=(question, session_id, turns, run, meta, dataset_id, tab),
             name=f"answer-{session_id[:8]}",
             daemon=True,
         )
         thread.start()
         return run
 
-    def chat(self, question: str, session_id: str | None = None, *, history: Sequence[Mapping[str, str]] | None = None, timeout: float | None = None) -> Answer:
+    def chat(
+        self,
+        question: str,
+        session_id: str | None = None,
+        *,
+        history: Sequence[Mapping[str, str]] | None = None,
+        timeout: float | None = None,
+        dataset_id: str | None = None,
+    ) -> Answer:
         """Answer and wait for the whole answer."""
         session_id = session_id or uuid.uuid4().hex
-        run = self._start(question, session_id, history)
+        run = self._start(question, session_id, history, dataset_id)
         if not run.done.wait(timeout):
             self.cancel(session_id)
             run.done.wait()
@@ -423,6 +585,10 @@ class RAGEngine:
         """What is new in an answer since ``offset``."""
         return self._buffer.read(session_id, offset)
 
+    def wait_for_change(self, session_id: str, version: int, timeout: float) -> bool:
+        """Block until an answer is no longer at ``version``, at most ``timeout`` seconds."""
+        return self._buffer.wait_for_change(session_id, version, timeout)
+
     def clear_cache(self) -> None:
         """Forget every cached answer."""
         if self._cache is not None:
@@ -431,7 +597,7 @@ class RAGEngine:
     def _describe(self, question: str) -> dict[str, Any]:
         llm = self._settings.llm
         retrieval = self._settings.retrieval
-        info = self.dataset_info
+        info = self.dataset_info  # until the question's own dataset is known (``_answer``)
         return {
             "question": question,
             "backend": llm.backend,
@@ -469,16 +635,29 @@ class RAGEngine:
         )
 
     def _answer(
-        self, question: str, session_id: str, history: list[dict[str, str]], run: _Run, meta: dict[str, Any]
+        self,
+        question: str,
+        session_id: str,
+        history: list[dict[str, str]],
+        run: _Run,
+        meta: dict[str, Any],
+        dataset_id: str | None = None,
+        tab: str = "",
     ) -> None:
         buffer = self._buffer
         try:
-            if not self._wait_for_load(question, session_id, run):
+            go_on, ticket = self._wait_for_load(question, session_id, run, tab)
+            if not go_on:
                 return
-            loaded = self._loaded
+            if ticket is not None and ticket.dataset_id:
+                dataset_id = ticket.dataset_id
+            loaded = self._dataset_for(dataset_id) if dataset_id else self._loaded
             if loaded is None:
-                buffer.finish(session_id, status=ERROR, error=NO_DATASET_MESSAGE)
+                buffer.finish(session_id, status=ERROR, error=DATASET_GONE_MESSAGE if dataset_id else NO_DATASET_MESSAGE)
                 return
+            if loaded.info.content_hash != meta.get("dataset_hash"):
+                meta.update(dataset_name=loaded.info.name, dataset_hash=loaded.info.content_hash)
+                buffer.update_meta(session_id, dataset_name=loaded.info.name, dataset_hash=loaded.info.content_hash)
             if not question.strip():
                 buffer.finish(session_id, status=ERROR, error="The question is empty.")
                 return
@@ -501,17 +680,18 @@ class RAGEngine:
                 self._running.pop(session_id, None)
             run.done.set()
 
-    def _wait_for_load(self, question: str, session_id: str, run: _Run) -> bool:
-        """Hold a question sent while a file loads until it can be answered over that file (or over the file
-        that replaced it); False when the answer already ended (the load failed, or Stop was pressed)."""
-        ticket = self.pending_load()
+    def _wait_for_load(self, question: str, session_id: str, run: _Run, tab: str = "") -> tuple[bool, LoadTicket | None]:
+        """Hold a question sent while its tab loads a file until it can be answered over that file (or over
+        the file that replaced it). Returns whether to go on (False when the answer already ended: the load
+        failed, or Stop was pressed) and the load waited for, if any."""
+        ticket = self.pending_load(tab=tab)
         shown = ""
         waited_since = time.monotonic()
         while ticket is not None and not (ticket.searchable.is_set() and ticket.error is None):
             if run.cancel.cancelled:
                 self._buffer.update_meta(session_id, waiting=None)
                 self._buffer.finish(session_id, status=STOPPED)
-                return False
+                return False, ticket
             if ticket.replaced_by is not None:
                 ticket = ticket.replaced_by  # a newer upload replaced this file: wait for that one
                 continue
@@ -523,7 +703,7 @@ class RAGEngine:
                     error=f"{ticket.name} could not be loaded, so the question was not answered: {ticket.error} "
                     "The question is back in the input box to send again.",
                 )
-                return False
+                return False, ticket
             if ticket.stage == "starting" and time.monotonic() - waited_since > LOAD_START_TIMEOUT:
                 self._give_up(ticket, "the file never reached the app; choose it again.")
                 continue
@@ -532,14 +712,12 @@ class RAGEngine:
                 self._buffer.update_meta(session_id, waiting=shown)
             ticket.searchable.wait(LOAD_WAIT_POLL_SECONDS)
         self._buffer.update_meta(session_id, waiting=None)
-        return True
+        return True, ticket
 
     def _give_up(self, ticket: LoadTicket, message: str) -> None:
         """A load announced but never started fails, so that the questions waiting for it end."""
         ticket.fail(message)
-        with self._pending_lock:
-            if self._pending is ticket:
-                self._pending = None
+        self._release(ticket)
 
     def _generate(
         self,
@@ -593,6 +771,7 @@ class RAGEngine:
                 context_window=window,
                 max_answer_tokens=llm.max_tokens,
                 count_tokens=_token_counter(client),
+                records_budget=client.prompt_record_tokens,
             )
         except ValueError as exc:
             buffer.set_sources(session_id, [_source(i + 1, hit) for i, hit in enumerate(hits)])

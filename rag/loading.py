@@ -43,6 +43,10 @@ class LoadTicket:
     """Set once questions can be answered over the new file, or once the load failed."""
     replaced_by: "LoadTicket | None" = None
     """The newer load that cancelled this one: questions waiting here wait for that one instead."""
+    tab: str = ""
+    """The tab the file was chosen in: only that tab's questions wait for it."""
+    dataset_id: str | None = None
+    """The loaded dataset, once questions can be answered over it."""
 
     def report(self, stage: str, done: int, total: int) -> None:
         """Record progress; raises ``LoadCancelled`` when the load was cancelled meanwhile."""

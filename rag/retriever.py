@@ -196,6 +196,25 @@ class HybridRetriever:
         )
 
     @property
+    def built_indexes(self) -> _Indexes | None:
+        """The finished indexes, to keep in the dataset store; None while the embeddings are computed."""
+        return self._indexes if self._semantic_progress is None else None
+
+    def use_indexes(self, indexes: _Indexes) -> None:
+        """Search indexes reopened from the dataset store (made by ``built_indexes``)."""
+        with self._build_lock:
+            self._indexes = indexes
+            self._semantic_progress = None
+
+    def index_fingerprint(self) -> str:
+        """What built indexes depend on besides the records: the embedding model, chunk size, document
+        format and the exact/approximate threshold."""
+        return (
+            f"{self.embedder.model_id}:{self.settings.chunk_chars}:{DOCUMENT_FORMAT_VERSION}:"
+            f"{self.settings.exact_index_max}"
+        )
+
+    @property
     def semantic_progress(self) -> tuple[int, int] | None:
         """``(texts embedded, texts)`` while searches are keyword-only; None once they are hybrid."""
         return self._semantic_progress

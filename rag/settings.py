@@ -93,6 +93,12 @@ class DataSettings:
 
     max_upload_mb: float = 50.0
     max_depth: int = 64
+    store_max_gb: float = 5.0
+    """Disk the dataset store may take (loaded datasets kept with their indexes, reopened without
+    indexing again); the least recently used are removed beyond it. 0 keeps no dataset on disk."""
+    memory_datasets: int = 4
+    """Datasets kept open in memory at once (each tab chats with its own); others are reopened from the
+    store when a tab asks again."""
 
 
 @dataclass
@@ -232,6 +238,10 @@ def validate(settings: Settings, origin: str = "settings") -> None:
         raise ConfigError(f"{origin}: 'retrieval.top_k' must be at least 1")
     if settings.data.max_upload_mb <= 0:
         raise ConfigError(f"{origin}: 'data.max_upload_mb' must be positive")
+    if settings.data.store_max_gb < 0:
+        raise ConfigError(f"{origin}: 'data.store_max_gb' must be 0 (no store) or more")
+    if settings.data.memory_datasets < 1:
+        raise ConfigError(f"{origin}: 'data.memory_datasets' must be at least 1")
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:

@@ -7,7 +7,7 @@ approximate index loses against the exact one.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import faiss
 import numpy as np
@@ -67,6 +67,14 @@ class VectorIndex:
             if progress is not None:
                 progress(min(start + ADD_BATCH, count), count)
         return cls(index, kind)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled with the FAISS index serialised (the dataset store keeps built indexes on disk)."""
+        return {"index": faiss.serialize_index(self._index), "kind": self.kind}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._index = faiss.deserialize_index(state["index"])
+        self.kind = state["kind"]
 
     @property
     def size(self) -> int:

@@ -62,10 +62,10 @@ def install_network(server: Any, network: Network) -> None:
 
 
 @contextmanager
-def serve(server: Any) -> Iterator[str]:
-    """Serve a Flask app from a thread on a free 127.0.0.1 port; yields its URL."""
+def serve(server: Any, port: int = 0) -> Iterator[str]:
+    """Serve a Flask app from a thread on 127.0.0.1 (a free port unless ``port`` is given); yields its URL."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per poll otherwise
-    http = make_server("127.0.0.1", 0, server, threaded=True)
+    http = make_server("127.0.0.1", port, server, threaded=True)
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()
     try:

@@ -159,6 +159,41 @@ def test_polls_are_not_dash_callbacks_and_bad_requests_are_refused(app):
     assert unknown.status_code == 200 and unknown.get_json()["fields"]["status"] == "interrupted"
 
 
+def test_a_poll_that_has_seen_the_answers_latest_version_is_held_until_something_arrives(app, engine, ollama_server):
+    """A model that waits 2.5 s before its first token: polled back to back, the page would send hundreds of
+    requests; held, a few, and the one in flight when the text arrives answers with it at once."""
+    engine.load_json(EXAMPLE_DATASET)
+    ollama_server.reply = ChatReply(pieces=["Held ", "answer."], delay=0.0, headers_delay=2.5)
+    sent = CallbackClient(app).call(ids.SEND_BUTTON, "n_clicks", 1, state={
+        f"{ids.CHAT_INPUT}.value": "Which orders mention a gift?",
+        f"{ids.CHAT_HISTORY_STORE}.data": [],
+        f"{ids.STREAMING_ACTIVE}.data": False,
+    })
+    session_id = sent.output(ids.STREAMING_SESSION_ID, "data")
+    text, offset, view, version = "", 0, {}, None
+    polls: list[tuple[float, dict]] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        body = {"seq": len(polls) + 1, "session": session_id, "offset": offset, "view": view}
+        if version is not None:
+            body["version"] = version
+        started = time.monotonic()
+        reply = post_poll(app, ANSWER_POLL_PATH, body).get_json()
+        polls.append((time.monotonic() - started, reply))
+        if reply["done"]:
+            text = reply["text"]
+            break
+        text += reply["text"]
+        offset, view, version = reply["to"], reply["view"], reply["version"]
+    assert text == "Held answer."
+    assert polls[0][0] < 0.5, "the first poll (no version seen yet) is answered at once"
+    assert len(polls) <= 12, f"{len(polls)} polls for one answer: polls were not held"
+    held = [elapsed for elapsed, reply in polls if reply.get("text") == "" and not reply["done"]]
+    assert any(0.8 <= elapsed <= 2.0 for elapsed in held), "a poll with nothing new waits about a second"
+    first_text = next(i for i, (_, reply) in enumerate(polls) if reply.get("text") or reply["done"])
+    assert polls[first_text][0] < 1.2
+
+
 def test_polls_send_only_the_new_text_whatever_the_length_of_the_conversation(app, engine, ollama_server):
     engine.load_json(EXAMPLE_DATASET)
     client = CallbackClient(app)
@@ -334,3 +369,57 @@ def test_a_bad_config_file_is_one_clear_line_and_a_failing_exit(tmp_path):
         cwd=ROOT,
     )
     assert missing.returncode != 0 and missing.stderr.strip().endswith("does not exist")
+
+
+def test_healthz_reports_the_app_the_model_backend_and_the_store(app, engine, ollama_server):
+    http = app.server.test_client()
+    healthy = http.get("/healthz")
+    body = healthy.get_json()
+    assert healthy.status_code == 200 and body["status"] == "ok"
+    assert body["checks"]["app"]["ok"] and body["checks"]["llm"] == {
+        "ok": True, "backend": "ollama", "message": body["checks"]["llm"]["message"]}
+    assert body["checks"]["dataset_store"]["ok"]
+    engine.configure_llm(base_url="http://127.0.0.1:9")  # nothing listens there
+    failing = http.get("/healthz")
+    assert failing.status_code == 503
+    checks = failing.get_json()["checks"]
+    assert failing.get_json()["status"] == "failing" and checks["app"]["ok"] and not checks["llm"]["ok"]
+    assert "127.0.0.1:9" in checks["llm"]["message"]
+
+
+def test_python_app_py_serves_the_page_through_a_production_server(tmp_path, ollama_server):
+    """Not Flask's development server: waitress, on 127.0.0.1, with /healthz."""
+    import socket
+
+    import requests
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({
+        "llm": {"backend": "ollama", "base_url": ollama_server.url, "model": "llama3.2"},
+        "cache": {"directory": str(tmp_path / "cache")},
+    }))
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--config", str(config), "--port", str(port)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        health = None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.3)
+        assert health is not None, f"the app never answered: {process.stdout.read() if process.poll() is not None else ''}"
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        assert health.headers.get("Server") == "waitress"
+        page = requests.get(f"http://127.0.0.1:{port}/", timeout=10)
+        assert page.status_code == 200 and "JSON RAG Chat" in page.text
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+    assert "Serving on http://127.0.0.1:" in output and "Debug mode" not in output

@@ -186,6 +186,7 @@ def test_cells_are_scalars_or_short_text():
 
 def test_summary_line_and_stored_summary():
     info = {
+        "dataset_id": "abab-1234",
         "name": "orders.json",
         "record_count": 240,
         "size_bytes": 151484,
@@ -197,6 +198,7 @@ def test_summary_line_and_stored_summary():
     text = json.dumps([c.to_plotly_json() for c in dataset_summary(info)], default=lambda o: o.to_plotly_json())
     assert "orders.json" in text and "240" in text and "148 KB" in text and "abababababab" in text and "exact" in text
     assert summary_data(info) == {
+        "dataset_id": "abab-1234",
         "name": "orders.json",
         "content_hash": "ab" * 32,
         "record_count": 240,
