@@ -5,8 +5,8 @@ tabs run in 5 other processes, so that their own Python does not share the app's
 posts the real Send callback (``/_dash-update-component``), then polls ``/_poll/answer`` like
 ``polling.js`` (one request in flight, 50 ms until the first text, then 200 ms, offsets applied in
 order, the answer's last version sent so that the app holds a poll until something changes) until
-its answer is done. All tabs send at the same moment. The model is a local
-OpenAI-compatible server that streams each answer over about 3 s.
+its answer is done. All tabs send at the same moment. The model is a local OpenAI-compatible server
+in a process of its own (as Ollama or vLLM is) that streams each answer over about 3 s.
 
 Prints, per number of tabs: how many turns finished with the whole text, send-to-first-text and
 send-to-done (p50/max), poll round trip p50/p95, the time the model request started after Send,
@@ -29,6 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -117,9 +118,37 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
-def bench(count: int) -> None:
+def serve_model(pipe: Any) -> None:
+    """In a process of its own: the model server; sends its URL, then, when told to stop, when each chat
+    request arrived."""
     model = OpenAIServer().start()
     model.reply = ChatReply(pieces=PIECES, delay=PIECE_DELAY)
+    pipe.send(model.base_url)
+    pipe.recv()
+    pipe.send([request.received_at for request in model.chat_requests])
+    model.stop()
+
+
+class ModelProcess:
+    """The model server's process, and when its chat requests arrived."""
+
+    def __init__(self) -> None:
+        context = get_context("spawn")
+        self._pipe, child = context.Pipe()
+        self._process = context.Process(target=serve_model, args=(child,), daemon=True)
+        self._process.start()
+        self.base_url: str = self._pipe.recv()
+
+    def stop(self) -> list[float]:
+        self._pipe.send("stop")
+        arrivals = self._pipe.recv()
+        self._process.join(timeout=10)
+        return arrivals
+
+
+def bench(count: int) -> None:
+    model = ModelProcess()
+    arrivals: list[float] = []
     try:
         with tempfile.TemporaryDirectory() as cache:
             settings = apply_overrides(Settings(), {
@@ -140,7 +169,6 @@ def bench(count: int) -> None:
             with serve(app.server) as url, ProcessPoolExecutor(CLIENT_PROCESSES, mp_context=get_context("spawn")) as pool:
                 list(pool.map(time.sleep, [0] * CLIENT_PROCESSES))  # the client processes are up before timing
                 cpu_before = resource.getrusage(resource.RUSAGE_SELF)
-                requests_before = len(model.chat_requests)
                 start_at = time.time() + 1.0
                 shares = [list(enumerate(bodies))[k::CLIENT_PROCESSES] for k in range(CLIENT_PROCESSES)]
                 tabs = [tab for part in pool.map(run_tabs, [url] * CLIENT_PROCESSES, shares, [start_at] * CLIENT_PROCESSES)
@@ -149,9 +177,9 @@ def bench(count: int) -> None:
                 cpu_after = resource.getrusage(resource.RUSAGE_SELF)
             expected = "".join(PIECES)
             finished = [t for t in tabs if t.done_at is not None and t.text == expected]
-            starts = [r.received_at - start_at for r in model.chat_requests[requests_before:]]
     finally:
-        model.stop()
+        arrivals = model.stop()
+    starts = [arrival - start_at for arrival in arrivals if arrival >= start_at]
     firsts = [t.first_text_at - t.sent_at for t in tabs if t.first_text_at]
     dones = [t.done_at - t.sent_at for t in tabs if t.done_at]
     polls = [p for t in tabs for p in t.polls]
@@ -168,7 +196,7 @@ def bench(count: int) -> None:
     if starts:
         print(f"      model request started after Send: p50 {statistics.median(starts):.2f} s, max {max(starts):.2f} s")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"      app process (app and model server): CPU {cpu:.1f} s over {wall:.1f} s wall; peak RSS {peak_mb:.0f} MB")
+    print(f"      app process: CPU {cpu:.1f} s over {wall:.1f} s wall; peak RSS {peak_mb:.0f} MB")
 
 
 def main() -> None:
