@@ -1,8 +1,11 @@
-"""Run the dashboard: ``python app.py [--host 127.0.0.1] [--port 8050] [--config PATH] [--threads N] [--debug]``.
+"""Run the dashboard: ``python app.py [--host 127.0.0.1] [--port 8050] [--config PATH] [--threads N]
+[--workers N] [--debug]``.
 
 The page is served by waitress, a production WSGI server (``--debug`` uses Flask's development server
-with Dash's dev tools instead). ``GET /healthz`` tells whoever deploys it whether the app and its
-model backend answer.
+with Dash's dev tools instead). ``--workers N`` runs N processes under gunicorn, which share answers,
+Stops and loading jobs through Redis (``state.backend: redis``) and datasets through the dataset store;
+``gunicorn -w 4 -k gthread --threads 16 'app:wsgi_app()'`` does the same by hand. ``GET /healthz``
+tells whoever deploys it whether the app, its model backend and Redis answer.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -29,6 +33,12 @@ from rag.settings import Settings, load_settings  # noqa: E402
 
 ASSETS_DIR = Path(__file__).resolve().parent / "dashboard" / "assets"
 TITLE = "JSON RAG Chat"
+CONFIG_ENV = "JSON_RAG_CHAT_CONFIG"
+"""The settings file of ``wsgi_app()`` (what ``--config`` names), for processes started by gunicorn."""
+WORKERS_NEED_REDIS = (
+    "several workers share answers, Stops and loading jobs through Redis: set \"state\": "
+    "{\"backend\": \"redis\", \"redis_url\": \"redis://127.0.0.1:6379/0\"} in the config file"
+)
 SERVER_THREADS = 64
 """Requests served at once: each streaming tab holds one answer poll for up to a second (see
 ``dashboard.polling.HOLD_MS``), so a few threads would leave the other tabs' requests queued."""
@@ -53,6 +63,11 @@ def create_app(settings: Settings | None = None, *, engine: RAGEngine | None = N
     max_mb = engine.settings.data.max_upload_mb
     app.server.config["MAX_CONTENT_LENGTH"] = request_size_limit(max_mb)
 
+    @app.server.after_request
+    def worker_header(response: Any) -> Any:  # which process served it, for whoever runs several workers
+        response.headers["X-Worker-Pid"] = str(os.getpid())
+        return response
+
     @app.server.get("/healthz")
     def healthz():
         report = health_report(engine)
@@ -66,6 +81,26 @@ def create_app(settings: Settings | None = None, *, engine: RAGEngine | None = N
     return app
 
 
+def wsgi_app() -> Any:
+    """The WSGI app for gunicorn (``gunicorn 'app:wsgi_app()'``), with the settings ``JSON_RAG_CHAT_CONFIG``
+    names (``config/config.json`` when unset)."""
+    return create_app(load_settings(os.environ.get(CONFIG_ENV) or None)).server
+
+
+def gunicorn_command(args: argparse.Namespace) -> list[str]:
+    """The gunicorn command that runs ``args.workers`` workers of this app."""
+    return [
+        sys.executable, "-m", "gunicorn",
+        "--workers", str(args.workers),
+        "--worker-class", "gthread",
+        "--threads", str(max(4, args.threads // 4)),
+        "--bind", f"{args.host}:{args.port}",
+        "--timeout", "120",
+        "--chdir", str(Path(__file__).resolve().parent),
+        "app:wsgi_app()",
+    ]  # fmt: skip
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Chat with a JSON dataset through a local language model.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -73,6 +108,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--config", default=None, help="JSON settings file (default config/config.json when present)")
     parser.add_argument(
         "--threads", type=int, default=SERVER_THREADS, help=f"requests served at once (default {SERVER_THREADS})"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes serving the app (more than 1 needs state.backend: redis)"
     )
     parser.add_argument(
         "--debug", action="store_true", help="Flask's development server with Dash's dev tools, instead of waitress"
@@ -87,6 +125,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.workers > 1:
+        if settings.state.backend != "redis":
+            print(f"error: --workers {args.workers}: {WORKERS_NEED_REDIS}", file=sys.stderr)
+            return 2
+        if args.config:
+            os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
+        print(f"Serving on http://{args.host}:{args.port} (gunicorn, {args.workers} workers)", flush=True)
+        os.execv(sys.executable, gunicorn_command(args))
     app = create_app(settings)
     if args.debug:
         app.run(host=args.host, port=args.port, debug=True)

@@ -32,7 +32,7 @@ from dashboard.data_flow import (
     tab_dataset_id,
 )
 from dashboard.export import export_conversation
-from dashboard.ingest_jobs import IngestJobRegistry, get_ingest_registry
+from dashboard.ingest_jobs import IngestJobRegistry, RedisJobMirror, get_ingest_registry
 from dashboard.model_panel import apply_model_choice, model_options, status_badge
 from dashboard.polling import (
     ANSWER_POLL_PATH,
@@ -46,6 +46,7 @@ from dashboard.polling import (
 )
 from dashboard.uploads import UploadError, decode_upload
 from rag.engine import RAGEngine, get_rag_engine
+from rag.state import SHARED_STATE_DOWN, SHARED_STATE_ERRORS
 from rag.stream_buffer import STREAMING
 
 EngineGetter = Callable[[], RAGEngine]
@@ -53,11 +54,19 @@ FLATTEN_EVERY = 20
 """Turns shown in nested slots before the conversation is drawn again flat (see ``_add_turn``)."""
 
 
+def _registry_for(current: RAGEngine) -> IngestJobRegistry:
+    """The loading jobs: this process's, or, when workers share the answer buffer, mirrored in its Redis."""
+    client = getattr(current.buffer, "client", None)
+    if client is None:
+        return get_ingest_registry()
+    return IngestJobRegistry(mirror=RedisJobMirror(client))
+
+
 def register_callbacks(
     app: Dash, *, engine: EngineGetter = get_rag_engine, registry: IngestJobRegistry | None = None
 ) -> None:
     """Attach every callback of the page to ``app``."""
-    jobs = registry or get_ingest_registry()
+    jobs = registry or _registry_for(engine())
     register_data_callbacks(app, engine, jobs)
     register_model_callbacks(app, engine)
     register_chat_callbacks(app, engine)
@@ -118,12 +127,13 @@ def register_data_callbacks(app: Dash, engine: EngineGetter, jobs: IngestJobRegi
         Output(ids.DATA_MESSAGE, "children", allow_duplicate=True),
         Output(ids.RECENT_DATASETS, "value"),
         Input(ids.RECENT_DATASETS, "value"),
+        State(ids.TAB_ID, "data"),
         prevent_initial_call=True,
     )
-    def reopen_recent(dataset_id: str | None) -> tuple:
+    def reopen_recent(dataset_id: str | None, tab: str | None) -> tuple:
         if not dataset_id:
             raise PreventUpdate
-        stored, message = open_recent(engine(), dataset_id)
+        stored, message = open_recent(engine(), dataset_id, tab)
         return (stored if stored is not None else no_update), message, None
 
     @app.callback(
@@ -319,8 +329,11 @@ def register_poll_routes(app: Dash, engine: EngineGetter, jobs: IngestJobRegistr
         poll = parse_stream_request(request.get_json(silent=True))
         if poll is None:
             return _json({"error": "Not an answer poll request."}, 400)
-        hold_until_news(engine().wait_for_change, poll)
-        return _json(stream_update(engine().read, poll))
+        try:
+            hold_until_news(engine().wait_for_change, poll)
+            return _json(stream_update(engine().read, poll))
+        except SHARED_STATE_ERRORS:  # the page keeps what it shows and retries; Redis coming back ends it
+            return _json({"error": SHARED_STATE_DOWN}, 503)
 
     def poll_ingest() -> Response:
         poll = parse_ingest_request(request.get_json(silent=True))

@@ -201,10 +201,10 @@ def recent_dataset_options(engine: Any, limit: int = 20) -> list[dict[str, str]]
     ]
 
 
-def open_recent(engine: Any, dataset_id: str) -> tuple[dict[str, Any] | None, list[Any]]:
+def open_recent(engine: Any, dataset_id: str, tab: str | None = None) -> tuple[dict[str, Any] | None, list[Any]]:
     """Make a stored dataset the tab's: its new ``stored-data`` and a message (None and an error when it is
     gone)."""
-    info = engine.open_dataset(dataset_id)
+    info = engine.open_dataset(dataset_id, tab=tab or "")
     if info is None:
         return None, notice("That dataset is no longer stored; load its file again.", "error")
     return summary_data(info.to_dict()), notice(f"Opened {info.name}: {info.record_count:,} records.", "success")

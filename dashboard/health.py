@@ -1,4 +1,5 @@
-"""What ``GET /healthz`` reports: whether the app, its model backend and its dataset store answer."""
+"""What ``GET /healthz`` reports: whether the app, its model backend, its shared state (Redis, with several
+workers) and its dataset store answer."""
 
 from __future__ import annotations
 
@@ -13,6 +14,13 @@ def health_report(engine: Any) -> dict[str, Any]:
         checks["llm"] = {"ok": bool(status.ok), "backend": engine.settings.llm.backend, "message": status.message}
     except Exception as exc:  # a health check reports, it never raises
         checks["llm"] = {"ok": False, "backend": engine.settings.llm.backend, "message": str(exc)}
+    ping = getattr(engine.buffer, "ping", None)
+    if ping is not None:  # answers and Stops shared through Redis
+        try:
+            ping()
+            checks["shared_state"] = {"ok": True, "backend": "redis"}
+        except Exception as exc:
+            checks["shared_state"] = {"ok": False, "backend": "redis", "message": str(exc)}
     store = engine.store
     if store is not None:
         try:

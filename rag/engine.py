@@ -38,7 +38,8 @@ from rag.prompt import build_prompt, cited_labels, estimate_tokens
 from rag.records import Dataset, Record
 from rag.retriever import Hit, HybridRetriever
 from rag.settings import Settings, apply_overrides, load_settings
-from rag.stream_buffer import DONE, ERROR, STOPPED, StreamBuffer, StreamSnapshot, get_stream_buffer
+from rag.state import make_stream_buffer
+from rag.stream_buffer import DONE, ERROR, STOPPED, StreamBuffer, StreamSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,11 @@ DATASET_GONE_MESSAGE = (
 DEFAULT_CONTEXT_WINDOW = 4096
 MAX_AUTO_CONTEXT_WINDOW = 8192
 LOAD_WAIT_POLL_SECONDS = 0.1
+MAX_TAB_CHOICES = 10_000
+SHARE_LOAD_SECONDS = 0.5
+"""With several workers, how often a load's progress is shown to the others (and a Cancel looked for)."""
+STOP_CHECK_SECONDS = 0.1
+"""With a shared buffer, how often a worker looks for Stops sent to other workers for its answers."""
 LOAD_START_TIMEOUT = 30.0
 """Seconds a question waits for an announced file that never starts loading (the browser lost it)."""
 COMPUTED_PROMPT_RECORDS = 3
@@ -147,7 +153,7 @@ class RAGEngine:
         embedder: Any = None,
     ) -> None:
         self._settings = settings or Settings()
-        self._buffer = buffer if buffer is not None else get_stream_buffer()
+        self._buffer = buffer if buffer is not None else make_stream_buffer(self._settings.state)
         self._client_factory = client_factory or _create_client
         self._client: LLMClient | None = None
         self._client_lock = threading.Lock()
@@ -159,10 +165,15 @@ class RAGEngine:
         self._pending_lock = threading.Lock()
         self._pending: dict[str, LoadTicket] = {}
         """The load announced or running in each tab."""
+        self._tab_choices: OrderedDict[str, str] = OrderedDict()
+        """The dataset each tab loaded or reopened last here: it wins over the one the tab's request names,
+        which the page learns a moment later."""
         self._store = self._make_store()
+        self._load_board = self._make_load_board()
         self._embedder: Any = embedder
         self._running: dict[str, _Run] = {}
         self._running_lock = threading.Lock()
+        self._stop_watcher: threading.Thread | None = None
         if cache is None and self._settings.cache.enabled:
             cache = ResponseCache(
                 self._settings.cache_dir() / "answers", max_items=self._settings.cache.max_answers
@@ -203,6 +214,25 @@ class RAGEngine:
         """The dataset store on disk (None when caching is off or ``data.store_max_gb`` is 0)."""
         return self._store
 
+    def _make_load_board(self) -> Any:
+        """With a buffer in Redis: where each tab's load is shown to the other workers."""
+        client = getattr(self._buffer, "client", None)
+        if client is None:
+            return None
+        from rag.redis_buffer import RedisLoadBoard
+
+        return RedisLoadBoard(client)
+
+    def _share(self, ticket: LoadTicket, *, finished: bool = False) -> None:
+        """Show the load to the other workers; a Cancel one of them received cancels it here."""
+        if self._load_board is None:
+            return
+        try:
+            if self._load_board.publish(ticket.tab, ticket.to_state(finished=finished)):
+                ticket.cancelled.set()
+        except Exception:  # Redis away: this worker's own questions still wait for the load
+            log.warning("cannot share the load of %s", ticket.name, exc_info=True)
+
     def _make_store(self) -> DatasetStore | None:
         data = self._settings.data
         if not self._settings.cache.enabled or data.store_max_gb <= 0:
@@ -221,6 +251,7 @@ class RAGEngine:
                 previous.replaced_by = ticket
                 previous.cancelled.set()
             self._pending[tab] = ticket
+        self._share(ticket)
         return ticket
 
     def expect_load(self, name: str, *, tab: str = "") -> LoadTicket:
@@ -228,16 +259,18 @@ class RAGEngine:
         for it. Unlike ``begin_load`` it keeps a load already announced; one that never starts is given up
         after ``LOAD_START_TIMEOUT`` seconds by the questions waiting for it."""
         with self._pending_lock:
-            if tab not in self._pending:
-                self._pending[tab] = LoadTicket(name=name, tab=tab)
-            return self._pending[tab]
+            ticket = self._pending.get(tab)
+            if ticket is None:
+                ticket = self._pending[tab] = LoadTicket(name=name, tab=tab)
+                self._share(ticket)
+            return ticket
 
     def cancel_load(self, *, tab: str = "") -> bool:
         """Cancel the load in progress in ``tab``, if any; the dataset loaded before stays."""
         with self._pending_lock:
             ticket = self._pending.get(tab)
-        if ticket is None:
-            return False
+        if ticket is None:  # loading in another worker, perhaps
+            return self._load_board.request_cancel(tab) if self._load_board is not None else False
         ticket.cancelled.set()
         return True
 
@@ -252,14 +285,40 @@ class RAGEngine:
             if self._pending.get(ticket.tab) is ticket:
                 del self._pending[ticket.tab]
 
-    def open_dataset(self, dataset_id: str) -> DatasetInfo | None:
-        """Make a stored dataset the one answered from by default, reopening it from the store if needed;
-        None when it is neither open nor stored."""
+    def open_dataset(self, dataset_id: str, *, tab: str = "") -> DatasetInfo | None:
+        """Make a stored dataset ``tab``'s (and the one answered from by default), reopening it from the store
+        if needed; None when it is neither open nor stored."""
         loaded = self._dataset_for(dataset_id)
         if loaded is None:
             return None
         self._loaded = loaded
+        if tab:
+            self._choose(tab, dataset_id)
+            chosen = LoadTicket(name=loaded.info.name, tab=tab, dataset_id=dataset_id)
+            self._share(chosen, finished=True)  # other workers: this tab now chats with it
         return loaded.info
+
+    def _choose(self, tab: str, dataset_id: str) -> None:
+        with self._pending_lock:
+            self._tab_choices[tab] = dataset_id
+            self._tab_choices.move_to_end(tab)
+            while len(self._tab_choices) > MAX_TAB_CHOICES:
+                self._tab_choices.popitem(last=False)
+
+    def _tab_dataset(self, tab: str) -> str | None:
+        """The dataset ``tab`` loaded or reopened last, here or (recently) in another worker."""
+        if not tab:
+            return None
+        with self._pending_lock:
+            chosen = self._tab_choices.get(tab)
+        if chosen is None and self._load_board is not None:
+            try:
+                state = self._load_board.get(tab)
+            except Exception:
+                state = None
+            if state is not None and state.get("finished") and state.get("dataset_id"):
+                chosen = state["dataset_id"]
+        return chosen
 
     def dataset_by_id(self, dataset_id: str | None) -> tuple[Dataset, DatasetInfo] | None:
         """The records and facts of ``dataset_id`` (the dataset loaded last when None)."""
@@ -322,6 +381,9 @@ class RAGEngine:
         entry = StoredDataset(
             dataset=loaded.dataset, profile=loaded.info.profile, indexes=indexes, index_report=dict(loaded.info.index)
         )
+        if getattr(self._buffer, "shared", False):  # other workers open it by id as soon as the load ends
+            self._store.save(loaded.info.dataset_id, entry)
+            return
         threading.Thread(
             target=self._store.save, args=(loaded.info.dataset_id, entry), name="dataset-store-save", daemon=True
         ).start()
@@ -340,9 +402,13 @@ class RAGEngine:
         ready; the embeddings follow in the background of this call, and searches are hybrid after it.
         """
         ticket = ticket or self.begin_load(name or _source_name(source))
+        shared_at = [0.0, ""]
 
         def report(stage: str, done: int, total: int) -> None:
             ticket.report(stage, done, total)
+            if stage != shared_at[1] or time.monotonic() - shared_at[0] >= SHARE_LOAD_SECONDS:
+                shared_at[:] = [time.monotonic(), stage]
+                self._share(ticket)
             if progress:
                 progress(stage, done, total)
 
@@ -355,6 +421,7 @@ class RAGEngine:
             ticket.fail(f"Loading failed unexpectedly: {exc}")
             raise
         finally:  # questions already waiting hold the ticket and read its outcome; later ones need not wait
+            self._share(ticket, finished=True)
             self._release(ticket)
 
     def _load(self, source: Any, name: str | None, report: Progress, ticket: LoadTicket) -> DatasetInfo:
@@ -410,6 +477,8 @@ class RAGEngine:
         """Questions are answered over ``loaded`` from now on: the ticket's tab's, and those naming no dataset."""
         self._loaded = loaded
         self._remember(loaded)
+        if ticket.tab:
+            self._choose(ticket.tab, loaded.info.dataset_id)
         ticket.dataset_id = loaded.info.dataset_id
         ticket.searchable.set()
 
@@ -535,6 +604,9 @@ class RAGEngine:
         self._buffer.start(session_id, **meta)
         with self._running_lock:
             self._running[session_id] = run
+            if getattr(self._buffer, "shared", False) and (self._stop_watcher is None or not self._stop_watcher.is_alive()):
+                self._stop_watcher = threading.Thread(target=self._watch_stops, name="stop-watcher", daemon=True)
+                self._stop_watcher.start()
         thread = threading.Thread(
             target=self._answer,
             args=(question, session_id, turns, run, meta, dataset_id, tab),
@@ -573,13 +645,37 @@ class RAGEngine:
         )
 
     def cancel(self, session_id: str) -> bool:
-        """Stop a running answer (the HTTP stream is closed); False when none was running."""
+        """Stop a running answer (the HTTP stream is closed), here or, with a shared buffer, in whichever
+        worker produces it; False when none was running."""
         with self._running_lock:
             run = self._running.get(session_id)
-        if run is None:
+        if run is not None:
+            run.cancel.cancel()
+            return True
+        if not getattr(self._buffer, "shared", False):
             return False
-        run.cancel.cancel()
+        snapshot = self._buffer.read(session_id, 0)
+        if snapshot is None or snapshot.is_complete:
+            return False
+        self._buffer.request_stop(session_id)  # the worker producing it sees this within STOP_CHECK_SECONDS
         return True
+
+    def _watch_stops(self) -> None:
+        """With a shared buffer: cancel the answers of this process that another worker was asked to stop."""
+        while True:
+            with self._running_lock:
+                running = dict(self._running)
+                if not running:
+                    self._stop_watcher = None
+                    return
+            try:
+                stopped = self._buffer.stops_requested(running)
+            except Exception:  # Redis away: the answers' own writes report it; keep watching
+                log.warning("cannot read Stop requests from the shared state", exc_info=True)
+                stopped = set()
+            for session_id in stopped:
+                running[session_id].cancel.cancel()
+            time.sleep(STOP_CHECK_SECONDS)
 
     def read(self, session_id: str, offset: int = 0) -> StreamSnapshot | None:
         """What is new in an answer since ``offset``."""
@@ -651,6 +747,8 @@ class RAGEngine:
                 return
             if ticket is not None and ticket.dataset_id:
                 dataset_id = ticket.dataset_id
+            else:  # a load that ended before the page heard of it, or a dataset reopened from the list
+                dataset_id = self._tab_dataset(tab) or dataset_id
             loaded = self._dataset_for(dataset_id) if dataset_id else self._loaded
             if loaded is None:
                 buffer.finish(session_id, status=ERROR, error=DATASET_GONE_MESSAGE if dataset_id else NO_DATASET_MESSAGE)
@@ -684,10 +782,14 @@ class RAGEngine:
         """Hold a question sent while its tab loads a file until it can be answered over that file (or over
         the file that replaced it). Returns whether to go on (False when the answer already ended: the load
         failed, or Stop was pressed) and the load waited for, if any."""
-        ticket = self.pending_load(tab=tab)
+        ticket = self.pending_load(tab=tab) or self._remote_load(tab)
         shown = ""
         waited_since = time.monotonic()
         while ticket is not None and not (ticket.searchable.is_set() and ticket.error is None):
+            taken_over = self._remote_load(tab) if ticket.stage == "starting" else None
+            if taken_over is not None and taken_over.id != ticket.id:
+                ticket = taken_over  # the file reached another worker, which loads it: follow that load
+                continue
             if run.cancel.cancelled:
                 self._buffer.update_meta(session_id, waiting=None)
                 self._buffer.finish(session_id, status=STOPPED)
@@ -710,13 +812,51 @@ class RAGEngine:
             if ticket.waiting_text() != shown:
                 shown = ticket.waiting_text()
                 self._buffer.update_meta(session_id, waiting=shown)
-            ticket.searchable.wait(LOAD_WAIT_POLL_SECONDS)
+            if ticket.remote:
+                time.sleep(LOAD_WAIT_POLL_SECONDS)
+                self._follow_remote(ticket)
+            else:
+                ticket.searchable.wait(LOAD_WAIT_POLL_SECONDS)
         self._buffer.update_meta(session_id, waiting=None)
         return True, ticket
+
+    def _remote_load(self, tab: str) -> LoadTicket | None:
+        """The tab's load running in another worker, if the load board shows one."""
+        if self._load_board is None:
+            return None
+        try:
+            state = self._load_board.get(tab)
+        except Exception:
+            log.warning("cannot read the shared loads", exc_info=True)
+            return None
+        if state is None or state.get("finished"):
+            return None
+        return LoadTicket.from_state(tab, state)
+
+    def _follow_remote(self, ticket: LoadTicket) -> None:
+        """Bring a load running in another worker up to date: its stage, or how it ended."""
+        try:
+            state = self._load_board.get(ticket.tab)
+        except Exception:
+            return  # Redis away for a moment: look again at the next step
+        if state is None:
+            ticket.fail("the worker loading it stopped before it finished; load the file again.")
+            return
+        if state.get("id") != ticket.id:  # a newer upload of the tab replaced it
+            ticket.replaced_by = LoadTicket.from_state(ticket.tab, state)
+            return
+        ticket.stage, ticket.done, ticket.total = state.get("stage", ticket.stage), state.get("done", 0), state.get("total", 0)
+        if state.get("finished"):
+            if state.get("dataset_id"):
+                ticket.dataset_id = state["dataset_id"]
+                ticket.searchable.set()
+            else:
+                ticket.fail(str(state.get("error") or "loading stopped."))
 
     def _give_up(self, ticket: LoadTicket, message: str) -> None:
         """A load announced but never started fails, so that the questions waiting for it end."""
         ticket.fail(message)
+        self._share(ticket, finished=True)
         self._release(ticket)
 
     def _generate(

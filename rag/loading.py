@@ -9,7 +9,9 @@ ends in failure), and stops at its next progress report once ``cancel`` is set.
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from rag.errors import DataLoadError
 
@@ -47,6 +49,24 @@ class LoadTicket:
     """The tab the file was chosen in: only that tab's questions wait for it."""
     dataset_id: str | None = None
     """The loaded dataset, once questions can be answered over it."""
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    remote: bool = False
+    """A load running in another worker, followed through its published state."""
+
+    def to_state(self, *, finished: bool = False) -> dict[str, Any]:
+        """What other workers see of this load (``rag.redis_buffer.RedisLoadBoard``)."""
+        return {
+            "id": self.id, "name": self.name, "stage": self.stage, "done": self.done, "total": self.total, "error": self.error,
+            "dataset_id": self.dataset_id, "finished": finished,
+        }
+
+    @classmethod
+    def from_state(cls, tab: str, state: dict[str, Any]) -> "LoadTicket":
+        """A load running in another worker, as its last published state shows it."""
+        ticket = cls(name=str(state.get("name", "the file")), tab=tab, id=str(state.get("id", "")), remote=True)
+        ticket.stage, ticket.done, ticket.total = state.get("stage", "starting"), state.get("done", 0), state.get("total", 0)
+        ticket.error, ticket.dataset_id = state.get("error"), state.get("dataset_id")
+        return ticket
 
     def report(self, stage: str, done: int, total: int) -> None:
         """Record progress; raises ``LoadCancelled`` when the load was cancelled meanwhile."""

@@ -112,6 +112,18 @@ class CacheSettings:
     enabled: bool = True
 
 
+STATE_BACKENDS = ("memory", "redis")
+
+
+@dataclass
+class StateSettings:
+    """Where streaming answers and Stop requests live: this process, or Redis for several workers."""
+
+    backend: str = "memory"
+    """``memory`` (one process) or ``redis`` (required by ``python app.py --workers N``)."""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+
 ANALYTIC_PLANNERS = ("auto", "rules", "llm", "off")
 
 
@@ -137,6 +149,7 @@ class Settings:
     data: DataSettings = field(default_factory=DataSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
+    state: StateSettings = field(default_factory=StateSettings)
 
     def cache_dir(self) -> Path:
         """The root folder of the on-disk caches."""
@@ -152,6 +165,7 @@ _SECTIONS = {
     "data": DataSettings,
     "cache": CacheSettings,
     "analytics": AnalyticsSettings,
+    "state": StateSettings,
 }
 
 
@@ -238,6 +252,10 @@ def validate(settings: Settings, origin: str = "settings") -> None:
         raise ConfigError(f"{origin}: 'retrieval.top_k' must be at least 1")
     if settings.data.max_upload_mb <= 0:
         raise ConfigError(f"{origin}: 'data.max_upload_mb' must be positive")
+    if settings.state.backend not in STATE_BACKENDS:
+        raise ConfigError(
+            f"{origin}: 'state.backend' must be one of {', '.join(STATE_BACKENDS)}, not '{settings.state.backend}'"
+        )
     if settings.data.store_max_gb < 0:
         raise ConfigError(f"{origin}: 'data.store_max_gb' must be 0 (no store) or more")
     if settings.data.memory_datasets < 1:

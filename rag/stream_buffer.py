@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 STREAMING = "streaming"
 DONE = "done"
@@ -36,6 +36,7 @@ class _Session:
     meta: dict[str, Any] = field(default_factory=dict)
     touched: float = 0.0
     version: int = 0
+    stop: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,9 @@ class StreamSnapshot:
 
 class StreamBuffer:
     """Per-session answer text, status, error, metrics and sources, safe across threads."""
+
+    shared = False
+    """Only this process reads it (``rag.redis_buffer.RedisStreamBuffer`` is the shared one)."""
 
     def __init__(self, ttl: float = 900.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl = ttl
@@ -189,6 +193,18 @@ class StreamBuffer:
             session = self._get(session_id)
             return "".join(session.thinking) if session else ""
 
+    def request_stop(self, session_id: str) -> None:
+        """Ask whoever produces the answer to stop it."""
+        with self._lock:
+            session = self._get(session_id)
+            if session is not None:
+                session.stop = True
+
+    def stops_requested(self, session_ids: Iterable[str]) -> set[str]:
+        """Which of ``session_ids`` someone asked to stop."""
+        with self._lock:
+            return {sid for sid in session_ids if (session := self._sessions.get(sid)) is not None and session.stop}
+
     def discard(self, session_id: str) -> None:
         """Forget a session."""
         with self._lock:
@@ -229,7 +245,7 @@ _buffer_lock = threading.Lock()
 
 
 def get_stream_buffer() -> StreamBuffer:
-    """The process-wide buffer."""
+    """The process-wide in-memory buffer."""
     global _buffer
     with _buffer_lock:
         if _buffer is None:

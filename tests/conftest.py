@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -154,3 +155,70 @@ def _wait_until_serving(process: subprocess.Popen[bytes], base_url: str, log_pat
         f"llama_cpp.server did not answer within {LLAMA_SERVER_START_TIMEOUT:g} s:\n"
         f"{log_path.read_text(errors='replace')[-3000:]}"
     )
+
+
+class RedisServer:
+    """A real ``redis-server`` (Debian's package) on a free 127.0.0.1 port, with no persistence; it can be
+    stopped and started again on the same port (a Redis that goes away and comes back)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.port = free_port()
+        self.folder = folder
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "RedisServer":
+        command = [
+            "redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", str(self.folder), "--protected-mode", "yes",
+        ]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
+        import redis
+
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                client.ping()
+                return self
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def flush(self) -> None:
+        import redis
+
+        redis.Redis(port=self.port).flushall()
+
+
+@pytest.fixture(scope="session")
+def _redis_server_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is missing: bash .ci/setup.sh --test installs it (Debian package redis-server)")
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_server(_redis_server_session: RedisServer) -> Iterator[RedisServer]:
+    """The session's Redis, emptied, and running again after a test that stopped it."""
+    server = _redis_server_session
+    if server.process is None or server.process.poll() is not None:
+        server.start()
+    server.flush()
+    yield server
+    if server.process is None or server.process.poll() is not None:
+        server.start()

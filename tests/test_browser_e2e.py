@@ -95,7 +95,8 @@ def page(context, dashboard) -> Any:
 
 @pytest.fixture
 def example_loaded(dashboard) -> None:
-    """The example dataset, loaded directly (for tests about the chat, not about loading)."""
+    """The example dataset, loaded directly (for tests about the chat, not about loading); ask for it before
+    ``page``: a new tab starts with the dataset loaded last, and keeps it."""
     _, engine = dashboard
     if engine.dataset_info is None or engine.dataset_info.name != "orders.json":
         engine.load_json(EXAMPLE)
@@ -230,7 +231,7 @@ def check_sorting_and_filtering(page: Any) -> None:
     wait_row_count(page, 15)
 
 
-def test_stop_keeps_the_partial_answer_and_marks_it(page, dashboard, example_loaded, llama_server):
+def test_stop_keeps_the_partial_answer_and_marks_it(example_loaded, page, dashboard, llama_server):
     _, engine = dashboard
     engine.configure_llm(max_tokens=512)
     ask(page, "Write a very long and detailed report about every order in the data, one paragraph per order.")
@@ -253,7 +254,7 @@ def test_stop_keeps_the_partial_answer_and_marks_it(page, dashboard, example_loa
     assert last_answer(page) == kept, "the partial answer is kept with the conversation"
 
 
-def test_export_markdown_json_and_html(page, example_loaded):
+def test_export_markdown_json_and_html(example_loaded, page):
     question = "What is the total of order ORD-10042?"
     ask(page, question)
     wait_answer_finished(page)
@@ -348,7 +349,7 @@ def test_reload_keeps_the_conversation_and_a_repeated_question_is_cached(context
     assert last_answer(other_tab) == answer
 
 
-def test_a_reload_while_streaming_picks_the_answer_up_again(page, dashboard, example_loaded):
+def test_a_reload_while_streaming_picks_the_answer_up_again(example_loaded, page, dashboard):
     _, engine = dashboard
     engine.configure_llm(max_tokens=200)
     ask(page, "Describe the orders shipped with DHL in detail.")
@@ -411,7 +412,7 @@ def test_model_picker_shows_reachability_and_the_servers_models(page, dashboard,
     assert "not reachable" in page.inner_text("#backend-status")
 
 
-def test_a_group_by_question_shows_the_computed_block_chart_and_sql_before_the_text(page, example_loaded):
+def test_a_group_by_question_shows_the_computed_block_chart_and_sql_before_the_text(example_loaded, page):
     orders = json.loads(EXAMPLE.read_text())
     truth = {s: sum(1 for o in orders if o["status"] == s) for s in {o["status"] for o in orders}}
     ask(page, "Number of orders by status")
@@ -437,7 +438,7 @@ def test_a_group_by_question_shows_the_computed_block_chart_and_sql_before_the_t
     assert exported["computed"]["summary"] == turn["computed"]["summary"]
 
 
-def test_a_question_sent_right_after_choosing_a_file_is_answered_over_that_file(page, dashboard, example_loaded,
+def test_a_question_sent_right_after_choosing_a_file_is_answered_over_that_file(example_loaded, page, dashboard,
                                                                                 tmp_path):
     _, engine = dashboard
     fleet = tmp_path / "fleet.json"
@@ -446,8 +447,9 @@ def test_a_question_sent_right_after_choosing_a_file_is_answered_over_that_file(
     page.set_input_files("#upload-data input[type=file]", str(fleet))
     # once the browser has read the file (the order of the Send and upload requests is tested in
     # tests/test_engine_loading.py), ask while fleet.json loads and orders.json is still the data
+    tab = page.evaluate("() => JSON.parse(sessionStorage.getItem('tab-id'))")
     deadline = time.monotonic() + 30
-    while engine.pending_load() is None and engine.dataset_info.name != "fleet.json" and time.monotonic() < deadline:
+    while engine.pending_load(tab=tab) is None and engine.dataset_info.name != "fleet.json" and time.monotonic() < deadline:
         time.sleep(0.005)
     ask(page, "How many trucks have depot north?")
     page.wait_for_selector(".turn .computed-value", timeout=LOAD_TIMEOUT_MS)

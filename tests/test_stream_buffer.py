@@ -116,21 +116,27 @@ def test_a_reader_waiting_for_a_change_wakes_when_the_first_token_arrives():
     buffer.start("s", question="q")
     seen = buffer.read("s", 0).version
     assert buffer.wait_for_change("s", seen, timeout=0.05) is False, "nothing changed: the wait times out"
+    assert 0.15 < seconds_until_woken(buffer, "s", seen) < 1.0, "woken by the append, not by the 5 s timeout"
+    after = buffer.read("s", 0)
+    assert after.version != seen and after.text == "First"
+
+
+def seconds_until_woken(buffer, session_id: str, seen: int) -> float:
+    """How long a reader waiting for a change of ``seen`` waits when "First" is appended after 0.2 s."""
     woke: list[float] = []
 
     def reader() -> None:
         started = time.monotonic()
-        buffer.wait_for_change("s", seen, timeout=5)
+        buffer.wait_for_change(session_id, seen, timeout=5)
         woke.append(time.monotonic() - started)
 
     thread = threading.Thread(target=reader)
     thread.start()
     time.sleep(0.2)
-    buffer.append("s", "First")
+    buffer.append(session_id, "First")
     thread.join(timeout=5)
-    assert woke and 0.15 < woke[0] < 1.0, "woken by the append, not by the 5 s timeout"
-    after = buffer.read("s", 0)
-    assert after.version != seen and after.text == "First"
+    assert woke, "the reader never woke"
+    return woke[0]
 
 
 @pytest.mark.parametrize("change", [

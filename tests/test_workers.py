@@ -1,0 +1,158 @@
+"""``python app.py --workers 3`` with Redis, over real HTTP: gunicorn's workers share the load, the answer,
+its polls and its Stop, whichever worker each request lands on; after all workers restart, the answer
+and the tab's dataset are still there."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from app import create_app
+from dashboard import ids
+from dashboard.callback_client import UPDATE_PATH, CallbackClient
+from dashboard.polling import ANSWER_POLL_PATH, INGEST_POLL_PATH
+from rag.engine import RAGEngine
+from rag.settings import Settings, apply_overrides
+from tests.conftest import _die_with_parent
+from tests.protocol_servers import ChatReply, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+TAB = "tab-under-test"
+
+
+class Deployment:
+    """The app under gunicorn, started and restarted on one port."""
+
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.process: subprocess.Popen[str] | None = None
+        self.pids: list[str] = []
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--workers", "3", "--config", str(self.config),
+             "--port", str(self.port)],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+        )
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "the app exited"
+            try:
+                if requests.get(self.url + "healthz", timeout=5).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError("the workers never answered /healthz")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=60)
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = requests.post(self.url + path, json=body, timeout=30, headers={"Connection": "close"})
+        response.raise_for_status()
+        self.pids.append(response.headers["X-Worker-Pid"])
+        return response.json()
+
+
+@pytest.fixture
+def bodies(tmp_path) -> CallbackClient:
+    """Builds the browser's callback requests (the app's own callback map; its engine is not used)."""
+    settings = apply_overrides(Settings(), {"cache": {"enabled": False}}, "bodies")
+    return CallbackClient(create_app(engine=RAGEngine(settings)))
+
+
+def load_example(deployment: Deployment, bodies: CallbackClient) -> dict[str, Any]:
+    sent = deployment.post(UPDATE_PATH, bodies.request_body(
+        ids.LOAD_EXAMPLE_BUTTON, "n_clicks", 1, state={f"{ids.TAB_ID}.data": TAB}))
+    job = sent["response"][ids.INGEST_JOB]["data"]
+    for seq in range(1, 2000):
+        reply = deployment.post(INGEST_POLL_PATH, {"seq": seq, "job": job})
+        if reply["finished"]:
+            assert reply["stored_data"], f"the load failed: {reply['message']}"
+            return reply["stored_data"]
+        time.sleep(0.1)
+    raise AssertionError("the load never finished")
+
+
+def send(deployment: Deployment, bodies: CallbackClient, question: str, stored: dict[str, Any]) -> str:
+    sent = deployment.post(UPDATE_PATH, bodies.request_body(ids.SEND_BUTTON, "n_clicks", 1, state={
+        f"{ids.CHAT_INPUT}.value": question,
+        f"{ids.CHAT_HISTORY_STORE}.data": [],
+        f"{ids.STREAMING_ACTIVE}.data": False,
+        f"{ids.STORED_DATA}.data": stored,
+        f"{ids.TAB_ID}.data": TAB,
+    }))
+    return sent["response"][ids.STREAMING_SESSION_ID]["data"]
+
+
+def poll(deployment: Deployment, session: str, *, until: Any = None, limit: float = 60) -> dict[str, Any]:
+    """Poll as the page does until the answer ends (or ``until(text)``); the text and the last reply."""
+    text, offset, view, version, seq = "", 0, {}, None, 0
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        seq += 1
+        body = {"seq": seq, "session": session, "offset": offset, "view": view}
+        if version is not None:
+            body["version"] = version
+        reply = deployment.post(ANSWER_POLL_PATH, body)
+        if reply["done"]:
+            return {"text": reply["text"], "reply": reply}
+        text += reply["text"]
+        offset, view, version = reply["to"], reply["view"], reply["version"]
+        if until is not None and until(text):
+            return {"text": text, "reply": reply}
+        time.sleep(0.05)
+    raise AssertionError(f"answer {session} did not end in {limit} s")
+
+
+def test_three_workers_share_loads_answers_stops_and_survive_a_restart(redis_server, openai_server, tmp_path, bodies):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({
+        "llm": {"backend": "openai", "base_url": openai_server.base_url, "model": "smollm2", "api_key_env": ""},
+        "state": {"backend": "redis", "redis_url": redis_server.url},
+        "cache": {"directory": str(tmp_path / "cache")},
+    }))
+    deployment = Deployment(config)
+    deployment.start()
+    try:
+        openai_server.reply = ChatReply(pieces=["Eight ", "orders ", "were ", "returned."], delay=0.05)
+        stored = load_example(deployment, bodies)
+        assert stored["name"] == "orders.json" and stored["dataset_id"]
+        first = send(deployment, bodies, "How many orders were returned?", stored)
+        done = poll(deployment, first)
+        assert done["reply"]["fields"]["status"] == "done" and done["text"].endswith("returned.")
+        assert done["reply"]["fields"]["computed"]["value"] > 0
+
+        openai_server.reply = ChatReply(pieces=[f"word{i} " for i in range(400)], delay=0.05)
+        second = send(deployment, bodies, "Describe every order in detail", stored)
+        poll(deployment, second, until=lambda text: "word5 " in text)
+        stopping = deployment.post(UPDATE_PATH, bodies.request_body(ids.STOP_BUTTON, "n_clicks", 1, state={
+            f"{ids.STREAMING_SESSION_ID}.data": second, f"{ids.STREAMING_ACTIVE}.data": True}))
+        assert stopping["response"][ids.CHAT_NOTICE]["children"] == "Stopping…"
+        stopped = poll(deployment, second, limit=10)
+        assert stopped["reply"]["fields"]["status"] == "stopped" and "word5 " in stopped["text"]
+        assert len(stopped["text"]) < len("".join(f"word{i} " for i in range(400)))
+        assert len(set(deployment.pids)) >= 2, f"every request landed on one worker: {set(deployment.pids)}"
+
+        deployment.stop()  # every worker goes away
+        deployment.start()
+        kept = poll(deployment, first, limit=10)
+        assert kept["text"].endswith("returned."), "the answer outlived the workers (it is in Redis)"
+        openai_server.reply = ChatReply(pieces=["Still ", "here."], delay=0.0)
+        third = send(deployment, bodies, "How many orders were paid by paypal?", stored)
+        again = poll(deployment, third)
+        assert again["text"] == "Still here." and again["reply"]["fields"]["computed"]["value"] > 0
+    finally:
+        deployment.stop()
