@@ -55,9 +55,19 @@ MAX_AUTO_CONTEXT_WINDOW = 8192
 LOAD_WAIT_POLL_SECONDS = 0.1
 MAX_TAB_CHOICES = 10_000
 SHARE_LOAD_SECONDS = 0.5
+RENEW_TURN_SECONDS = 5.0
+"""How often an answer holding one of the model's turns (``llm.max_concurrent``) says it still does."""
 """With several workers, how often a load's progress is shown to the others (and a Cancel looked for)."""
 STOP_CHECK_SECONDS = 0.1
 """With a shared buffer, how often a worker looks for Stops sent to other workers for its answers."""
+HEARTBEAT_SECONDS = 1.0
+"""With a shared buffer, how often a worker says the answers it produces are still alive."""
+ORPHANED_AFTER_SECONDS = 6.0
+"""An answer still streaming whose worker has not said so for this long was left by a worker that died."""
+ORPHANED_MESSAGE = (
+    "The worker producing this answer stopped (it was restarted, killed or ran out of memory); "
+    "the text received so far is kept. Send the question again."
+)
 LOAD_START_TIMEOUT = 30.0
 """Seconds a question waits for an announced file that never starts loading (the browser lost it)."""
 COMPUTED_PROMPT_RECORDS = 3
@@ -170,6 +180,7 @@ class RAGEngine:
         which the page learns a moment later."""
         self._store = self._make_store()
         self._load_board = self._make_load_board()
+        self._model_queue = self._make_model_queue()
         self._embedder: Any = embedder
         self._running: dict[str, _Run] = {}
         self._running_lock = threading.Lock()
@@ -213,6 +224,16 @@ class RAGEngine:
     def store(self) -> DatasetStore | None:
         """The dataset store on disk (None when caching is off or ``data.store_max_gb`` is 0)."""
         return self._store
+
+    def _make_model_queue(self) -> Any:
+        """The line for the model (``llm.max_concurrent``): in this process, or shared through Redis."""
+        limit = self._settings.llm.max_concurrent
+        if limit is None:
+            return None
+        from rag.model_queue import ModelQueue, RedisModelQueue
+
+        client = getattr(self._buffer, "client", None)
+        return RedisModelQueue(client, limit) if client is not None else ModelQueue(limit)
 
     def _make_load_board(self) -> Any:
         """With a buffer in Redis: where each tab's load is shown to the other workers."""
@@ -552,6 +573,8 @@ class RAGEngine:
         with self._client_lock:
             self._settings = settings
             self._client = None
+            if "max_concurrent" in changes:
+                self._model_queue = self._make_model_queue()
 
     def backend_status(self) -> BackendStatus:
         """Whether the backend answers, with the reason when it does not."""
@@ -605,7 +628,7 @@ class RAGEngine:
         with self._running_lock:
             self._running[session_id] = run
             if getattr(self._buffer, "shared", False) and (self._stop_watcher is None or not self._stop_watcher.is_alive()):
-                self._stop_watcher = threading.Thread(target=self._watch_stops, name="stop-watcher", daemon=True)
+                self._stop_watcher = threading.Thread(target=self._watch_running, name="answer-watcher", daemon=True)
                 self._stop_watcher.start()
         thread = threading.Thread(
             target=self._answer,
@@ -660,8 +683,10 @@ class RAGEngine:
         self._buffer.request_stop(session_id)  # the worker producing it sees this within STOP_CHECK_SECONDS
         return True
 
-    def _watch_stops(self) -> None:
-        """With a shared buffer: cancel the answers of this process that another worker was asked to stop."""
+    def _watch_running(self) -> None:
+        """With a shared buffer: say that this process's answers are alive (a heartbeat), and cancel those
+        another worker was asked to stop."""
+        beaten = 0.0
         while True:
             with self._running_lock:
                 running = dict(self._running)
@@ -669,17 +694,33 @@ class RAGEngine:
                     self._stop_watcher = None
                     return
             try:
+                if time.monotonic() - beaten >= HEARTBEAT_SECONDS:
+                    beaten = time.monotonic()
+                    self._buffer.heartbeat(running)
                 stopped = self._buffer.stops_requested(running)
             except Exception:  # Redis away: the answers' own writes report it; keep watching
-                log.warning("cannot read Stop requests from the shared state", exc_info=True)
+                log.warning("cannot reach the shared state", exc_info=True)
                 stopped = set()
             for session_id in stopped:
                 running[session_id].cancel.cancel()
             time.sleep(STOP_CHECK_SECONDS)
 
     def read(self, session_id: str, offset: int = 0) -> StreamSnapshot | None:
-        """What is new in an answer since ``offset``."""
-        return self._buffer.read(session_id, offset)
+        """What is new in an answer since ``offset``. With a shared buffer, an answer whose worker died (no
+        heartbeat for ``ORPHANED_AFTER_SECONDS``) is ended here with an error, keeping its text."""
+        snapshot = self._buffer.read(session_id, offset)
+        if (
+            snapshot is not None
+            and not snapshot.is_complete
+            and snapshot.heartbeat_age is not None
+            and snapshot.heartbeat_age > ORPHANED_AFTER_SECONDS
+        ):
+            with self._running_lock:
+                ours = session_id in self._running
+            if not ours:
+                self._buffer.finish(session_id, status=ERROR, error=ORPHANED_MESSAGE)
+                snapshot = self._buffer.read(session_id, offset)
+        return snapshot
 
     def wait_for_change(self, session_id: str, version: int, timeout: float) -> bool:
         """Block until an answer is no longer at ``version``, at most ``timeout`` seconds."""
@@ -932,42 +973,67 @@ class RAGEngine:
             buffer.finish(session_id, status=STOPPED)
             return
 
-        parts: list[str] = []
-        metrics: dict[str, Any] = {}
-        messages = plan.messages
-        lead = _started_reply(computed, client)
-        if lead:  # the reply starts with the result; the model continues it
-            messages = [*messages, {"role": "assistant", "content": lead}]
-            parts.append(lead)
-            buffer.append(session_id, lead)
+        queue = self._model_queue
+        if queue is not None and not self._take_model_turn(queue, session_id, token):
+            buffer.finish(session_id, status=STOPPED)
+            return
         try:
-            for chunk in client.generate_stream(messages, cancel=token, num_ctx=window):
-                if chunk.text:
-                    parts.append(chunk.text)
-                    buffer.append(session_id, chunk.text)
-                if chunk.thinking:
-                    buffer.append_thinking(session_id, chunk.thinking)
-                if chunk.metrics is not None:
-                    metrics = chunk.metrics.to_dict()
-        except LLMError as exc:
-            if exc.partial_text and not parts:
-                buffer.append(session_id, exc.partial_text)
-            buffer.finish(session_id, status=ERROR, error=exc.message, metrics=metrics)
-            return
+            parts: list[str] = []
+            metrics: dict[str, Any] = {}
+            renewed = time.monotonic()
+            messages = plan.messages
+            lead = _started_reply(computed, client)
+            if lead:  # the reply starts with the result; the model continues it
+                messages = [*messages, {"role": "assistant", "content": lead}]
+                parts.append(lead)
+                buffer.append(session_id, lead)
+            try:
+                for chunk in client.generate_stream(messages, cancel=token, num_ctx=window):
+                    if queue is not None and time.monotonic() - renewed > RENEW_TURN_SECONDS:
+                        renewed = time.monotonic()
+                        queue.renew(session_id)
+                    if chunk.text:
+                        parts.append(chunk.text)
+                        buffer.append(session_id, chunk.text)
+                    if chunk.thinking:
+                        buffer.append_thinking(session_id, chunk.thinking)
+                    if chunk.metrics is not None:
+                        metrics = chunk.metrics.to_dict()
+            except LLMError as exc:
+                if exc.partial_text and not parts:
+                    buffer.append(session_id, exc.partial_text)
+                buffer.finish(session_id, status=ERROR, error=exc.message, metrics=metrics)
+                return
 
-        text = "".join(parts)
-        cited = [plan.source_labels[n] for n in cited_labels(text) if n in plan.source_labels]
-        metrics = {**metrics, "retrieval_seconds": round(retrieval_seconds, 4)}
-        meta.update(cited=cited, notes=notes + list(plan.notes) + list(metrics.get("warnings") or []))
-        buffer.update_meta(session_id, **meta)
-        if token.cancelled or metrics.get("finish_reason") == "cancelled":
-            buffer.finish(session_id, status=STOPPED, metrics=metrics)
-            return
-        if key is not None and self._cache is not None and loaded.retriever.semantic_progress is None:
-            # (answers found by keywords alone while the embeddings are computed are not kept)
-            self._cache.put(key, {"text": text, "sources": sources, "metrics": metrics, "meta": meta})
-        buffer.finish(session_id, status=DONE, metrics=metrics)
+            text = "".join(parts)
+            cited = [plan.source_labels[n] for n in cited_labels(text) if n in plan.source_labels]
+            metrics = {**metrics, "retrieval_seconds": round(retrieval_seconds, 4)}
+            meta.update(cited=cited, notes=notes + list(plan.notes) + list(metrics.get("warnings") or []))
+            buffer.update_meta(session_id, **meta)
+            if token.cancelled or metrics.get("finish_reason") == "cancelled":
+                buffer.finish(session_id, status=STOPPED, metrics=metrics)
+                return
+            if key is not None and self._cache is not None and loaded.retriever.semantic_progress is None:
+                # (answers found by keywords alone while the embeddings are computed are not kept)
+                self._cache.put(key, {"text": text, "sources": sources, "metrics": metrics, "meta": meta})
+            buffer.finish(session_id, status=DONE, metrics=metrics)
+        finally:
+            if queue is not None:
+                queue.release(session_id)
 
+    def _take_model_turn(self, queue: Any, session_id: str, token: CancelToken) -> bool:
+        """Wait in line for the model, the turn saying its place; False when Stop was pressed meanwhile."""
+        shown = False
+
+        def at(position: int) -> None:
+            nonlocal shown
+            shown = True
+            self._buffer.update_meta(session_id, waiting=f"Waiting for the model (position {position})…")
+
+        taken = queue.acquire(session_id, token, at)
+        if shown:
+            self._buffer.update_meta(session_id, waiting=None)
+        return taken
 
     def _compute(
         self, question: str, loaded: _Loaded, client: LLMClient | None

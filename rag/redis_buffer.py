@@ -41,6 +41,14 @@ return 1
 """
 """KEYS: answer, version counter; ARGV: status, error (or ''), metrics JSON (or '')."""
 
+_BEAT = """
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then redis.call('HSET', key, 'beat', ARGV[1]) end
+end
+return 1
+"""
+"""KEYS: answers; ARGV: now. The heartbeat is not a change: the version stays."""
+
 _SET_FIELD = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -65,6 +73,7 @@ class RedisStreamBuffer:
         self._append = client.register_script(_APPEND)
         self._finish = client.register_script(_FINISH)
         self._set_field = client.register_script(_SET_FIELD)
+        self._beat = client.register_script(_BEAT)
 
     @classmethod
     def from_url(cls, url: str, *, ttl: float = 900.0, prefix: str = "rag:") -> "RedisStreamBuffer":
@@ -91,6 +100,7 @@ class RedisStreamBuffer:
             pipe.hset(key, mapping={
                 "status": STREAMING, "error": "", "sources": "[]", "computed": "", "metrics": "{}",
                 "meta": _dumps(meta), "length": 0, "thinking_chars": 0, "stop": 0, "version": version,
+                "beat": time.time(),
             })
             pipe.expire(key, self._ttl)
             pipe.execute()
@@ -164,6 +174,12 @@ class RedisStreamBuffer:
             flags = pipe.execute()
         return {session_id for session_id, flag in zip(ids, flags) if flag == b"1"}
 
+    def heartbeat(self, session_ids: Iterable[str]) -> None:
+        """The answers ``session_ids`` are still being produced (by this process, which is alive)."""
+        keys = [self._key(session_id) for session_id in session_ids]
+        if keys:
+            self._beat(keys=keys, args=[time.time()])
+
     def discard(self, session_id: str) -> None:
         """Forget an answer."""
         key = self._key(session_id)
@@ -196,6 +212,7 @@ class RedisStreamBuffer:
             thinking_chars=int(values.get("thinking_chars") or 0),
             computed=json.loads(computed) if computed else None,
             version=int(values.get("version") or 0),
+            heartbeat_age=time.time() - float(values["beat"]) if values.get("beat") else None,
         )
 
     def thinking(self, session_id: str) -> str:

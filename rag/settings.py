@@ -53,6 +53,9 @@ class LLMSettings:
     read_timeout: float = 300.0
     """Longest wait, in seconds, for the first or the next piece of the stream (cold loads are slow)."""
     seed: int | None = None
+    max_concurrent: int | None = None
+    """Answers asking the model at once (per process, or across workers with ``state.backend: redis``);
+    others wait in line. None: no limit."""
 
     def resolved_base_url(self) -> str | None:
         """The base URL in use, with the backend's fallbacks applied."""
@@ -232,6 +235,8 @@ def validate(settings: Settings, origin: str = "settings") -> None:
         raise ConfigError(f"{origin}: timeouts must be positive")
     if not 0 <= llm.temperature <= 2:
         raise ConfigError(f"{origin}: 'llm.temperature' must be between 0 and 2")
+    if llm.max_concurrent is not None and llm.max_concurrent < 1:
+        raise ConfigError(f"{origin}: 'llm.max_concurrent' must be at least 1 (or null for no limit)")
     if llm.num_ctx is not None and llm.num_ctx < 256:
         raise ConfigError(f"{origin}: 'llm.num_ctx' must be at least 256")
     if llm.num_ctx is not None and llm.num_ctx - llm.max_tokens < MIN_PROMPT_TOKENS:

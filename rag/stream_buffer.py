@@ -59,6 +59,8 @@ class StreamSnapshot:
     """The part of the answer computed over all records (summary, table, SQL), when there is one."""
     version: int = 0
     """Changes whenever anything in the session does: pass it to ``wait_for_change``."""
+    heartbeat_age: float | None = None
+    """Seconds since the process producing the answer last said it is alive (shared buffers only)."""
 
     @property
     def is_complete(self) -> bool:

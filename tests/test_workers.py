@@ -1,10 +1,13 @@
 """``python app.py --workers 3`` with Redis, over real HTTP: gunicorn's workers share the load, the answer,
-its polls and its Stop, whichever worker each request lands on; after all workers restart, the answer
-and the tab's dataset are still there."""
+its polls and its Stop, whichever worker each request lands on; a worker killed mid-answer leaves a clear
+error, not an answer that spins forever; after all workers restart, the answer and the tab's dataset are
+still there."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -18,7 +21,7 @@ from app import create_app
 from dashboard import ids
 from dashboard.callback_client import UPDATE_PATH, CallbackClient
 from dashboard.polling import ANSWER_POLL_PATH, INGEST_POLL_PATH
-from rag.engine import RAGEngine
+from rag.engine import ORPHANED_MESSAGE, RAGEngine
 from rag.settings import Settings, apply_overrides
 from tests.conftest import _die_with_parent
 from tests.protocol_servers import ChatReply, free_port
@@ -145,6 +148,18 @@ def test_three_workers_share_loads_answers_stops_and_survive_a_restart(redis_ser
         assert stopped["reply"]["fields"]["status"] == "stopped" and "word5 " in stopped["text"]
         assert len(stopped["text"]) < len("".join(f"word{i} " for i in range(400)))
         assert len(set(deployment.pids)) >= 2, f"every request landed on one worker: {set(deployment.pids)}"
+
+        openai_server.reply = ChatReply(pieces=[f"part{i} " for i in range(400)], delay=0.05)
+        doomed = send(deployment, bodies, "List every order again", stored)
+        producer = int(deployment.pids[-1])  # the worker that took the Send produces the answer
+        seen = poll(deployment, doomed, until=lambda text: "part5 " in text)["text"]
+        os.kill(producer, signal.SIGKILL)  # killed mid-answer (out of memory, say)
+        killed_at = time.monotonic()
+        orphaned = poll(deployment, doomed, limit=30)
+        assert orphaned["reply"]["fields"]["status"] == "error"
+        assert orphaned["reply"]["fields"]["error"] == ORPHANED_MESSAGE
+        assert orphaned["text"].startswith(seen), "the text received before the worker died is kept"
+        assert time.monotonic() - killed_at < 15, "a clear error within seconds, not a spinner forever"
 
         deployment.stop()  # every worker goes away
         deployment.start()
