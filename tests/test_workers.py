@@ -5,17 +5,12 @@ still there."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from app import create_app
 from dashboard import ids
@@ -23,50 +18,10 @@ from dashboard.callback_client import UPDATE_PATH, CallbackClient
 from dashboard.polling import ANSWER_POLL_PATH, INGEST_POLL_PATH
 from rag.engine import ORPHANED_MESSAGE, RAGEngine
 from rag.settings import Settings, apply_overrides
-from tests.conftest import _die_with_parent
-from tests.protocol_servers import ChatReply, free_port
+from tests.deployment import Deployment, team_config
+from tests.protocol_servers import ChatReply
 
-ROOT = Path(__file__).resolve().parent.parent
 TAB = "tab-under-test"
-
-
-class Deployment:
-    """The app under gunicorn, started and restarted on one port."""
-
-    def __init__(self, config: Path) -> None:
-        self.config = config
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.process: subprocess.Popen[str] | None = None
-        self.pids: list[str] = []
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--workers", "3", "--config", str(self.config),
-             "--port", str(self.port)],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,
-        )
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, "the app exited"
-            try:
-                if requests.get(self.url + "healthz", timeout=5).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.3)
-        raise AssertionError("the workers never answered /healthz")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=60)
-
-    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = requests.post(self.url + path, json=body, timeout=30, headers={"Connection": "close"})
-        response.raise_for_status()
-        self.pids.append(response.headers["X-Worker-Pid"])
-        return response.json()
 
 
 @pytest.fixture
@@ -121,12 +76,10 @@ def poll(deployment: Deployment, session: str, *, until: Any = None, limit: floa
 
 
 def test_three_workers_share_loads_answers_stops_and_survive_a_restart(redis_server, openai_server, tmp_path, bodies):
-    config = tmp_path / "config.json"
-    config.write_text(json.dumps({
-        "llm": {"backend": "openai", "base_url": openai_server.base_url, "model": "smollm2", "api_key_env": ""},
-        "state": {"backend": "redis", "redis_url": redis_server.url},
-        "cache": {"directory": str(tmp_path / "cache")},
-    }))
+    config = team_config(
+        tmp_path / "config.json", redis_url=redis_server.url, cache=tmp_path / "cache",
+        llm={"backend": "openai", "base_url": openai_server.base_url, "model": "smollm2", "api_key_env": ""},
+    )
     deployment = Deployment(config)
     deployment.start()
     try:

@@ -1,0 +1,67 @@
+"""The app deployed as a team runs it: ``python app.py --workers N`` (gunicorn) with Redis, on one port, started
+and restarted by the tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tests.conftest import _die_with_parent
+from tests.protocol_servers import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def team_config(path: Path, *, redis_url: str, llm: dict[str, Any], cache: Path) -> Path:
+    """A settings file for several workers: Redis state, one model server, one dataset store."""
+    path.write_text(json.dumps({"llm": llm, "state": {"backend": "redis", "redis_url": redis_url},
+                                "cache": {"directory": str(cache)}}))
+    return path
+
+
+class Deployment:
+    """The app under gunicorn, started and restarted on one port."""
+
+    def __init__(self, config: Path, workers: int = 3, *, env: dict[str, str] | None = None) -> None:
+        self.config = config
+        self.workers = workers
+        self.env = {**os.environ, **(env or {})}
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.process: subprocess.Popen[str] | None = None
+        self.pids: list[str] = []
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--workers", str(self.workers), "--config", str(self.config),
+             "--port", str(self.port)],
+            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+        )
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "the app exited"
+            try:
+                if requests.get(self.url + "healthz", timeout=5).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError("the workers never answered /healthz")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=60)
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = requests.post(self.url + path, json=body, timeout=30, headers={"Connection": "close"})
+        response.raise_for_status()
+        self.pids.append(response.headers["X-Worker-Pid"])
+        return response.json()
