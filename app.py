@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from dashboard.callbacks import register_callbacks  # noqa: E402
 from dashboard.health import health_report  # noqa: E402
 from dashboard.layout import build_layout  # noqa: E402
 from dashboard.uploads import request_size_limit  # noqa: E402
-from rag.engine import RAGEngine, configure_rag_engine  # noqa: E402
+from rag.engine import RAGEngine, configure_rag_engine, get_rag_engine  # noqa: E402
 from rag.errors import ConfigError  # noqa: E402
 from rag.settings import Settings, load_settings  # noqa: E402
 
@@ -84,7 +85,13 @@ def create_app(settings: Settings | None = None, *, engine: RAGEngine | None = N
 def wsgi_app() -> Any:
     """The WSGI app for gunicorn (``gunicorn 'app:wsgi_app()'``), with the settings ``JSON_RAG_CHAT_CONFIG``
     names (``config/config.json`` when unset)."""
-    return create_app(load_settings(os.environ.get(CONFIG_ENV) or None)).server
+    return serving(create_app(load_settings(os.environ.get(CONFIG_ENV) or None))).server
+
+
+def serving(app: Dash) -> Dash:
+    """``app`` about to serve: its engine loads the embedding model in the background meanwhile."""
+    threading.Thread(target=get_rag_engine().warm_up, name="warm-up", daemon=True).start()
+    return app
 
 
 def gunicorn_command(args: argparse.Namespace) -> list[str]:
@@ -133,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
         print(f"Serving on http://{args.host}:{args.port} (gunicorn, {args.workers} workers)", flush=True)
         os.execv(sys.executable, gunicorn_command(args))
-    app = create_app(settings)
+    app = serving(create_app(settings))
     if args.debug:
         app.run(host=args.host, port=args.port, debug=True)
         return 0

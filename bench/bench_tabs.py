@@ -64,6 +64,7 @@ class Tab:
     done_at: float | None = None
     text: str = ""
     polls: list[float] = field(default_factory=list)
+    poll_bytes: int = 0
     error: str | None = None
 
 
@@ -84,6 +85,7 @@ def run_tab(tab: Tab, url: str, body: dict, start_at: float) -> None:
                 request["version"] = version
             poll = session.post(url + ANSWER_POLL_PATH, json=request, timeout=60)
             tab.polls.append(time.time() - started)
+            tab.poll_bytes += len(poll.content)
             data = poll.json()
             if data.get("done"):
                 tab.text = data.get("text", "")
@@ -118,11 +120,11 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
-def serve_model(pipe: Any) -> None:
+def serve_model(pipe: Any, delay: float = PIECE_DELAY) -> None:
     """In a process of its own: the model server; sends its URL, then, when told to stop, when each chat
     request arrived."""
     model = OpenAIServer().start()
-    model.reply = ChatReply(pieces=PIECES, delay=PIECE_DELAY)
+    model.reply = ChatReply(pieces=PIECES, delay=delay)
     pipe.send(model.base_url)
     pipe.recv()
     pipe.send([request.received_at for request in model.chat_requests])
@@ -132,10 +134,10 @@ def serve_model(pipe: Any) -> None:
 class ModelProcess:
     """The model server's process, and when its chat requests arrived."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = PIECE_DELAY) -> None:
         context = get_context("spawn")
         self._pipe, child = context.Pipe()
-        self._process = context.Process(target=serve_model, args=(child,), daemon=True)
+        self._process = context.Process(target=serve_model, args=(child, delay), daemon=True)
         self._process.start()
         self.base_url: str = self._pipe.recv()
 

@@ -74,7 +74,7 @@ class ResponseCache:
         if self._disk is None:
             return None
         try:
-            raw = self._disk.get(key)
+            raw = self._on_disk(lambda disk: disk.get(key))
         except Exception as exc:
             log.warning("answer cache read failed: %s", exc)
             return None
@@ -95,7 +95,7 @@ class ResponseCache:
             self._memory[key] = stored
         if self._disk is not None:
             try:
-                self._disk.set(key, json.dumps(stored))
+                self._on_disk(lambda disk: disk.set(key, json.dumps(stored)))
             except Exception as exc:
                 log.warning("answer cache write failed: %s", exc)
 
@@ -104,7 +104,17 @@ class ResponseCache:
         with self._lock:
             self._memory.clear()
         if self._disk is not None:
-            self._disk.clear()
+            self._on_disk(lambda disk: disk.clear())
+
+    def _on_disk(self, action: Any) -> Any:
+        """Run ``action(disk)``, then close this thread's database connection: diskcache opens one per
+        thread and keeps it, and answers run in threads of their own, so the app leaked two file
+        descriptors per answer (waitress fails past 1,024)."""
+        assert self._disk is not None
+        try:
+            return action(self._disk)
+        finally:
+            self._disk.close()
 
     def __len__(self) -> int:
         with self._lock:

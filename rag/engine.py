@@ -538,6 +538,14 @@ class RAGEngine:
             return []
         return loaded.retriever.search(query, k=k or self._settings.retrieval.top_k)
 
+    def warm_up(self) -> None:
+        """Load the embedding model now (the app calls it in the background at start), so that the first
+        question of a new process or worker does not wait seconds for it."""
+        try:
+            self._shared_embedder().load()
+        except Exception:  # the same error reaches the user with the first load or question
+            log.warning("the embedding model could not be loaded ahead of time", exc_info=True)
+
     def _shared_embedder(self) -> Any:
         if self._embedder is None:
             from rag.embeddings import Embedder

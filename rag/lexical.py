@@ -34,6 +34,8 @@ LexicalProgress = Callable[[int, int], None]
 
 def _words(text: str) -> list[str]:
     """Runs of letters and digits with accents removed, case kept."""
+    if text.isascii():  # nothing to fold (most records): a third of the keyword index's build time at 1M
+        return _TOKEN.findall(text)
     decomposed = unicodedata.normalize("NFKD", text)
     return _TOKEN.findall("".join(c for c in decomposed if not unicodedata.combining(c)))
 

@@ -40,3 +40,30 @@ def test_clear_forgets_memory_and_disk(tmp_path):
     cache.put("k", {"text": "x"})
     cache.clear()
     assert cache.get("k") is None
+
+
+def test_answers_from_many_short_lived_threads_leave_no_open_files_behind(tmp_path):
+    """Every answer runs in a thread of its own; diskcache keeps a database connection per thread, and the
+    app once leaked two file descriptors per answer until waitress failed past 1,024."""
+    import os
+    import threading
+
+    from rag.cache import ResponseCache
+
+    cache = ResponseCache(tmp_path / "answers")
+
+    def open_files() -> int:
+        return len(os.listdir(f"/proc/{os.getpid()}/fd"))
+
+    def answer(n: int) -> None:
+        cache.get(f"key-{n}")
+        cache.put(f"key-{n}", {"text": f"answer {n}"})
+
+    answer(-1)
+    before = open_files()
+    for n in range(200):
+        thread = threading.Thread(target=answer, args=(n,))
+        thread.start()
+        thread.join()
+    assert open_files() - before < 5
+    assert ResponseCache(tmp_path / "answers").get("key-199") == {"text": "answer 199"}
