@@ -33,5 +33,6 @@ def health_report(engine: Any) -> dict[str, Any]:
         "status": "ok" if all(check["ok"] for check in checks.values()) else "failing",
         "checks": checks,
         "dataset": info.name if info else None,
+        "warm": engine.warm,  # the embedding model is loaded: the first question will not wait for it
     }
     return report

@@ -137,6 +137,11 @@ class Embedder:
             self._model = model
         return self._model
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is in memory already."""
+        return self._model is not None
+
     def load(self) -> None:
         """Load the model now instead of on the first ``encode``."""
         with self._lock:

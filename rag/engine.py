@@ -538,6 +538,11 @@ class RAGEngine:
             return []
         return loaded.retriever.search(query, k=k or self._settings.retrieval.top_k)
 
+    @property
+    def warm(self) -> bool:
+        """Whether the embedding model is loaded (a question will not wait for it)."""
+        return self._embedder is not None and bool(getattr(self._embedder, "loaded", True))
+
     def warm_up(self) -> None:
         """Load the embedding model now (the app calls it in the background at start), so that the first
         question of a new process or worker does not wait seconds for it."""

@@ -44,16 +44,20 @@ class Deployment:
              "--port", str(self.port)],
             cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,
         )
-        deadline = time.monotonic() + 180
+        warm: set[str] = set()  # every worker has loaded its embedding model (4 at once take a while on 2 cores)
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             assert self.process.poll() is None, "the app exited"
             try:
-                if requests.get(self.url + "healthz", timeout=5).status_code == 200:
-                    return
-            except requests.ConnectionError:
+                response = requests.get(self.url + "healthz", timeout=10, headers={"Connection": "close"})
+                if response.status_code == 200 and response.json().get("warm"):
+                    warm.add(response.headers["X-Worker-Pid"])
+                    if len(warm) >= self.workers:
+                        return
+            except requests.RequestException:
                 pass
-            time.sleep(0.3)
-        raise AssertionError("the workers never answered /healthz")
+            time.sleep(0.2)
+        raise AssertionError(f"only {len(warm)} of {self.workers} workers became ready")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
