@@ -16,10 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,14 +38,10 @@ from dashboard.callback_client import UPDATE_PATH, CallbackClient  # noqa: E402
 from dashboard.polling import INGEST_POLL_PATH  # noqa: E402
 from rag.engine import RAGEngine  # noqa: E402
 from rag.settings import Settings, apply_overrides  # noqa: E402
+from tests.conftest import RedisServer  # noqa: E402
+from tests.deployment import Deployment  # noqa: E402
 
 TAB = "bench-tab"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def tree_usage(pid: int) -> tuple[float, float]:
@@ -66,54 +59,18 @@ def tree_usage(pid: int) -> tuple[float, float]:
     return cpu, rss
 
 
-class Server:
-    """``python app.py`` (``workers`` > 1: under gunicorn) with a settings file, on a free port."""
-
-    def __init__(self, config: Path, workers: int) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        command = [sys.executable, str(ROOT / "app.py"), "--config", str(config), "--port", str(self.port)]
-        if workers > 1:
-            command += ["--workers", str(workers)]
-        self.log = tempfile.NamedTemporaryFile(prefix="bench-load-", suffix=".log", delete=False)
-        self.process = subprocess.Popen(command, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.url + "healthz", timeout=5).status_code == 200:
-                    return
-            except requests.RequestException:
-                time.sleep(0.3)
-        raise SystemExit("the app did not start")
-
-    def alive(self) -> None:
-        """Raise with the end of the server's log when it has died."""
-        if self.process.poll() is not None:
-            raise SystemExit(f"the app died (exit {self.process.returncode}):\n"
-                             + Path(self.log.name).read_text(errors="replace")[-3000:])
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=60)
+def start_server(config: Path, workers: int, folder: Path) -> Deployment:
+    """``python app.py`` (``--workers N``: gunicorn) with ``config``, ready when every worker is."""
+    deployment = Deployment(config, workers, log=folder / f"app-{workers}.log")
+    deployment.start()
+    return deployment
 
 
-class Redis:
-    """A redis-server on a free port, no persistence."""
-
-    def __init__(self, folder: Path) -> None:
-        if shutil.which("redis-server") is None:
-            raise SystemExit("redis-server is missing (Debian package redis-server)")
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir", str(folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        time.sleep(0.5)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
+def alive(server: Deployment) -> None:
+    """Stop with the end of the server's log when it has died."""
+    if server.process.poll() is not None:
+        raise SystemExit(f"the app died (exit {server.process.returncode}):\n"
+                         + server.log.read_text(errors="replace")[-3000:])
 
 
 def load_example(url: str, client: CallbackClient) -> dict:
@@ -162,7 +119,7 @@ def report(label: str, count: int, tabs: list, cpu: float, wall: float, rss: flo
 def run(label: str, config: Path, workers: int, tab_counts: list[int], client: CallbackClient,
         pool: ProcessPoolExecutor, offset: int) -> None:
     """``offset`` numbers the questions, so that no run is answered from another's cache."""
-    server = Server(config, workers)
+    server = start_server(config, workers, config.parent)
     try:
         stored = load_example(server.url, client)
         for count in tab_counts:
@@ -177,7 +134,7 @@ def run(label: str, config: Path, workers: int, tab_counts: list[int], client: C
 
 
 def memory_after_answers(config: Path, answers: int, client: CallbackClient, pool: ProcessPoolExecutor) -> None:
-    server = Server(config, 1)
+    server = start_server(config, 1, config.parent)
     try:
         stored = load_example(server.url, client)
         samples = []
@@ -186,7 +143,7 @@ def memory_after_answers(config: Path, answers: int, client: CallbackClient, poo
             batch = min(50, answers - done)
             tabs, _ = wave(pool, server.url, send_bodies(client, stored, batch, 100_000 + done))
             done += batch
-            server.alive()
+            alive(server)
             if done in (100, answers) or (done >= 100 and not samples):
                 samples.append((done, tree_usage(server.process.pid)[1]))
         print("   memory of one process after unique answers: "
@@ -215,7 +172,7 @@ def main() -> None:
             print("Tabs asking at once (the model streams each answer over ~3 s):")
             run("one process", single, 1, args.tabs, client, pool, 0)
             if not args.skip_workers:
-                redis = Redis(Path(folder))
+                redis = RedisServer(Path(folder)).start()
                 try:
                     team = Path(folder) / "team.json"
                     team.write_text(json.dumps({**base, "state": {"backend": "redis", "redis_url": redis.url}}))

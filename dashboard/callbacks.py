@@ -56,10 +56,9 @@ FLATTEN_EVERY = 20
 
 def _registry_for(current: RAGEngine) -> IngestJobRegistry:
     """The loading jobs: this process's, or, when workers share the answer buffer, mirrored in its Redis."""
-    client = getattr(current.buffer, "client", None)
-    if client is None:
+    if current.shared_state is None:
         return get_ingest_registry()
-    return IngestJobRegistry(mirror=RedisJobMirror(client))
+    return IngestJobRegistry(mirror=RedisJobMirror(current.shared_state))
 
 
 def register_callbacks(

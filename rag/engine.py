@@ -54,10 +54,11 @@ DEFAULT_CONTEXT_WINDOW = 4096
 MAX_AUTO_CONTEXT_WINDOW = 8192
 LOAD_WAIT_POLL_SECONDS = 0.1
 MAX_TAB_CHOICES = 10_000
+"""Tabs whose latest dataset choice is remembered (the oldest are forgotten first)."""
 SHARE_LOAD_SECONDS = 0.5
+"""With several workers, how often a load's progress is shown to the others (and a Cancel looked for)."""
 RENEW_TURN_SECONDS = 5.0
 """How often an answer holding one of the model's turns (``llm.max_concurrent``) says it still does."""
-"""With several workers, how often a load's progress is shown to the others (and a Cancel looked for)."""
 STOP_CHECK_SECONDS = 0.1
 """With a shared buffer, how often a worker looks for Stops sent to other workers for its answers."""
 HEARTBEAT_SECONDS = 1.0
@@ -164,6 +165,8 @@ class RAGEngine:
     ) -> None:
         self._settings = settings or Settings()
         self._buffer = buffer if buffer is not None else make_stream_buffer(self._settings.state)
+        self._shared_state: Any = getattr(self._buffer, "client", None)
+        """The Redis connection when the buffer is shared by several workers; None within one process."""
         self._client_factory = client_factory or _create_client
         self._client: LLMClient | None = None
         self._client_lock = threading.Lock()
@@ -221,6 +224,11 @@ class RAGEngine:
         return loaded.info.profile if loaded else None
 
     @property
+    def shared_state(self) -> Any:
+        """The Redis connection the workers share answers, Stops and loads through; None within one process."""
+        return self._shared_state
+
+    @property
     def store(self) -> DatasetStore | None:
         """The dataset store on disk (None when caching is off or ``data.store_max_gb`` is 0)."""
         return self._store
@@ -232,17 +240,15 @@ class RAGEngine:
             return None
         from rag.model_queue import ModelQueue, RedisModelQueue
 
-        client = getattr(self._buffer, "client", None)
-        return RedisModelQueue(client, limit) if client is not None else ModelQueue(limit)
+        return RedisModelQueue(self._shared_state, limit) if self._shared_state is not None else ModelQueue(limit)
 
     def _make_load_board(self) -> Any:
         """With a buffer in Redis: where each tab's load is shown to the other workers."""
-        client = getattr(self._buffer, "client", None)
-        if client is None:
+        if self._shared_state is None:
             return None
         from rag.redis_buffer import RedisLoadBoard
 
-        return RedisLoadBoard(client)
+        return RedisLoadBoard(self._shared_state)
 
     def _share(self, ticket: LoadTicket, *, finished: bool = False) -> None:
         """Show the load to the other workers; a Cancel one of them received cancels it here."""
@@ -402,7 +408,7 @@ class RAGEngine:
         entry = StoredDataset(
             dataset=loaded.dataset, profile=loaded.info.profile, indexes=indexes, index_report=dict(loaded.info.index)
         )
-        if getattr(self._buffer, "shared", False):  # other workers open it by id as soon as the load ends
+        if self._shared_state is not None:  # other workers open it by id as soon as the load ends
             self._store.save(loaded.info.dataset_id, entry)
             return
         threading.Thread(
@@ -640,7 +646,7 @@ class RAGEngine:
         self._buffer.start(session_id, **meta)
         with self._running_lock:
             self._running[session_id] = run
-            if getattr(self._buffer, "shared", False) and (self._stop_watcher is None or not self._stop_watcher.is_alive()):
+            if self._shared_state is not None and (self._stop_watcher is None or not self._stop_watcher.is_alive()):
                 self._stop_watcher = threading.Thread(target=self._watch_running, name="answer-watcher", daemon=True)
                 self._stop_watcher.start()
         thread = threading.Thread(
@@ -688,7 +694,7 @@ class RAGEngine:
         if run is not None:
             run.cancel.cancel()
             return True
-        if not getattr(self._buffer, "shared", False):
+        if self._shared_state is None:
             return False
         snapshot = self._buffer.read(session_id, 0)
         if snapshot is None or snapshot.is_complete:

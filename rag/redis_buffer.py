@@ -62,9 +62,6 @@ return 1
 class RedisStreamBuffer:
     """Per-answer text, status, error, metrics and sources in Redis, shared by every worker."""
 
-    shared = True
-    """Other processes read and stop these answers: the engine watches for Stops sent to other workers."""
-
     def __init__(self, client: redis.Redis, *, ttl: float = 900.0, prefix: str = "rag:") -> None:
         self._redis = client
         self._ttl = max(1, int(ttl))

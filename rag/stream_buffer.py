@@ -71,9 +71,6 @@ class StreamSnapshot:
 class StreamBuffer:
     """Per-session answer text, status, error, metrics and sources, safe across threads."""
 
-    shared = False
-    """Only this process reads it (``rag.redis_buffer.RedisStreamBuffer`` is the shared one)."""
-
     def __init__(self, ttl: float = 900.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl = ttl
         self._clock = clock

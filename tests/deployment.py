@@ -29,8 +29,12 @@ def team_config(path: Path, *, redis_url: str, llm: dict[str, Any], cache: Path)
 class Deployment:
     """The app under gunicorn, started and restarted on one port."""
 
-    def __init__(self, config: Path, workers: int = 3, *, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, config: Path, workers: int = 3, *, env: dict[str, str] | None = None, log: Path | None = None
+    ) -> None:
         self.config = config
+        self.log = log
+        """Where the app's output goes (nowhere when None)."""
         self.workers = workers
         self.env = {**os.environ, **(env or {})}
         self.port = free_port()
@@ -39,11 +43,14 @@ class Deployment:
         self.pids: list[str] = []
 
     def start(self) -> None:
+        output = open(self.log, "ab") if self.log is not None else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / "app.py"), "--workers", str(self.workers), "--config", str(self.config),
              "--port", str(self.port)],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+            cwd=ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
         )
+        if self.log is not None:
+            output.close()  # the app holds its own copy
         warm: set[str] = set()  # every worker has loaded its embedding model (4 at once take a while on 2 cores)
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:

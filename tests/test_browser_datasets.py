@@ -5,7 +5,6 @@ dataset back (reopened from the dataset store, not indexed again) and the next q
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +12,9 @@ from app import create_app
 from rag.engine import RAGEngine
 from rag.settings import Settings, apply_overrides
 from tests.browser import Console, ask, open_page, serve, stored_turns, wait_answer_finished
+from tests.protocol_servers import free_port
 from tests.test_browser_e2e import EXAMPLE, LOAD_TIMEOUT_MS, llm_settings
 from tests.test_dataset_store import wait_stored
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def new_engine(llama_server: str, cache: Path) -> RAGEngine:
@@ -34,6 +28,33 @@ def new_engine(llama_server: str, cache: Path) -> RAGEngine:
 
 def computed_value(page: Any, turn: int) -> Any:
     return (stored_turns(page)[turn].get("computed") or {}).get("value")
+
+
+def example_orders(field: str, value: str) -> int:
+    """How many example orders have ``field`` (a dotted path) equal to ``value``, counted from the raw file."""
+    def get(order: dict, path: str) -> Any:
+        for part in path.split("."):
+            order = order.get(part) or {}
+        return order
+
+    return sum(1 for order in json.loads(EXAMPLE.read_text()) if get(order, field) == value)
+
+
+def check_both_tabs_after_restart(trucks: Any, orders: Any, orders_turns: int) -> None:
+    """Reloaded after the app restarted, each tab shows its own dataset and conversation again and answers
+    its next question over its own data (the trucks tab has one turn before, the orders tab ``orders_turns``)."""
+    for page in (trucks, orders):
+        page.reload()
+        page.wait_for_selector(".turn .metrics-line")
+    trucks.wait_for_selector("#dataset-summary:has-text('fleet.jsonl')")
+    orders.wait_for_selector("#dataset-summary:has-text('orders.json')")
+    ask(trucks, "How many trucks have depot east?")
+    ask(orders, "How many orders were paid by paypal?")
+    wait_answer_finished(trucks, turns=2)
+    wait_answer_finished(orders, turns=orders_turns + 1)
+    assert computed_value(trucks, 1) == 10 and len(stored_turns(trucks)) == 2
+    assert computed_value(orders, orders_turns) == example_orders("payment.method", "paypal")
+    assert len(stored_turns(orders)) == orders_turns + 1
 
 
 def fleet_file(folder: Path) -> Path:
@@ -65,8 +86,7 @@ def test_two_tabs_chat_with_two_datasets_and_keep_them_across_a_restart(browser,
             wait_answer_finished(trucks)
             wait_answer_finished(orders)
             assert computed_value(trucks, 0) == 10
-            returned = sum(1 for order in json.loads(EXAMPLE.read_text()) if order.get("status") == "returned")
-            assert computed_value(orders, 0) == returned
+            assert computed_value(orders, 0) == example_orders("status", "returned")
             assert first_engine.dataset_info.name == "orders.json", "loaded last, yet the trucks tab kept its own"
             ids = {page.evaluate("() => JSON.parse(sessionStorage.getItem('stored-data')).dataset_id")
                    for page in (trucks, orders)}
@@ -77,19 +97,7 @@ def test_two_tabs_chat_with_two_datasets_and_keep_them_across_a_restart(browser,
         restarted = new_engine(llama_server, cache)  # a new process's engine: nothing loaded, same store
         assert restarted.dataset_info is None
         with serve(create_app(engine=restarted).server, port=port):
-            for page in (trucks, orders):
-                page.reload()
-                page.wait_for_selector(".turn .metrics-line")
-            trucks.wait_for_selector("#dataset-summary:has-text('fleet.jsonl')")
-            orders.wait_for_selector("#dataset-summary:has-text('orders.json')")
-            ask(trucks, "How many trucks have depot east?")
-            ask(orders, "How many orders were paid by paypal?")
-            wait_answer_finished(trucks, turns=2)
-            wait_answer_finished(orders, turns=2)
-            assert computed_value(trucks, 1) == 10 and len(stored_turns(trucks)) == 2
-            paypal = sum(1 for order in json.loads(EXAMPLE.read_text())
-                         if (order.get("payment") or {}).get("method") == "paypal")
-            assert computed_value(orders, 1) == paypal and len(stored_turns(orders)) == 2
+            check_both_tabs_after_restart(trucks, orders, orders_turns=1)
             assert all(turn["status"] == "done" for page in (trucks, orders) for turn in stored_turns(page))
     finally:
         context.close()

@@ -12,8 +12,8 @@ from typing import Any
 from tests.browser import Console, ask, open_page, stored_turns, wait_answer_finished
 from tests.deployment import Deployment, team_config
 from tests.protocol_servers import ChatReply
-from tests.test_browser_datasets import computed_value, fleet_file
-from tests.test_browser_e2e import EXAMPLE, LOAD_TIMEOUT_MS
+from tests.test_browser_datasets import check_both_tabs_after_restart, computed_value, example_orders, fleet_file
+from tests.test_browser_e2e import LOAD_TIMEOUT_MS
 
 
 def test_the_page_works_across_four_workers_and_their_restart(browser, redis_server, openai_server, tmp_path):
@@ -44,8 +44,7 @@ def test_the_page_works_across_four_workers_and_their_restart(browser, redis_ser
         ask(orders, "How many orders were returned?")
         wait_answer_finished(trucks)
         wait_answer_finished(orders)
-        returned = sum(1 for order in json.loads(EXAMPLE.read_text()) if order.get("status") == "returned")
-        assert computed_value(trucks, 0) == 10 and computed_value(orders, 0) == returned
+        assert computed_value(trucks, 0) == 10 and computed_value(orders, 0) == example_orders("status", "returned")
 
         openai_server.reply = ChatReply(pieces=[f"w{i} " for i in range(400)], delay=0.05)
         ask(orders, "Describe the orders one by one")
@@ -66,19 +65,7 @@ def test_the_page_works_across_four_workers_and_their_restart(browser, redis_ser
         deployment.stop()  # every worker goes away, then comes back
         deployment.start()
         openai_server.reply = ChatReply(pieces=["Again."], delay=0.0)
-        for page in (trucks, orders):
-            page.reload()
-            page.wait_for_selector(".turn .metrics-line")
-        trucks.wait_for_selector("#dataset-summary:has-text('fleet.jsonl')")
-        orders.wait_for_selector("#dataset-summary:has-text('orders.json')")
-        ask(trucks, "How many trucks have depot east?")
-        ask(orders, "How many orders were paid by paypal?")
-        wait_answer_finished(trucks, turns=2)
-        wait_answer_finished(orders, turns=3)
-        assert computed_value(trucks, 1) == 10 and len(stored_turns(trucks)) == 2
-        paypal = sum(1 for order in json.loads(EXAMPLE.read_text())
-                     if (order.get("payment") or {}).get("method") == "paypal")
-        assert computed_value(orders, 2) == paypal
+        check_both_tabs_after_restart(trucks, orders, orders_turns=2)
     finally:
         context.close()
         deployment.stop()
