@@ -10,13 +10,15 @@ names its request and the offsets of the text it holds, so it is applied once an
 
 Answer poll (``POST _poll/answer``)::
 
-    request  {"seq", "session", "offset", "view", "version"}
+    request  {"seq", "session", "offset", "view", "version", "hold_ms"}
     reply    {"seq", "session", "from", "to", "text", "activity", "content", "view", "parts", "fields", "done",
               "version"}
 
 A request that names the ``version`` of the answer its page last saw is held until the answer changes
-(at most ``HOLD_MS``): the first token is sent the moment it exists instead of at the next tick, and a
-tab whose model has not started yet sends about one request a second instead of twenty.
+(at most ``HOLD_MS``, or the request's ``hold_ms`` when shorter): the first token is sent the moment it
+exists instead of at the next tick, and a tab whose model has not started yet sends about one request a
+second instead of twenty. The page asks for a shorter hold when its silent-model notice (``STALL_MS``
+after the last new text) falls due sooner, so the notice is not late by a hold.
 
 ``text`` is the answer from offset ``from`` to ``to`` (``from`` is 0 in the final reply, which carries the
 whole answer); ``parts`` are props for ``ids.answer_part`` components; ``fields`` are saved into the stored
@@ -95,6 +97,7 @@ def poll_config(stream_ms: int) -> dict[str, Any]:
         "max_retry_ms": MAX_RETRY_MS,
         "unreachable_ms": UNREACHABLE_MS,
         "save_ms": SAVE_MS,
+        "hold_ms": HOLD_MS,
         "stall_ms": STALL_MS,
         "unreachable_text": UNREACHABLE_MESSAGE,
         "stall_text": STALL_MESSAGE,
@@ -149,6 +152,8 @@ class StreamRequest:
     """What the page already shows: ``sources`` (bool), ``label`` (status label), ``cached`` (bool)."""
     version: int | None = None
     """The answer's version in the page's last reply; None on the first poll (answered at once)."""
+    hold_ms: int | None = None
+    """The longest hold the page accepts (its next notice falls due then); None: ``HOLD_MS``."""
 
 
 def parse_stream_request(data: Any) -> StreamRequest | None:
@@ -160,20 +165,27 @@ def parse_stream_request(data: Any) -> StreamRequest | None:
         return None
     if not isinstance(offset, int) or offset < 0:
         return None
-    version = data.get("version")
+    version, hold_ms = data.get("version"), data.get("hold_ms")
     return StreamRequest(
         seq=seq,
         session=session,
         offset=offset,
         view=dict(view) if isinstance(view, Mapping) else {},
-        version=version if isinstance(version, int) and not isinstance(version, bool) else None,
+        version=version if _is_int(version) else None,
+        hold_ms=max(0, hold_ms) if _is_int(hold_ms) else None,
     )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def hold_until_news(wait: Waiter, request: StreamRequest, hold_seconds: float = HOLD_MS / 1000) -> None:
     """Hold a poll whose page has seen the answer's current version until it changes, at most
-    ``hold_seconds``; a first poll (no version) is not held."""
-    if request.version is not None:
+    ``hold_seconds`` (or the request's shorter ``hold_ms``); a first poll (no version) is not held."""
+    if request.hold_ms is not None:
+        hold_seconds = min(hold_seconds, request.hold_ms / 1000)
+    if request.version is not None and hold_seconds > 0:
         wait(request.session, request.version, hold_seconds)
 
 

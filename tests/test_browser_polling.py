@@ -116,7 +116,7 @@ def test_the_poll_logic_sends_one_request_at_a_time_and_applies_each_reply_once(
         """() => {
             const logic = window.dash_clientside.polling.logic;
             const config = {timeout_ms: 10000, retry_ms: 250, max_retry_ms: 4000, unreachable_ms: 5000,
-                            stall_ms: 10000};
+                            stall_ms: 10000, hold_ms: 1000};
             const poller = logic.newPoller('s');
             const idle = logic.tickAction(poller, 1000, config);
             poller.inFlight = {seq: 1, at: 1000};
@@ -143,6 +143,9 @@ def test_the_poll_logic_sends_one_request_at_a_time_and_applies_each_reply_once(
                 stalled: logic.stallStep({activity: 5, changed_at: 0}, {activity: 5}, 10000, config),
                 quiet: logic.stallStep({activity: 5, changed_at: 0}, {activity: 5}, 9999, config),
                 resumed: logic.stallStep({activity: 5, changed_at: 0, stalled: true}, {activity: 6}, 20000, config),
+                holds: [logic.holdFor({changed_at: 0}, 1000, config), logic.holdFor({changed_at: 0}, 9400, config),
+                        logic.holdFor({changed_at: 0}, 10500, config),
+                        logic.holdFor({changed_at: 0, stalled: true}, 12000, config)],
             };
         }"""
     )
@@ -160,6 +163,7 @@ def test_the_poll_logic_sends_one_request_at_a_time_and_applies_each_reply_once(
     assert result["whole"] == {"text": "The answer.", "offset": 11}
     assert result["stalled"]["stalled"] is True and result["quiet"]["stalled"] is False
     assert result["resumed"] == {"activity": 6, "changed_at": 20000, "stalled": False}
+    assert result["holds"] == [1000, 600, 0, 1000], "a poll is held no later than the silent-model notice is due"
     assert console.errors == []
 
 

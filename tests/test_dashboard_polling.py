@@ -19,10 +19,12 @@ from dashboard.chat_view import INTERRUPTED, INTERRUPTED_MESSAGE, new_turn, rend
 from dashboard.data_flow import IngestView
 from dashboard.polling import (
     FAST_POLL_MS,
+    HOLD_MS,
     STALL_MESSAGE,
     UNREACHABLE_MESSAGE,
     IngestRequest,
     StreamRequest,
+    hold_until_news,
     ingest_reply,
     new_progress,
     parse_ingest_request,
@@ -120,6 +122,10 @@ def test_only_well_formed_requests_are_answered():
     assert held is not None and held.version == 17, "a poll naming the version its page saw can be held"
     for not_a_version in ("17", True, 1.5):
         assert parse_stream_request({"seq": 4, "session": "s", "offset": 0, "version": not_a_version}).version is None
+    short = parse_stream_request({"seq": 5, "session": "s", "offset": 12, "version": 17, "hold_ms": 300})
+    assert short.hold_ms == 300
+    assert parse_stream_request({"seq": 5, "session": "s", "offset": 0, "hold_ms": -5}).hold_ms == 0
+    assert parse_stream_request({"seq": 5, "session": "s", "offset": 0, "hold_ms": "300"}).hold_ms is None
     for bad in (None, [], {"seq": "3", "session": "s"}, {"seq": 1, "session": ""}, {"seq": 1, "session": "s",
                                                                                     "offset": -1}):
         assert parse_stream_request(bad) is None
@@ -130,12 +136,29 @@ def test_only_well_formed_requests_are_answered():
                        "message": None, "stored_data": None}
 
 
+def test_a_poll_is_held_no_longer_than_its_page_asks_nor_than_the_app_allows():
+    holds: list[float] = []
+
+    def wait(session: str, version: int, seconds: float) -> bool:
+        holds.append(seconds)
+        return False
+
+    hold_until_news(wait, StreamRequest(seq=1, session="s", offset=0))
+    assert holds == [], "a first poll (no version seen) is answered at once"
+    hold_until_news(wait, StreamRequest(seq=2, session="s", offset=0, version=3))
+    hold_until_news(wait, StreamRequest(seq=3, session="s", offset=0, version=3, hold_ms=250))
+    hold_until_news(wait, StreamRequest(seq=4, session="s", offset=0, version=3, hold_ms=60_000))
+    assert holds == [HOLD_MS / 1000, 0.25, HOLD_MS / 1000]
+    hold_until_news(wait, StreamRequest(seq=5, session="s", offset=0, version=3, hold_ms=0))
+    assert len(holds) == 3, "a page whose notice is due now is answered at once"
+
+
 def test_the_browser_gets_the_poll_timings_and_its_messages():
     config = poll_config(200)
     assert config["fast_ms"] == FAST_POLL_MS == 50 and config["slow_ms"] == 200
     assert config["timeout_ms"] > config["unreachable_ms"] > config["max_retry_ms"] >= config["retry_ms"] > 0
     assert config["ids"]["store"] == ids.CHAT_HISTORY_STORE and config["ids"]["active"] == ids.STREAMING_ACTIVE
-    assert config["stall_ms"] == 10_000
+    assert config["stall_ms"] == 10_000 and config["hold_ms"] == HOLD_MS
     assert config["stall_text"] == STALL_MESSAGE == "no output from the model for 10 s…"
     assert config["unreachable_text"] == UNREACHABLE_MESSAGE == "The app is not reachable; retrying…"
     assert config["part_type"] == ids.ANSWER_PART_TYPE

@@ -79,6 +79,15 @@
         return next;
     }
 
+    // The longest hold to ask of the app: until the silent-model notice falls due, if that is sooner.
+    function holdFor(state, now, config) {
+        if (state.stalled || typeof state.changed_at !== 'number') {
+            return config.hold_ms;
+        }
+        const due = state.changed_at + config.stall_ms - now;
+        return Math.max(0, Math.min(config.hold_ms, Math.ceil(due)));
+    }
+
     // ------------------------------------------------------------------ talking to the app and the page
     function newPoller(key) {
         return {key: key, seq: 0, inFlight: null, failures: 0, retryAt: 0, rtt: 0, unreachable: false};
@@ -313,7 +322,8 @@
         }
         tick('answer', poller, config, config.answer_url, function () {
             // with the version last seen, the app holds the request until the answer changes
-            return {session: answer.session, offset: answer.offset, view: answer.view, version: answer.version};
+            return {session: answer.session, offset: answer.offset, view: answer.view, version: answer.version,
+                    hold_ms: holdFor(answer, Date.now(), config)};
         }, function (reply) {
             applyAnswer(poller, reply, config);
         });
@@ -369,6 +379,7 @@
             recordSuccess: recordSuccess,
             applyText: applyText,
             stallStep: stallStep,
+            holdFor: holdFor,
             newPoller: newPoller,
         },
     };
