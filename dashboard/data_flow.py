@@ -19,7 +19,7 @@ from dashboard.data_view import (
     records_table,
     summary_data,
 )
-from dashboard.ingest_jobs import CANCELLED, FAILED, SUCCEEDED, IngestJob, IngestJobRegistry
+from dashboard.ingest_jobs import CANCELLED, FAILED, SUCCEEDED, IngestJob, IngestJobRegistry, JobProgress
 
 EXAMPLE_DATASET = Path(__file__).resolve().parent / "example_data" / "orders.json"
 STAGE_LABELS = {
@@ -40,8 +40,18 @@ def start_load(engine: Any, registry: IngestJobRegistry, source: Any, name: str,
 
     ticket = engine.begin_load(name, tab=tab or "")  # before the job starts: the tab's questions now wait for it
 
-    def work(progress: Any) -> dict[str, Any]:
-        info = engine.load_json(source, name=name, progress=progress, ticket=ticket)
+    def work(progress: JobProgress) -> dict[str, Any]:
+        published: list[str] = []
+
+        def report(stage: str, done: int, total: int) -> None:
+            if ticket.dataset_id and not published:  # searchable: the page shows the data while it is indexed
+                opened = engine.dataset_by_id(ticket.dataset_id)
+                if opened is not None:
+                    published.append(ticket.dataset_id)
+                    progress.usable(summary_data(opened[1].to_dict()))
+            progress(stage, done, total)
+
+        info = engine.load_json(source, name=name, progress=report, ticket=ticket)
         return info.to_dict()
 
     return registry.start(name, work)
@@ -68,7 +78,7 @@ class IngestView:
     message: list[Any] | None = None
     """A success or error message once finished."""
     stored_data: dict[str, Any] | None = None
-    """New ``stored-data`` when the load succeeded."""
+    """New ``stored-data`` when the load succeeded, or while it runs once the new data answers questions."""
 
 
 def ingest_view(job: IngestJob | None) -> IngestView:
@@ -94,7 +104,7 @@ def ingest_view(job: IngestJob | None) -> IngestView:
         return IngestView(
             progress=[], hidden=True, finished=True, message=notice(text, "success"), stored_data=summary_data(info)
         )
-    return IngestView(progress=progress_bar(job), hidden=False, finished=False)
+    return IngestView(progress=progress_bar(job), hidden=False, finished=False, stored_data=job.usable)
 
 
 def stage_label(stage: str) -> str:

@@ -28,7 +28,6 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 CANCELLED = "cancelled"
 
-Progress = Callable[[str, int, int], None]
 log = logging.getLogger(__name__)
 JOB_TTL_SECONDS = 3600
 
@@ -56,6 +55,9 @@ class IngestJob:
     """The error message of a failed job, for the user."""
     result: Any = None
     """What ``work`` returned, for a job that succeeded."""
+    usable: Any = None
+    """What ``work`` published once its result could be used before the job ended (a dataset that answers
+    questions while its embeddings are computed)."""
     started: float = 0.0
     finished: float | None = None
 
@@ -83,7 +85,7 @@ class IngestJobRegistry:
         self._clock = clock
         self._mirror = mirror
 
-    def start(self, name: str, work: Callable[[Progress], Any]) -> str:
+    def start(self, name: str, work: Callable[["JobProgress"], Any]) -> str:
         """Run ``work(progress)`` in a background thread; return the job id."""
         job_id = uuid.uuid4().hex
         job = IngestJob(id=job_id, name=name, started=self._clock())
@@ -128,10 +130,8 @@ class IngestJobRegistry:
             except Exception:  # the job goes on; a poll on another worker finds it once Redis is back
                 log.warning("cannot share the state of loading job %s", job.id, exc_info=True)
 
-    def _run(self, job_id: str, work: Callable[[Progress], Any]) -> None:
-        def progress(stage: str, done: int, total: int) -> None:
-            self._update(job_id, stage=str(stage), done=int(done), total=int(total))
-
+    def _run(self, job_id: str, work: Callable[["JobProgress"], Any]) -> None:
+        progress = JobProgress(lambda **changes: self._update(job_id, **changes))
         try:
             result = work(progress)
         except LoadCancelled as exc:
@@ -142,6 +142,20 @@ class IngestJobRegistry:
             self._update(job_id, status=FAILED, message=f"Loading failed unexpectedly: {exc}", finished=self._clock())
         else:
             self._update(job_id, status=SUCCEEDED, stage="ready", result=result, finished=self._clock())
+
+
+class JobProgress:
+    """What a running job reports: ``progress(stage, done, total)``, and ``progress.usable(result)`` once its
+    result can be used before the job ends."""
+
+    def __init__(self, update: Callable[..., None]) -> None:
+        self._update = update
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        self._update(stage=str(stage), done=int(done), total=int(total))
+
+    def usable(self, result: Any) -> None:
+        self._update(usable=result)
 
 
 class RedisJobMirror:

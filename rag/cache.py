@@ -3,7 +3,8 @@
 The key covers everything that can change an answer: the dataset's content hash, the backend,
 its URL and model, the generation and retrieval settings, the normalised question and the
 conversation before it. Entries live in memory (LRU, ``cachetools``) and on disk
-(``diskcache``), so they survive a restart. Only complete answers are ever stored.
+(``diskcache``), so they survive a restart; with several workers they live in Redis instead
+(``rag.redis_cache``). Only complete answers are ever stored.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 import threading
 import unicodedata
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 import cachetools
 import diskcache
@@ -50,6 +51,16 @@ def answer_key(
     }
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class AnswerCache(Protocol):
+    """What the engine needs of a response cache."""
+
+    def get(self, key: str) -> dict[str, Any] | None: ...
+
+    def put(self, key: str, value: Mapping[str, Any]) -> None: ...
+
+    def clear(self) -> None: ...
 
 
 class ResponseCache:

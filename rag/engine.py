@@ -24,7 +24,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from rag.analytics.answer import prompt_facts
 from rag.analytics.service import DatasetAnalytics
-from rag.cache import ResponseCache, answer_key
+from rag.cache import AnswerCache, ResponseCache, answer_key
 from rag.dataset_store import DatasetStore, StoredDataset, store_key
 from rag.documents import record_text
 from rag.errors import ConfigError, DataLoadError, LLMError, RAGError
@@ -46,6 +46,11 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 
 NO_DATASET_MESSAGE = "No dataset is loaded yet: upload a JSON file or click “Load example” first."
+NO_MATCH_MESSAGE = "No record contains the words of this question, so there is nothing to answer from."
+NO_MATCH_WHILE_INDEXING = (
+    " Semantic search (which finds records by meaning) is still indexing, {percent}% done: ask again when it"
+    " finishes, or use words the records contain."
+)
 DATASET_GONE_MESSAGE = (
     "The dataset this tab was using is no longer kept by the app (it was removed from the dataset store): "
     "load the file again."
@@ -160,7 +165,7 @@ class RAGEngine:
         *,
         buffer: StreamBuffer | None = None,
         client_factory: Callable[..., LLMClient] | None = None,
-        cache: ResponseCache | None = None,
+        cache: AnswerCache | None = None,
         embedder: Any = None,
     ) -> None:
         self._settings = settings or Settings()
@@ -188,11 +193,7 @@ class RAGEngine:
         self._running: dict[str, _Run] = {}
         self._running_lock = threading.Lock()
         self._stop_watcher: threading.Thread | None = None
-        if cache is None and self._settings.cache.enabled:
-            cache = ResponseCache(
-                self._settings.cache_dir() / "answers", max_items=self._settings.cache.max_answers
-            )
-        self._cache = cache
+        self._cache = cache if cache is not None else self._make_cache()
 
     # ----------------------------------------------------------------- state
     @property
@@ -232,6 +233,17 @@ class RAGEngine:
     def store(self) -> DatasetStore | None:
         """The dataset store on disk (None when caching is off or ``data.store_max_gb`` is 0)."""
         return self._store
+
+    def _make_cache(self) -> AnswerCache | None:
+        """The response cache: in this process and on disk, or in Redis shared by every worker."""
+        settings = self._settings.cache
+        if not settings.enabled:
+            return None
+        if self._shared_state is not None:
+            from rag.redis_cache import RedisResponseCache
+
+            return RedisResponseCache(self._shared_state, max_items=settings.shared_max_answers)
+        return ResponseCache(self._settings.cache_dir() / "answers", max_items=settings.max_answers)
 
     def _make_model_queue(self) -> Any:
         """The line for the model (``llm.max_concurrent``): in this process, or shared through Redis."""
@@ -343,7 +355,7 @@ class RAGEngine:
                 state = self._load_board.get(tab)
             except Exception:
                 state = None
-            if state is not None and state.get("finished") and state.get("dataset_id"):
+            if state is not None and state.get("finished") and state.get("dataset_id") and not state.get("error"):
                 chosen = state["dataset_id"]
         return chosen
 
@@ -479,6 +491,8 @@ class RAGEngine:
             by_id={record.id: record for record in dataset.records},
         )
         previous = self._loaded
+        with self._pending_lock:
+            tab_before = self._tab_choices.get(ticket.tab) if ticket.tab else None
 
         def searchable() -> None:  # keyword search works: questions are answered over the new file from now on
             self._use(loaded, ticket)
@@ -487,7 +501,7 @@ class RAGEngine:
         try:
             build = retriever.build(dataset, content_hash=dataset.content_hash, progress=report, on_searchable=searchable)
         except Exception as exc:
-            self._forget(loaded, previous)
+            self._forget(loaded, previous, ticket, tab_before)
             if analytics is not None:
                 analytics.close()
             if isinstance(exc, (DataLoadError, ConfigError)):
@@ -509,13 +523,23 @@ class RAGEngine:
         ticket.dataset_id = loaded.info.dataset_id
         ticket.searchable.set()
 
-    def _forget(self, loaded: _Loaded, previous: _Loaded | None) -> None:
-        """A load that failed after its dataset became searchable: back to the dataset loaded before."""
+    def _forget(self, loaded: _Loaded, previous: _Loaded | None, ticket: LoadTicket, tab_before: str | None) -> None:
+        """A load that failed (or was cancelled) after its dataset became searchable: back to the dataset loaded
+        before, for the tab too (``tab_before``, its dataset when the load began)."""
+        dataset_id = loaded.info.dataset_id
         if self._loaded is loaded:
             self._loaded = previous
         with self._datasets_lock:
-            if self._datasets.get(loaded.info.dataset_id) is loaded:
-                del self._datasets[loaded.info.dataset_id]
+            if self._datasets.get(dataset_id) is loaded:
+                del self._datasets[dataset_id]
+        with self._pending_lock:
+            if ticket.tab and self._tab_choices.get(ticket.tab) == dataset_id:
+                if tab_before:
+                    self._tab_choices[ticket.tab] = tab_before
+                else:
+                    del self._tab_choices[ticket.tab]
+        if ticket.dataset_id == dataset_id:
+            ticket.dataset_id = None  # other workers must not follow the tab to a dataset that is gone
 
     def _build_analytics(self, dataset: Dataset, profile: DatasetProfile) -> DatasetAnalytics | None:
         """The analytic table of ``dataset``; None (answers use retrieval only) when it cannot be built."""
@@ -907,7 +931,7 @@ class RAGEngine:
             return
         ticket.stage, ticket.done, ticket.total = state.get("stage", ticket.stage), state.get("done", 0), state.get("total", 0)
         if state.get("finished"):
-            if state.get("dataset_id"):
+            if state.get("dataset_id") and not state.get("error"):
                 ticket.dataset_id = state["dataset_id"]
                 ticket.searchable.set()
             else:
@@ -954,6 +978,9 @@ class RAGEngine:
             hits = prompt_hits = loaded.retriever.search(question, k=top_k)
         retrieval_seconds = time.perf_counter() - started
         meta["timings"] = {**(computed or {}).get("timings", {}), "retrieval_ms": round(retrieval_seconds * 1000, 2)}
+        if not hits and computed is None:  # nothing to ground an answer in: the model would only invent one
+            self._answer_no_match(session_id, meta, notes, semantic, retrieval_seconds)
+            return
         if client is None:
             buffer.set_sources(session_id, [_source(i + 1, hit) for i, hit in enumerate(hits)])
             meta["notes"] = notes
@@ -1040,6 +1067,25 @@ class RAGEngine:
             if queue is not None:
                 queue.release(session_id)
 
+    def _answer_no_match(
+        self,
+        session_id: str,
+        meta: dict[str, Any],
+        notes: list[str],
+        semantic: tuple[int, int] | None,
+        retrieval_seconds: float,
+    ) -> None:
+        """Say that no record matched (and, while the embeddings are computed, why), without asking the model."""
+        text = NO_MATCH_MESSAGE
+        if semantic is not None:
+            done, total = semantic
+            text += NO_MATCH_WHILE_INDEXING.format(percent=100 * done // max(total, 1))
+        meta["notes"] = notes
+        self._buffer.set_sources(session_id, [])
+        self._buffer.update_meta(session_id, **meta)
+        self._buffer.append(session_id, text)
+        self._buffer.finish(session_id, status=DONE, metrics={"retrieval_seconds": round(retrieval_seconds, 4)})
+
     def _take_model_turn(self, queue: Any, session_id: str, token: CancelToken) -> bool:
         """Wait in line for the model, the turn saying its place; False when Stop was pressed meanwhile."""
         shown = False
@@ -1122,9 +1168,6 @@ def _answers_with_records(computed: Mapping[str, Any]) -> bool:
 
 def _source(label: int, hit: Hit) -> dict[str, Any]:
     return {"label": label, **hit.to_dict()}
-
-
-
 
 
 def _default_model_label(backend: str) -> str:

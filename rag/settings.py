@@ -112,6 +112,8 @@ class CacheSettings:
     """Root of the on-disk caches (embeddings, answers); ``~/.cache/json-rag-chat`` by default."""
     max_answers: int = 512
     """Answers kept in memory (LRU)."""
+    shared_max_answers: int = 10_000
+    """Answers kept in Redis when ``state.backend`` is ``redis`` (least recently used removed beyond it)."""
     enabled: bool = True
 
 
@@ -263,6 +265,8 @@ def validate(settings: Settings, origin: str = "settings") -> None:
         )
     if settings.data.store_max_gb < 0:
         raise ConfigError(f"{origin}: 'data.store_max_gb' must be 0 (no store) or more")
+    if settings.cache.max_answers < 1 or settings.cache.shared_max_answers < 1:
+        raise ConfigError(f"{origin}: 'cache.max_answers' and 'cache.shared_max_answers' must be at least 1")
     if settings.data.memory_datasets < 1:
         raise ConfigError(f"{origin}: 'data.memory_datasets' must be at least 1")
 

@@ -468,12 +468,18 @@ def test_a_long_load_can_be_cancelled_and_a_new_upload_replaces_one_still_runnin
     page.set_input_files("#upload-data input[type=file]", str(parts))
     page.wait_for_selector("#cancel-load-button", state="visible", timeout=60_000)
     page.wait_for_selector("#ingest-progress:has-text('embedding')", timeout=60_000)
+    page.wait_for_selector("#dataset-summary:has-text('parts.json')", timeout=10_000)  # shown while embedded
+    assert "4,000" in page.inner_text("#dataset-summary") and page.is_visible("#cancel-load-button")
     started = time.monotonic()
     page.click("#cancel-load-button")
     page.wait_for_selector("#data-message .notice.info:has-text('parts.json was cancelled')", timeout=30_000)
     assert time.monotonic() - started < 10
-    assert "orders.json" in page.inner_text("#dataset-summary")
+    page.wait_for_selector("#dataset-summary:has-text('orders.json')", timeout=10_000)
     assert not page.is_visible("#cancel-load-button")
+    ask(page, "How many orders are there?")
+    page.wait_for_selector(".turn .computed-value", timeout=LOAD_TIMEOUT_MS)
+    assert page.inner_text(".turn .computed-value").strip() == "240", "the tab chats with orders.json again"
+    wait_answer_finished(page)
 
     more_parts = tmp_path / "more-parts.json"
     more_parts.write_text(parts.read_text().replace("batch", "lot"))

@@ -116,21 +116,37 @@ def test_a_failing_job_keeps_the_loader_message_and_unknown_jobs_are_reported():
     assert registry.get("no-such-job") is None
 
 
-def test_cancelling_a_load_from_the_page_keeps_the_data_loaded_before(make_engine, tmp_path):
-    engine = make_engine()
+def test_a_load_shows_its_data_once_searchable_and_a_cancel_gives_the_tab_its_data_back(make_engine, ollama_server):
+    engine = make_engine(backend="ollama", base_url=ollama_server.url, model="llama3.2")
     registry = IngestJobRegistry()
-    assert registry.wait(start_load(engine, registry, EXAMPLE_DATASET, "orders.json"), timeout=120).status == SUCCEEDED
+    done = registry.wait(start_load(engine, registry, EXAMPLE_DATASET, "orders.json", tab="t1"), timeout=120)
+    assert done.status == SUCCEEDED
+    orders_id = done.result["dataset_id"]
     records = [{"sku": f"S-{i}", "note": f"part number {i} for the {i % 7} line"} for i in range(3000)]
-    job_id = start_load(engine, registry, json.dumps(records).encode(), "parts.json")
+    job_id = start_load(engine, registry, json.dumps(records).encode(), "parts.json", tab="t1")
     deadline = time.monotonic() + 60
     while registry.get(job_id).stage not in ("embedding", "indexing") and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert engine.cancel_load()  # what the page's "Cancel loading" button calls
+    running = ingest_view(registry.get(job_id))
+    assert not running.finished and running.stored_data["name"] == "parts.json"
+    assert running.stored_data["record_count"] == 3000, "the page shows the new data while it is embedded"
+    parts_id = running.stored_data["dataset_id"]
+    assert engine.cancel_load(tab="t1")  # what the page's "Cancel loading" button calls
     job = registry.wait(job_id, timeout=60)
     assert job.status == CANCELLED
-    message = texts(as_json(ingest_view(job).message))
+    view = ingest_view(job)
+    message = texts(as_json(view.message))
     assert message.startswith("Loading parts.json was cancelled.") and "loaded before" in message
+    assert view.stored_data is None, "the page goes back to the data it showed before the load"
     assert engine.dataset_info.name == "orders.json"
+    # the tab's next question, naming the dataset it showed last, is answered over orders.json
+    for shown in (parts_id, orders_id):
+        turn = send_question(engine, "How many orders are there?", [], dataset_id=shown, tab="t1")
+        final = Page.showing([turn])
+        while not (reply := final.poll(engine))["done"]:
+            time.sleep(0.02)
+        assert reply["fields"]["status"] == "done", reply["fields"]["error"]
+        assert reply["fields"]["computed"]["value"] == 240
 
 
 def test_the_registry_forgets_old_jobs():

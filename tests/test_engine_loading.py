@@ -95,6 +95,23 @@ def test_questions_are_answered_by_keywords_while_the_embeddings_are_computed(ma
     assert engine.search("Norway")[0].record.data["name"] == "Norway"  # hybrid after the load
 
 
+def test_a_question_no_record_matches_by_keywords_is_not_sent_to_the_model(make_engine, tmp_path) -> None:
+    engine, client = make_engine(ScriptedClient().enqueue("Invented."), cache={"directory": str(tmp_path)})
+    asked: dict[str, object] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "embedding" and done == 0 and "answer" not in asked:
+            asked["answer"] = engine.chat("Which countries speak Klingonese?")
+
+    engine.load_json(pycountry_database_path("iso3166-1.json"), progress=progress)
+    answer = asked["answer"]
+    assert answer.status == "done" and answer.sources == [] and client.history == []
+    assert answer.text.startswith("No record contains the words of this question")
+    assert "Semantic search (which finds records by meaning) is still indexing, 0% done" in answer.text
+    client_answer = engine.chat("Which countries speak Klingonese?")  # fully indexed: the nearest records
+    assert client_answer.sources and client_answer.text == "Invented." and len(client.history) == 1
+
+
 def test_cancelling_a_load_keeps_the_previous_dataset(make_engine, tmp_path) -> None:
     engine, _ = make_engine(ScriptedClient(), cache={"directory": str(tmp_path)})
     engine.load_json(vega_cars_path())

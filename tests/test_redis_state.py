@@ -17,6 +17,7 @@ from rag.cache import ResponseCache
 from rag.engine import RAGEngine
 from rag.errors import ConfigError
 from rag.redis_buffer import RedisStreamBuffer
+from rag.redis_cache import RedisResponseCache
 from rag.settings import Settings, apply_overrides
 from rag.state import SHARED_STATE_DOWN, make_stream_buffer
 from tests.datasets import vega_cars_path
@@ -108,13 +109,14 @@ def test_a_redis_that_does_not_answer_is_a_clear_settings_error(redis_server):
 def worker(redis_server, embedder, tmp_path):
     """Engines in the roles of workers: the same Redis and dataset store, each its own model client."""
 
-    def make(client=None):
+    def make(client=None, *, shared_cache=False):
         settings = apply_overrides(Settings(), {
             "state": {"backend": "redis", "redis_url": redis_server.url},
             "cache": {"directory": str(tmp_path / "cache")},
         }, "test")
         client = client or ScriptedClient()
-        engine = RAGEngine(settings, client_factory=lambda llm: client, embedder=embedder, cache=ResponseCache(None))
+        cache = None if shared_cache else ResponseCache(None)  # None: the engine's own, in Redis
+        engine = RAGEngine(settings, client_factory=lambda llm: client, embedder=embedder, cache=cache)
         return engine, client
 
     return make
@@ -150,6 +152,46 @@ def test_a_dataset_loaded_by_one_worker_answers_through_another_at_once(worker):
     answering.chat_stream("How many cars have 8 cylinders?", "s2", dataset_id=info.dataset_id)
     final = wait_final(loading, "s2", timeout=30)
     assert final.status == "done" and final.computed["value"] == 108 and client.history
+
+
+def test_an_answer_one_worker_made_is_answered_at_once_by_another_from_the_shared_cache(worker):
+    producing, model = worker(ScriptedClient().enqueue("The fastest is ", "the Buick."), shared_cache=True)
+    other, other_model = worker(shared_cache=True)
+    info = producing.load_json(vega_cars_path())
+    producing.chat_stream("Which car is the fastest?", "s5", dataset_id=info.dataset_id)
+    first = wait_final(producing, "s5", timeout=30)
+    assert first.status == "done" and not first.meta.get("cached") and len(model.history) == 1
+    other.chat_stream("which car is the FASTEST", "s6", dataset_id=info.dataset_id)  # the same question
+    again = wait_final(other, "s6", timeout=30)
+    assert again.status == "done" and again.meta.get("cached") is True
+    assert again.text == "The fastest is the Buick." and again.sources == first.sources
+    assert other_model.history == [], "the second worker never asked its model"
+    other.clear_cache()
+    model.enqueue("Asked again.")
+    producing.chat_stream("Which car is the fastest?", "s7", dataset_id=info.dataset_id)
+    cleared = wait_final(producing, "s7", timeout=30)
+    assert cleared.text == "Asked again." and len(model.history) == 2, "a cache cleared by one worker is cleared for all"
+
+
+def test_the_shared_cache_keeps_the_most_recently_used_answers_and_survives_a_redis_that_goes_away(redis_server):
+    client = RedisStreamBuffer.from_url(redis_server.url).client
+    cache = RedisResponseCache(client, max_items=3)
+    for number in range(3):
+        cache.put(f"k{number}", {"text": f"answer {number}"})
+    assert cache.get("k0") == {"text": "answer 0"}  # k0 is now the most recently used
+    cache.put("k3", {"text": "answer 3"})
+    assert len(cache) == 3 and cache.get("k1") is None, "the least recently used goes"
+    assert [cache.get(key)["text"] for key in ("k0", "k2", "k3")] == ["answer 0", "answer 2", "answer 3"]
+    assert 0 < client.ttl("rag:cached:k0") <= 30 * 24 * 3600
+    redis_server.stop()
+    assert cache.get("k0") is None, "a Redis that is away is a miss, not an error"
+    cache.put("k4", {"text": "answer 4"})  # skipped, not raised
+    redis_server.start()
+    assert cache.get("k0") is None, "the test Redis keeps nothing across a restart"
+    cache.put("k5", {"text": "answer 5"})
+    assert cache.get("k5") == {"text": "answer 5"}
+    cache.clear()
+    assert len(cache) == 0 and cache.get("k5") is None
 
 
 def test_a_loading_job_is_seen_by_every_worker(redis_server, buffer):

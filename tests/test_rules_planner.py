@@ -264,3 +264,26 @@ def test_what_a_column_means_is_not_an_average() -> None:
 
 def test_what_a_long_column_name_means_is_not_an_average_either() -> None:
     assert _weather().plan("What does the precipitation amount column in this table mean?").status == NOT_ANALYTIC
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How many cars have a name starting with ford?", Filter("Name", "starts_with", "ford")),
+        ("How many cars start with 'toyota c'?", Filter("Name", "starts_with", "toyota c")),
+        ("How many cars have names ending in 'ado'?", Filter("Name", "ends_with", "ado")),
+        ("Number of cars whose name begins with the letter Z", Filter("Name", "starts_with", "Z")),
+        ("How many cars from Japan have a name that ends with -x?", Filter("Name", "ends_with", "-x")),
+    ],
+)
+def test_starts_and_ends_with_keep_the_text_as_written(planner: RulesPlanner, question: str, expected: Filter) -> None:
+    spec = _spec(planner, question)
+    assert spec.aggregation == "count" and expected in spec.filters, spec.filters
+
+
+def test_a_code_prefix_with_punctuation_is_kept_whole() -> None:
+    code = ColumnInfo("code", "records", "text", values=("FR-91", "DE-BY"))
+    schema = TableSchema(record_count=5046, columns={"code": code}, children={}, label_field="code",
+                         dataset_name="iso3166-2.json")
+    spec = _spec(RulesPlanner(schema, record_noun="subdivisions"), "How many codes start with FR-?")
+    assert spec.filters == (Filter("code", "starts_with", "FR-"),)

@@ -122,5 +122,9 @@ def test_three_workers_share_loads_answers_stops_and_survive_a_restart(redis_ser
         third = send(deployment, bodies, "How many orders were paid by paypal?", stored)
         again = poll(deployment, third)
         assert again["text"] == "Still here." and again["reply"]["fields"]["computed"]["value"] > 0
+        asked_model = len(openai_server.chat_requests)
+        repeated = poll(deployment, send(deployment, bodies, "how many orders were returned", stored))
+        assert repeated["text"] == done["text"] and repeated["reply"]["fields"]["meta"]["cached"] is True
+        assert len(openai_server.chat_requests) == asked_model, "answered from the cache the workers share"
     finally:
         deployment.stop()

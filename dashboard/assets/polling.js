@@ -337,13 +337,31 @@
         const set = window.dash_clientside.set_props;
         set(config.ids.ingest_progress, {children: reply.progress, hidden: reply.hidden});
         if (!reply.finished) {
+            if (reply.stored_data && !poller.published) {  // the new data answers questions while it is indexed
+                poller.published = reply.stored_data.dataset_id;
+                poller.before = currentData(config.ids.stored_data);
+                set(config.ids.stored_data, {data: reply.stored_data});
+            }
             return;
         }
         poller.finished = true;
         set(config.ids.ingest_interval, {disabled: true});
         set(config.ids.data_message, {children: reply.message});
-        if (reply.stored_data) {
+        if (reply.stored_data && reply.stored_data.dataset_id !== poller.published) {
             set(config.ids.stored_data, {data: reply.stored_data});
+        } else if (!reply.stored_data && poller.published) {  // failed or cancelled: back to the data before
+            set(config.ids.stored_data, {data: poller.before});
+        }
+    }
+
+    // The data prop of a store as the page holds it now (null when unknown).
+    function currentData(id) {
+        const api = window.dash_component_api;
+        try {
+            const layout = api && api.getLayout && api.getLayout(id);
+            return layout && layout.props && layout.props.data !== undefined ? layout.props.data : null;
+        } catch (error) {
+            return null;
         }
     }
 

@@ -97,6 +97,8 @@ def describe_filters(spec: QuerySpec) -> str:
             parts.append(f"{f.field} in ({', '.join(format_value(v) for v in f.value)})")
         elif f.op == "contains":
             parts.append(f"{f.field} contains '{f.value}'")
+        elif f.op in ("starts_with", "ends_with"):
+            parts.append(f"{f.field} {'starting' if f.op == 'starts_with' else 'ending'} with '{f.value}'")
         else:
             parts.append(f"{f.field} {_OP_WORDS.get(f.op, f.op)} {format_value(f.value)}")
     return " and ".join(parts)

@@ -159,7 +159,8 @@ def planner_prompt(schema: TableSchema) -> str:
         + (", or a child table's name to count its rows" if schema.children else "")
         + ").",
         "- filters: conditions that must all hold, each {field, op, value}. Ops: = != < <= > >=, in (a list), "
-        "contains (text), between ([low, high]), is_missing and not_missing (value null). "
+        "contains, starts_with and ends_with (text, ignoring case), between ([low, high]), is_missing and "
+        "not_missing (value null). "
         "Use the values exactly as listed above.",
         '- group_by: {field, date_part} for "per X" or "by X"; date_part is year, month, day, weekday or quarter '
         "of a date column, else null.",

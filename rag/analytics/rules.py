@@ -113,6 +113,12 @@ WEEKDAYS = {
 """Full weekday names for the abbreviations datasets store ("Sun", "Thur")."""
 CONTAIN_WORDS = frozenset({"contain", "contains", "containing", "include", "includes", "including", "mention",
                            "mentions", "mentioning"})
+AFFIX_WORDS = {**dict.fromkeys(("start", "starts", "started", "starting", "begin", "begins", "began", "beginning"),
+                                "starts_with"),
+               **dict.fromkeys(("end", "ends", "ended", "ending"), "ends_with")}
+"""Words of "starts with …" and "ends with/in …" (a prefix or suffix filter)."""
+AFFIX_NOUNS = frozenset({"letter", "letters", "prefix", "suffix", "string", "text", "characters", "digits"})
+_CLOSING = "\"'”’)]"
 COMMON_WORDS = frozenset({"common", "frequent", "frequently", "popular", "usual", "used", "often"})
 """After "most"/"least": how often a value occurs ("the most common origin", "appear most often")."""
 SUM_NOUNS = frozenset({"revenue", "sales", "turnover", "spend", "spending"})
@@ -227,6 +233,7 @@ class RulesPlanner:
         self._read_dates(state)
         mentions = self._mentions(state)
         self._read_comparisons(state, mentions)
+        self._read_affixes(state, mentions, question)
         self._read_quoted(state, question)
         self._read_contains(state, mentions)
         self._read_missing(state, mentions)
@@ -543,6 +550,32 @@ class RulesPlanner:
         if before:
             return before[-1].column, before[-1].via
         return None, ""
+
+    def _read_affixes(self, state: _State, mentions: list[_Mention], question: str) -> None:
+        """ "codes that start with FR-", "names ending in 'ville'": the text as written, up to the next space
+        (or between quotes), is a prefix or suffix filter on the text field named nearby."""
+        words = [t.lower for t in state.tokens]
+        for k, word in enumerate(words):
+            op = AFFIX_WORDS.get(word)
+            if op is None or k in state.used or k + 2 >= len(words) or words[k + 1] not in ("with", "in"):
+                continue
+            target = k + 2
+            if words[target] == "the" and target + 1 < len(words) and words[target + 1] in AFFIX_NOUNS:
+                target += 1
+            if words[target] in AFFIX_NOUNS and target + 1 < len(words):
+                target += 1
+            text, end = _written_text(question, state.tokens[target - 1].end)
+            if not text:
+                continue
+            column = self._text_field_near(state, mentions, k) or self._label_column()
+            if column is None or column.type != "text":
+                continue
+            last = next((j for j in range(target, len(state.tokens)) if state.tokens[j].start >= end), len(state.tokens))
+            state.filters.append(Filter(column.path, op, text))
+            state.consumed_columns.add(column.path)
+            state.mark(k, last)
+            verb = "starts" if op == "starts_with" else "ends"
+            state.assumptions.append(f"'{text}' read as {column.path} {verb} with '{text}'")
 
     def _read_quoted(self, state: _State, question: str) -> None:
         """ "whose name contains 'ford'": a quoted word is a substring filter on a text field."""
@@ -1297,6 +1330,24 @@ def _groupable(column: ColumnInfo) -> bool:
 
 def _generic(covered: set[str]) -> bool:
     return covered <= {"name", "id", "type", "date", "value", "code", "number", "time", "count", "total", "info"}
+
+
+def _written_text(question: str, after: int) -> tuple[str, int]:
+    """The text as written after offset ``after`` (spaces skipped): between quotes when it opens with one, else
+    up to the next space, without the question's closing punctuation; and where it ends in ``question``."""
+    start = after
+    while start < len(question) and question[start].isspace():
+        start += 1
+    if start < len(question) and question[start] in "\"'“‘":
+        start += 1
+        close = min((i for i in (question.find(q, start) for q in _CLOSING) if i >= 0), default=-1)
+        if close > start:
+            return question[start:close], close
+    end = start
+    while end < len(question) and not question[end].isspace():
+        end += 1
+    text = question[start:end].rstrip("?!.,;:" + _CLOSING)
+    return text, start + len(text)
 
 
 def _op_words(op: str, value: Any) -> str:

@@ -21,7 +21,10 @@ FIELD_AGGREGATIONS = ("count_distinct", "sum", "mean", "median", "min", "max", "
 """Aggregations that need a field."""
 NUMERIC_AGGREGATIONS = ("sum", "mean", "median")
 """Aggregations that need a number field (min/max/argmax/argmin also take dates and text)."""
-FILTER_OPS = ("=", "!=", "<", "<=", ">", ">=", "in", "contains", "between", "is_missing", "not_missing")
+FILTER_OPS = ("=", "!=", "<", "<=", ">", ">=", "in", "contains", "starts_with", "ends_with", "between", "is_missing",
+              "not_missing")
+TEXT_OPS = ("contains", "starts_with", "ends_with")
+"""Filters that look for text inside a text field, ignoring case."""
 DATE_PARTS = ("year", "month", "day", "weekday", "quarter")
 ORDERS = ("desc", "asc")
 MAX_LIMIT = 1000

@@ -430,8 +430,8 @@ def _condition(item: Filter, column: ColumnInfo, ref: str) -> _Text:
     if kind in ("date", "timestamp"):
         return _date_condition(op, value, kind, ref)
     folded = kind == "text" and not column.categorical
-    if op == "contains":
-        return text.add(f"contains(lower({ref}), lower(").param(value).add("))")
+    if op in _TEXT_FUNCTIONS:
+        return text.add(f"{_TEXT_FUNCTIONS[op]}(lower({ref}), lower(").param(value).add("))")
     left = f"lower({ref})" if folded else ref
     if op == "in":
         values = [str(item).lower() for item in value] if folded else list(value)
@@ -447,6 +447,10 @@ def _condition(item: Filter, column: ColumnInfo, ref: str) -> _Text:
     if op == "between":
         return text.add(f"{left} BETWEEN ").param(value[0]).add(" AND ").param(value[1])
     raise ValueError(f"unsupported filter {op}")
+
+
+_TEXT_FUNCTIONS = {"contains": "contains", "starts_with": "starts_with", "ends_with": "ends_with"}
+"""DuckDB's function for each text filter (applied to both sides in lower case)."""
 
 
 def _text_list_condition(op: str, value: Any, ref: str) -> _Text:

@@ -41,6 +41,7 @@ from rag.analytics.spec import (
     ORDERS,
     RECORD_AGGREGATIONS,
     RECORDS_TABLE,
+    TEXT_OPS,
     ColumnInfo,
     Filter,
     GroupBy,
@@ -245,6 +246,8 @@ def _filter(item: Filter, schema: TableSchema) -> Filter:
         raise SpecError(f"{op} compares numbers and dates, and {path} is {_type_words(column)}")
     if op == "contains" and column.type != "text":
         raise SpecError(f"contains works on text and lists, and {path} is {_type_words(column)}")
+    if op in TEXT_OPS and column.type != "text":
+        raise SpecError(f"{op} works on text, and {path} is {_type_words(column)}")
     if column.type == "boolean" and op not in ("=", "!=", "in"):
         raise SpecError(f"{path} is true or false: filter it with = or !=")
 
@@ -252,10 +255,10 @@ def _filter(item: Filter, schema: TableSchema) -> Filter:
         return Filter(path, op, _in_values(path, column, item.value))
     if op == "between":
         return _between(path, column, item.value)
-    if op == "contains":
+    if op in TEXT_OPS:
         text = _scalar_text(path, item.value)
         if not text:
-            raise SpecError(f"contains on {path} needs some text to look for")
+            raise SpecError(f"{op} on {path} needs some text to look for")
         return Filter(path, op, text)
     if column.type in ("date", "timestamp"):
         return _date_filter(path, column, op, item.value)
