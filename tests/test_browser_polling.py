@@ -193,6 +193,21 @@ def test_the_whole_answer_appears_in_order_whatever_the_round_trip(page, served,
     assert console.errors == []
 
 
+def test_a_slow_model_costs_few_requests_though_the_page_asks_again_as_each_reply_returns(
+    page, served, openai_server, console
+):
+    """A model that waits 2.5 s: the page asks again as soon as a reply comes back (no wait for the next tick),
+    and the app holds each request until the answer changes, so a few requests cover the wait."""
+    polls: list[float] = []
+    page.on("request", lambda request: polls.append(time.monotonic()) if "_poll/answer" in request.url else None)
+    openai_server.reply = ChatReply(pieces=["Late ", "answer."], headers_delay=2.5)
+    ask(page, "Which orders were returned?")
+    wait_answer_finished(page, timeout=60_000)
+    assert page.locator(".turn .answer-text").last.text_content().strip() == "Late answer."
+    assert 2 <= len(polls) <= 12, f"{len(polls)} polls for an answer that took 2.5 s to start"
+    assert console.errors == []
+
+
 def test_each_new_turn_takes_the_next_place_also_after_a_reload(page, served, openai_server, console):
     answers = []
     for number, question in enumerate(["First question?", "Second question?", "Third question?"], start=1):

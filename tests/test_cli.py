@@ -134,11 +134,18 @@ def test_usage_errors_exit_2_with_one_line(args, fragment):
     assert fragment in result.stderr and "Traceback" not in result.stderr
 
 
+def _ctrl_c_reaches_the_tool() -> None:
+    """A shell running the tests in the background (``bash .ci/run &``) ignores Ctrl+C for its children, and
+    Python keeps an ignored SIGINT ignored: restore it, as a terminal would have it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_cleanly_with_a_partial_summary_and_exit_130(ollama_server):
     ollama_server.reply = ChatReply(pieces=[f" w{i}" for i in range(400)], delay=0.05)
     process = subprocess.Popen(
         [sys.executable, "-m", "rag.cli", "hi", "--backend", "ollama", "--base-url", ollama_server.url, "--model", "llama3.2"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=_ctrl_c_reaches_the_tool,
     )  # fmt: skip
     deadline = time.monotonic() + 30
     while ollama_server.pieces_sent < 5 and time.monotonic() < deadline:

@@ -294,6 +294,13 @@
             });
         } else {
             const fast = !answer.content && now - answer.started_at < config.fast_for_ms;
+            if (fast) {  // nothing to show yet: ask again at once (the app holds the request until news)
+                later.push(function () {
+                    if (pollers.answer === poller && !answer.done) {
+                        pollAnswer(poller, config);
+                    }
+                });
+            }
             const interval = fast ? config.fast_ms : config.slow_ms;
             if (answer.interval !== interval) {
                 answer.interval = interval;
@@ -316,10 +323,14 @@
         if (!poller || poller.key !== progress.session) {
             poller = startAnswer(progress, config);
         }
-        const answer = poller.answer;
-        if (answer.done) {
-            return;
+        if (!poller.answer.done) {
+            pollAnswer(poller, config);
         }
+    }
+
+    // Poll the answer now, unless a request for it is in flight (or waits to be retried).
+    function pollAnswer(poller, config) {
+        const answer = poller.answer;
         tick('answer', poller, config, config.answer_url, function () {
             // with the version last seen, the app holds the request until the answer changes
             return {session: answer.session, offset: answer.offset, view: answer.view, version: answer.version,
