@@ -287,3 +287,32 @@ def test_a_code_prefix_with_punctuation_is_kept_whole() -> None:
                          dataset_name="iso3166-2.json")
     spec = _spec(RulesPlanner(schema, record_noun="subdivisions"), "How many codes start with FR-?")
     assert spec.filters == (Filter("code", "starts_with", "FR-"),)
+
+
+@pytest.mark.parametrize(
+    "question", ["How many cars are fast?", "How many cars are american?", "How many rusty cars are there?",
+                 "Number of cars that are electric"],
+)
+def test_a_count_whose_limiting_word_names_nothing_is_not_a_count_of_every_record(planner: RulesPlanner,
+                                                                                  question: str) -> None:
+    outcome = planner.plan(question)
+    assert outcome.status == UNFILLED and "limits the count" in outcome.reason, (question, outcome)
+
+
+@pytest.mark.parametrize(
+    "question", ["How many cars are there?", "How many cars were built?", "How many cars are in the dataset?",
+                 "How many records exist in the file?"],
+)
+def test_a_plain_count_counts_every_record(planner: RulesPlanner, question: str) -> None:
+    spec = _spec(planner, question)
+    assert (spec.aggregation, spec.field, spec.filters, spec.group_by) == ("count", None, (), None)
+
+
+def test_a_number_in_a_field_name_is_part_of_the_field() -> None:
+    alpha_2 = ColumnInfo("alpha_2", "records", "text", present=184)
+    schema = TableSchema(record_count=7923, columns={"alpha_2": alpha_2, "name": ColumnInfo("name", "records", "text")},
+                         children={}, label_field="name", dataset_name="iso639-3.json")
+    planner = RulesPlanner(schema)
+    assert _spec(planner, "How many languages have an alpha_2 code?").filters == (Filter("alpha_2", "not_missing"),)
+    assert _spec(planner, "How many languages have no alpha 2?").filters == (Filter("alpha_2", "is_missing"),)
+    assert planner.plan("How many languages have alpha 2 value?").status == UNFILLED, "not a count of every language"

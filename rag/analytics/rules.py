@@ -30,6 +30,13 @@ Embed = Callable[[list[str]], Any]
 # ----------------------------------------------------------------------------------------- vocabulary
 COUNT_CUES = (("how", "many"), ("number", "of"), ("count", "of"), ("count",), ("how", "often"))
 DISTINCT_WORDS = frozenset({"different", "distinct", "unique"})
+COUNT_WORDS = frozenset({"many", "number", "count", "often", "times", "altogether", "overall", "exist", "exists",
+                         "existing", "available", "present", "recorded", "stored", "kept", "file", "collection",
+                         "dataset", "list", "database", "here", "now", "currently", "contained", "inside", "distinct",
+                         "placed", "built", "created", "registered", "produced", "manufactured", "recorded", "entered",
+                         "submitted", "logged", "issued", "published", "released", "received", "reported", "known",
+                         "included", "tracked", "captured", "described", "mentioned", "defined"})
+"""Words a plain count of every record is asked with ("how many records exist in the file")."""
 MEAN_WORDS = frozenset({"average", "mean", "avg"})
 MEDIAN_WORDS = frozenset({"median"})
 SUM_WORDS = frozenset({"total", "sum", "altogether", "combined", "overall"})
@@ -205,6 +212,9 @@ class RulesPlanner:
         self._columns = list(schema.columns.values())
         self._field_stems = {c.path: _content_stems(c.path) for c in self._columns}
         self._leaf_stems = {c.path: _content_stems(_leaf(c.path, c.table)) for c in self._columns}
+        self._field_digits = {c.path: {w for w in field_words(_leaf(c.path, c.table)) if w.isdigit()}
+                              for c in self._columns}
+        """The numbers in field names ("alpha_2"), which a question writes as a word of their own."""
         self._acronyms = {c.path: "".join(w[0] for w in field_words(_leaf(c.path, c.table)) if w) for c in self._columns}
         self._values = _value_index(self._columns)
         self._record_nouns = _record_nouns(schema, record_noun)
@@ -432,6 +442,8 @@ class RulesPlanner:
                     elif tokens[j].lower in stems:
                         covered.add(tokens[j].lower)
                     j += 1
+                while j < len(tokens) and j not in state.used and tokens[j].lower in self._field_digits[column.path]:
+                    j += 1  # "alpha 2", "alpha_2"
                 leaf_cover = len(covered & leaf) / max(1, len(leaf))
                 full_cover = len(covered) / len(stems)
                 score = max(leaf_cover, full_cover) + 0.01 * len(covered)
@@ -606,7 +618,8 @@ class RulesPlanner:
                 target = k + 1
                 while target < len(words) and words[target] in ("the", "a", "an", "word", "text"):
                     target += 1
-            elif word == "in" and k >= 1 and k + 2 < len(words) and words[k + 1] in ("their", "its", "the", "his", "her"):
+            elif word == "in" and k >= 1 and k + 2 < len(words) and words[k + 1] in ("their", "its", "the", "his", "her") \
+                    and self._names_text_field(state.tokens[k + 2]):  # "toyota in their name", not "exist in the file"
                 target = k - 1
             if target is None or target >= len(words) or target in state.used or words[target] in FUNCTION_WORDS:
                 continue
@@ -622,6 +635,9 @@ class RulesPlanner:
             if word == "in":
                 state.mark(k, k + 3)
             state.assumptions.append(f"'{text}' read as {column.path} contains '{text}'")
+
+    def _names_text_field(self, token: Token) -> bool:
+        return any(c.type == "text" and token.stem in self._leaf_stems[c.path] for c in self._columns)
 
     def _text_field_near(self, state: _State, mentions: list[_Mention], index: int) -> ColumnInfo | None:
         """The text field named closest to ``index`` (within four words), marked as used."""
@@ -995,14 +1011,20 @@ class RulesPlanner:
             return PlanOutcome.unfilled(f"the question names two values of {clash} that no record has at once")
         if aggregation == "count" and field_path is None:
             grouped = state.group.field if state.group is not None else None
-            left = [m for m in free if m.column.type == "number" and m.column.path not in state.consumed_columns
-                    and m.column.path != grouped and m.score >= 1]  # named in full, not one word of a longer name
+            plain = not state.filters and grouped is None  # nothing read limits the count: every field named matters
+            left = [m for m in free if (m.column.type == "number" or plain) and m.column.path not in state.consumed_columns
+                    and m.column.path != grouped and m.score >= 1  # named in full, not one word of a longer name
+                    and not (m.end - m.start == 1 and state.tokens[m.start].lower in _ALL_CUE_WORDS)]  # "in total"
             if left:  # "how many districts did Coderre win" (Coderre: a vote count): not a count of every district
                 words_left = ", ".join(repr(" ".join(state.words(m.start, m.end))) for m in left)
                 return PlanOutcome.unfilled(f"could not tell how {words_left} limits the count")
         unknown = self._unexplained_names(state, mentions, question)
         if unknown:
             return PlanOutcome.unfilled(f"could not match {', '.join(repr(u) for u in unknown)} to a field or value")
+        if aggregation == "count" and field_path is None and not state.filters:
+            unread = self._unread_words(state, mentions, cues)
+            if unread:  # "how many languages are extinct": not every language
+                return PlanOutcome.unfilled(f"could not tell how {', '.join(repr(w) for w in unread)} limits the count")
 
         spec = QuerySpec(
             aggregation=aggregation,
@@ -1101,6 +1123,30 @@ class RulesPlanner:
             return None
         state.assumptions.append(f"'{' '.join(leftovers)}' read as {candidates[best].path} (closest field name)")
         return candidates[best]
+
+    def _unread_words(self, state: _State, mentions: list[_Mention], cues: "_Cues") -> list[str]:
+        """Words of a count with no filter that name neither a field, a value, nor the records themselves: read
+        past, they would count every record ("how many languages are extinct")."""
+        explained = set(state.used)
+        for mention in mentions:
+            explained.update(range(mention.start, mention.end))
+        skip = FUNCTION_WORDS | QUESTION_FILLERS | _ALL_CUE_WORDS | NEGATIONS | MISSING_AFTER | MISSING_BEFORE
+        unread: dict[int, str] = {}
+        for k, token in enumerate(state.tokens):
+            word = token.lower
+            if k in explained or word in skip or word in MONTHS or not word.isalpha() or len(word) < 3:
+                continue
+            if stem(word) in self._record_nouns or word in self._child_nouns or word in COUNT_WORDS:
+                continue
+            unread[k] = token.text
+        if cues.count is not None and cues.count in unread:  # "how many (extinct) languages": the last word of
+            noun = cues.count                                 # the words after the cue names the records
+            while noun + 1 in unread:
+                noun += 1
+            after = state.tokens[noun + 1].lower if noun + 1 < len(state.tokens) else ""
+            if stem(after) not in self._record_nouns:  # "how many rusty cars": "cars" names them, not "rusty"
+                del unread[noun]
+        return list(unread.values())
 
     def _unexplained_names(self, state: _State, mentions: list[_Mention], question: str) -> list[str]:
         """Capitalised or numeric words that name nothing: reading past them would answer another question."""
