@@ -14,6 +14,7 @@ import os
 import tempfile
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
@@ -98,6 +99,15 @@ class _FairLock:
             self._condition.notify_all()
 
 
+@dataclass
+class _Query:
+    """One text waiting to be embedded together with the other threads' texts."""
+
+    text: str
+    vector: np.ndarray | None = None
+    error: BaseException | None = None
+
+
 class Embedder:
     """Turns texts into L2-normalised float32 vectors with a sentence-transformers model."""
 
@@ -119,6 +129,8 @@ class Embedder:
         self._model: SentenceTransformer | None = None
         self._dimension: int | None = None
         self._lock = _FairLock()
+        self._queries: list[_Query] = []
+        self._queries_lock = threading.Lock()
 
     def _loaded_model(self) -> SentenceTransformer:
         """The model, loaded on first call; the caller holds ``self._lock``."""
@@ -163,6 +175,8 @@ class Embedder:
         and ``progress(done, total)`` is called after every batch. The model runs one batch at a
         time (its tokenizer is not thread-safe); calls from several threads take turns per batch.
         """
+        if len(texts) == 1 and progress is None:
+            return self._encode_together(texts[0])[None, :]
         total = len(texts)
         vectors = np.empty((total, self.dimension), dtype=np.float32)
         order = np.argsort([-len(text) for text in texts], kind="stable")
@@ -180,6 +194,38 @@ class Embedder:
             if progress is not None:
                 progress(min(start + self.batch_size, total), total)
         return vectors
+
+
+    def _encode_together(self, text: str) -> np.ndarray:
+        """One text (a search query), embedded in one pass with the texts other threads wait to embed: the
+        thread that gets the model embeds every text queued by then, so 50 questions asked at once cost a
+        few forward passes instead of 50 (and one question alone waits for nothing)."""
+        query = _Query(text)
+        with self._queries_lock:
+            self._queries.append(query)
+        with self._lock:
+            if query.vector is None and query.error is None:
+                with self._queries_lock:
+                    batch, self._queries = self._queries, []
+                try:
+                    with _torch_threads(1 if len(batch) <= SINGLE_THREAD_MAX_TEXTS else None):
+                        vectors = self._loaded_model().encode(
+                            [item.text for item in batch],
+                            batch_size=self.batch_size,
+                            normalize_embeddings=True,
+                            convert_to_numpy=True,
+                            show_progress_bar=False,
+                        )
+                except BaseException as exc:
+                    for item in batch:
+                        item.error = exc
+                    raise
+                for item, vector in zip(batch, vectors):
+                    item.vector = np.asarray(vector, dtype=np.float32)
+        if query.error is not None:
+            raise query.error
+        assert query.vector is not None
+        return query.vector
 
 
 class EmbeddingCache:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -431,6 +432,54 @@ def test_embeddings_are_normalised_and_in_input_order(embedder):
     assert float(vectors[0] @ vectors[1]) < 0.99
     assert torch.get_num_threads() == threads  # a query runs on one thread, then the setting comes back
     assert np.allclose(embedder.encode(["Norway"])[0], vectors[1], atol=1e-5)  # same vector alone or in a batch
+
+
+def test_queries_asked_at_once_are_embedded_together_each_getting_its_own_vector(embedder, monkeypatch):
+    questions = [f"Which car has {n} cylinders and comes from Japan?" for n in range(24)]
+    alone = {question: embedder.encode([question])[0] for question in questions[:3]}
+    model = embedder._loaded_model()
+    passes: list[int] = []
+    real_encode = model.encode
+
+    def counted(texts, **options):
+        passes.append(len(texts))
+        time.sleep(0.05)  # a forward pass takes a while: the other questions arrive meanwhile
+        return real_encode(texts, **options)
+
+    monkeypatch.setattr(model, "encode", counted)
+    results: dict[str, np.ndarray] = {}
+    start = threading.Barrier(len(questions))
+
+    def ask(question: str) -> None:
+        start.wait()
+        results[question] = embedder.encode([question])[0]
+
+    threads = [threading.Thread(target=ask, args=(question,)) for question in questions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(results) == sorted(questions)
+    assert sum(passes) == len(questions) and len(passes) <= 4, f"forward passes for 24 questions: {passes}"
+    for question, vector in alone.items():
+        assert np.allclose(results[question], vector, atol=1e-5), "a question's vector is its own"
+
+
+def test_a_failing_pass_fails_every_query_in_it_and_the_next_one_works(embedder, monkeypatch):
+    model = embedder._loaded_model()
+    real_encode = model.encode
+    calls = []
+
+    def broken(texts, **options):
+        calls.append(len(texts))
+        if len(calls) == 1:
+            raise RuntimeError("out of memory")
+        return real_encode(texts, **options)
+
+    monkeypatch.setattr(model, "encode", broken)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        embedder.encode(["first"])
+    assert embedder.encode(["second"]).shape == (1, embedder.dimension)
 
 
 class CountingEmbedder:
