@@ -13,7 +13,10 @@
 3. Send to the computed value visible, for analytic questions, with a model that takes 3 s to its
    first token: the value is computed over all records before the model is asked (goal <= 300 ms).
 
-Run: ``python bench/bench_dashboard.py [--skip-browser] [--questions 12]``.
+4. Real Chromium tabs asking at the same moment (``--tabs``, 10 by default) against one app process,
+   the model streaming each answer over about 3 s: send to first text and to done, how many finished.
+
+Run: ``python bench/bench_dashboard.py [--skip-browser] [--questions 12] [--tabs 10]``.
 """
 
 from __future__ import annotations
@@ -145,6 +148,14 @@ def bench_bytes_per_poll() -> None:
 def running_page(reply: ChatReply) -> Iterator[Any]:
     """A page of the real app in headless Chromium, answered by a local OpenAI-compatible server
     that streams ``reply``; the example orders loaded and the embedding model warm."""
+    with running_pages(reply, 1) as pages:
+        yield pages[0]
+
+
+@contextmanager
+def running_pages(reply: ChatReply, count: int) -> Iterator[list[Any]]:
+    """``count`` tabs (each its own browser context, as separate users) of the real app in one headless
+    Chromium, answered by a local OpenAI-compatible server that streams ``reply``."""
     from playwright.sync_api import sync_playwright
 
     model_server = OpenAIServer().start()
@@ -170,10 +181,13 @@ def running_page(reply: ChatReply) -> Iterator[Any]:
             engine.chat("warm-up question about orders")  # load the embedding model before timing anything
             with serve(create_app(engine=engine).server) as url, sync_playwright() as playwright:
                 browser = launch_chromium(playwright)
-                page = browser.new_page()
-                page.goto(url)
-                page.wait_for_selector("#chat-input")
-                yield page
+                pages = [browser.new_context().new_page() for _ in range(count)]
+                for page in pages:
+                    page.goto(url)
+                    page.wait_for_selector("#chat-input")
+                    page.click("#load-example-button")  # each tab chats with its own copy (opened from memory)
+                    page.wait_for_selector("text=Loaded orders.json", timeout=120_000)
+                yield pages
                 browser.close()
     finally:
         model_server.stop()
@@ -235,6 +249,58 @@ def bench_computed_visible(question_count: int) -> None:
           f" over {len(times)} questions (goal <= 300 ms; {'met' if max(times) <= 0.3 else 'not met at the max'})")
 
 
+def bench_many_tabs(tab_count: int) -> None:
+    print(f"\n4. {tab_count} real Chromium tabs (one browser) asking at the same moment, one app process;")
+    print("   the model streams each answer over about 3 s\n")
+    reply = ChatReply(pieces=[f"word{i} " for i in range(60)], delay=0.05)
+    with running_pages(reply, tab_count) as pages:
+        for number, page in enumerate(pages):
+            page.fill("#chat-input", f"{QUESTIONS[number % len(QUESTIONS)]} (tab {number + 1})")
+            page.evaluate(_ARM_SEND)
+        started = time.monotonic()
+        for page in pages:  # as close to one moment as one driver gets: each click is a few ms
+            page.evaluate("() => window.sendNow()")
+        first, done, finished = [], [], 0
+        for page in pages:
+            try:
+                page.wait_for_function(_ANSWER_FINISHED, arg=0, timeout=120_000)
+            except Exception as exc:  # a turn that never finishes is the failure this section looks for
+                print(f"   a tab did not finish: {exc}")
+                continue
+            turn = page.evaluate("() => JSON.parse(sessionStorage.getItem('chat-history-store'))[0]")
+            finished += turn["status"] == "done" and turn["answer"].strip().endswith("word59")
+            timing = page.evaluate("() => [window.firstTokenAt - window.sentAt, window.doneAt - window.sentAt]")
+            first.append(timing[0] / 1000)
+            done.append(timing[1] / 1000)
+        wall = time.monotonic() - started
+    print(f"   finished with the whole text: {finished} of {tab_count} (all within {wall:.1f} s)")
+    if first:
+        print(f"   send -> first text: p50 {statistics.median(first):.2f} s, max {max(first):.2f} s")
+        print(f"   send -> done:       p50 {statistics.median(done):.2f} s, max {max(done):.2f} s"
+              f" (the model alone takes about 3 s)")
+
+
+_ARM_SEND = """
+() => {
+    const history = document.getElementById('chat-history');
+    new MutationObserver(() => {
+        const answer = history.querySelector('.turn .answer-text');
+        if (window.firstTokenAt === undefined && answer && answer.innerText.trim().length > 0) {
+            window.firstTokenAt = performance.now();
+        }
+    }).observe(history, {childList: true, subtree: true, characterData: true});
+    const watch = window.setInterval(() => {
+        const kept = JSON.parse(window.sessionStorage.getItem('chat-history-store') || '[]');
+        if (kept.length && kept[0].status !== 'streaming') {
+            window.doneAt = window.doneAt === undefined ? performance.now() : window.doneAt;
+            window.clearInterval(watch);
+        }
+    }, 20);
+    window.sendNow = () => { window.sentAt = performance.now(); document.getElementById('send-button').click(); };
+}
+"""
+
+
 def verdict(median: float) -> str:
     """How a median page overhead compares with the goal (50 ms) and the bar (120 ms)."""
     if median <= 0.05:
@@ -272,11 +338,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-browser", action="store_true", help="only measure bytes per poll")
     parser.add_argument("--questions", type=int, default=12, help="answers timed in the browser (default 12, >= 10)")
+    parser.add_argument("--tabs", type=int, default=10, help="real Chromium tabs asking at once (default 10)")
+    parser.add_argument("--only-tabs", action="store_true", help="run section 4 only")
     args = parser.parse_args()
+    if args.only_tabs:
+        bench_many_tabs(args.tabs)
+        return
     bench_bytes_per_poll()
     if not args.skip_browser:
         bench_first_visible_token(args.questions)
         bench_computed_visible(args.questions)
+        bench_many_tabs(args.tabs)
 
 
 if __name__ == "__main__":
