@@ -144,7 +144,7 @@ def memory_after_answers(config: Path, answers: int, client: CallbackClient, poo
             tabs, _ = wave(pool, server.url, send_bodies(client, stored, batch, 100_000 + done))
             done += batch
             alive(server)
-            if done in (100, answers) or (done >= 100 and not samples):
+            if done in (100, answers) or done % 500 == 0 or (done >= 100 and not samples):
                 samples.append((done, tree_usage(server.process.pid)[1]))
         print("   memory of one process after unique answers: "
               + ", ".join(f"{n:,} answers {rss:.0f} MB" for n, rss in samples)

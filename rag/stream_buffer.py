@@ -4,8 +4,9 @@ A writer (the engine's background thread) appends text to a session; a reader (a
 asks for what is new since the offset it already has, so each poll carries only the delta. Every
 change gives the session a new ``version``; a reader that has seen a version can wait for the next
 one (``wait_for_change``), so a poll made before the first token answers as soon as it exists.
-Sessions nobody touched for ``ttl`` seconds are dropped, so memory stays bounded whatever the
-browser does.
+Sessions nobody touched for ``ttl`` seconds are dropped, and beyond ``max_sessions`` the finished ones
+nobody read for ``KEEP_FINISHED_SECONDS`` (oldest first), so memory stays bounded whatever the browser
+does and however many answers a busy app makes in ``ttl``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
+
+MAX_SESSIONS = 2_000
+KEEP_FINISHED_SECONDS = 60.0
+"""A finished answer read within this long is never dropped for the count (its page is still fetching it)."""
 
 STREAMING = "streaming"
 DONE = "done"
@@ -71,8 +76,11 @@ class StreamSnapshot:
 class StreamBuffer:
     """Per-session answer text, status, error, metrics and sources, safe across threads."""
 
-    def __init__(self, ttl: float = 900.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, ttl: float = 900.0, clock: Callable[[], float] = time.monotonic, *, max_sessions: int = MAX_SESSIONS
+    ) -> None:
         self._ttl = ttl
+        self._max_sessions = max_sessions
         self._clock = clock
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -233,10 +241,18 @@ class StreamBuffer:
         self._changed.notify_all()
 
     def _expire_locked(self) -> None:
-        cutoff = self._clock() - self._ttl
-        stale = [sid for sid, s in self._sessions.items() if s.touched < cutoff]
+        now = self._clock()
+        stale = [sid for sid, s in self._sessions.items() if s.touched < now - self._ttl]
         for sid in stale:
             del self._sessions[sid]
+        excess = len(self._sessions) - self._max_sessions
+        if excess > 0:
+            read_long_ago = now - KEEP_FINISHED_SECONDS
+            finished = sorted(
+                (s.touched, sid) for sid, s in self._sessions.items() if s.status != STREAMING and s.touched < read_long_ago
+            )
+            for _, sid in finished[:excess]:
+                del self._sessions[sid]
 
 
 _buffer: StreamBuffer | None = None

@@ -75,6 +75,29 @@ def test_abandoned_sessions_expire_after_the_ttl():
     assert len(buffer) == 1
 
 
+def test_beyond_the_count_the_finished_answers_read_longest_ago_go_first_and_none_still_streaming():
+    clock = FakeClock()
+    buffer = StreamBuffer(ttl=900, clock=clock, max_sessions=3)
+    buffer.start("streaming-old")  # never finished: kept whatever its age
+    for sid in ("done-1", "done-2"):
+        buffer.start(sid)
+        buffer.append(sid, "answer")
+        buffer.finish(sid)
+    clock.now = 30
+    assert buffer.read("done-1") is not None  # done-1 is read again: now the newer of the two
+    clock.now = 100
+    buffer.start("new-1")
+    assert len(buffer) == 3 and buffer.read("done-2") is None, "the finished answer read longest ago goes"
+    assert buffer.read("done-1") is not None  # its page fetches it now
+    clock.now = 120
+    buffer.start("new-2")
+    assert len(buffer) == 4 and buffer.read("done-1") is not None, "read within a minute: kept, over the count"
+    clock.now = 200
+    buffer.start("new-3")
+    assert buffer.read("done-1") is None and buffer.read("streaming-old") is not None
+    assert len(buffer) == 4, "answers still streaming are never dropped for the count"
+
+
 def test_concurrent_writers_and_readers_lose_nothing():
     buffer = StreamBuffer()
     sessions = [f"s{i}" for i in range(8)]

@@ -294,7 +294,8 @@
             });
         } else {
             const fast = !answer.content && now - answer.started_at < config.fast_for_ms;
-            if (fast) {  // nothing to show yet: ask again at once (the app holds the request until news)
+            if (fast && typeof reply.version === 'number') {  // nothing to show yet: ask again at once (the app
+                                                               // holds a request naming a version until news)
                 later.push(function () {
                     if (pollers.answer === poller && !answer.done) {
                         pollAnswer(poller, config);
