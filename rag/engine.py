@@ -38,7 +38,7 @@ from rag.prompt import build_prompt, cited_labels, estimate_tokens
 from rag.records import Dataset, Record
 from rag.retriever import Hit, HybridRetriever
 from rag.settings import Settings, apply_overrides, load_settings
-from rag.state import make_stream_buffer
+from rag.state import SHARED_STATE_ERRORS, make_stream_buffer
 from rag.stream_buffer import DONE, ERROR, STOPPED, StreamBuffer, StreamSnapshot
 
 log = logging.getLogger(__name__)
@@ -854,9 +854,14 @@ class RAGEngine:
                 buffer.finish(session_id, status=DONE, metrics=cached.get("metrics", {}))
                 return
             self._generate(question, session_id, history, run.cancel, loaded, key, meta)
+        except SHARED_STATE_ERRORS as exc:  # Redis away: nowhere to write; the page keeps what it has
+            log.warning("answer %s ended: the shared state is not reachable (%s)", session_id, exc)
         except Exception as exc:  # the page must get a message, never a dead stream
             log.exception("answer %s failed", session_id)
-            buffer.finish(session_id, status=ERROR, error=f"Internal error while answering: {exc}")
+            try:
+                buffer.finish(session_id, status=ERROR, error=f"Internal error while answering: {exc}")
+            except SHARED_STATE_ERRORS:
+                log.warning("answer %s: its error could not be written to the shared state", session_id)
         finally:
             with self._running_lock:
                 self._running.pop(session_id, None)

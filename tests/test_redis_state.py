@@ -235,6 +235,29 @@ def test_a_redis_that_goes_away_is_reported_and_the_app_recovers_when_it_returns
     assert json.loads(json.dumps(up))  # the reply is plain JSON
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")  # the answer thread ends cleanly
+def test_a_redis_that_goes_away_mid_answer_ends_the_answer_and_the_page_keeps_its_text(worker, redis_server):
+    engine, _ = worker(ScriptedClient(delay=0.05).enqueue(*[f"w{i} " for i in range(400)]))
+    info = engine.load_json(vega_cars_path())
+    http = create_app(engine=engine).server.test_client()
+    engine.chat_stream("Describe every car", "s10", dataset_id=info.dataset_id)
+    seen, deadline = "", time.monotonic() + 30
+    while "w3 " not in seen and time.monotonic() < deadline:
+        reply = http.post("/" + ANSWER_POLL_PATH, json={"seq": 1, "session": "s10", "offset": 0}).get_json()
+        seen = reply.get("text", "")
+        time.sleep(0.05)
+    assert "w3 " in seen
+    redis_server.stop()  # mid-answer
+    down = http.post("/" + ANSWER_POLL_PATH, json={"seq": 2, "session": "s10", "offset": len(seen)})
+    assert down.status_code == 503 and down.get_json() == {"error": SHARED_STATE_DOWN}
+    time.sleep(0.5)  # the answer's next write fails: its thread ends instead of streaming into nothing
+    redis_server.start()  # (the test Redis keeps no data across a restart)
+    back = http.post("/" + ANSWER_POLL_PATH, json={"seq": 3, "session": "s10", "offset": len(seen)}).get_json()
+    assert back["done"] and back["fields"]["status"] == "interrupted", back
+    assert back["from"] == back["to"] == len(seen), "the page keeps the text it has"
+    assert engine.cancel("s10") is False, "no answer is left running"
+
+
 def wait_for_waiting(engine, session_id, timeout=30.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
