@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app import create_app
+from app import WORKERS_NEED_REDIS, create_app
 from dashboard import ids
 from dashboard.callback_client import UPDATE_PATH, CallbackClient
 from dashboard.polling import ANSWER_POLL_PATH, INGEST_POLL_PATH
@@ -128,3 +131,13 @@ def test_three_workers_share_loads_answers_stops_and_survive_a_restart(redis_ser
         assert len(openai_server.chat_requests) == asked_model, "answered from the cache the workers share"
     finally:
         deployment.stop()
+
+
+def test_several_workers_without_redis_are_refused_with_the_setting_to_add(tmp_path):
+    config = tmp_path / "one.json"
+    config.write_text('{"state": {"backend": "memory"}}')
+    result = subprocess.run([sys.executable, "app.py", "--workers", "4", "--config", str(config)],
+                            cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"error: --workers 4: {WORKERS_NEED_REDIS}"
+    assert '"state": {"backend": "redis"' in result.stderr, "the message names the setting to add"
