@@ -454,7 +454,7 @@ def test_a_question_sent_right_after_choosing_a_file_is_answered_over_that_file(
     ask(page, "How many trucks have depot north?")
     page.wait_for_selector(".turn .computed-value", timeout=LOAD_TIMEOUT_MS)
     assert page.inner_text(".turn .computed-value").strip() == "100"
-    assert "100 of 400 records have depot = north" in page.inner_text(".turn .computed-block")
+    assert "100 of 400 trucks have depot = north" in page.inner_text(".turn .computed-block")
     wait_answer_finished(page)
     page.wait_for_selector("text=Loaded fleet.json: 400 records", timeout=LOAD_TIMEOUT_MS)
 

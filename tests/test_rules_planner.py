@@ -316,3 +316,14 @@ def test_a_number_in_a_field_name_is_part_of_the_field() -> None:
     assert _spec(planner, "How many languages have an alpha_2 code?").filters == (Filter("alpha_2", "not_missing"),)
     assert _spec(planner, "How many languages have no alpha 2?").filters == (Filter("alpha_2", "is_missing"),)
     assert planner.plan("How many languages have alpha 2 value?").status == UNFILLED, "not a count of every language"
+
+
+def test_a_count_keeps_what_the_question_calls_the_records() -> None:
+    scope = ColumnInfo("scope", "records", "text", categorical=True, values=("I", "M", "S"))
+    schema = TableSchema(record_count=7923, columns={"scope": scope}, children={}, label_field=None,
+                         dataset_name="iso639-3.json")
+    planner = RulesPlanner(schema)
+    assert planner.plan("How many languages have scope M?").plan.noun == "languages"
+    assert planner.plan("Number of languages by scope").plan.noun == "languages"
+    assert planner.plan("How many records are there?").plan.noun == "records"
+    assert planner.plan("How many have scope M?").plan.noun is None, "no noun named: the file's is used"

@@ -23,6 +23,8 @@ class Plan:
     """``rules`` or ``llm``."""
     assumptions: tuple[str, ...] = ()
     """How the question was read, for the user: ``'Japan' read as Origin = Japan``."""
+    noun: str | None = None
+    """What the question calls the records ("languages"), when it names them; None: the file's noun."""
 
 
 @dataclass(frozen=True)

@@ -1034,7 +1034,25 @@ class RulesPlanner:
             order=order,
             limit=limit,
         )
-        return PlanOutcome.planned(Plan(spec=spec, planner="rules", assumptions=tuple(dict.fromkeys(state.assumptions))))
+        noun = self._records_word(state, mentions, cues) if aggregation == "count" and field_path is None else None
+        return PlanOutcome.planned(Plan(spec=spec, planner="rules", assumptions=tuple(dict.fromkeys(state.assumptions)),
+                                        noun=noun))
+
+    def _records_word(self, state: _State, mentions: list[_Mention], cues: "_Cues") -> str | None:
+        """What a count question calls the records, when it names them right after the cue ("how many
+        languages"): a plural that is no field, value or other word of the question's reading."""
+        k = cues.count
+        if k is None or k >= len(state.tokens) or k in state.used:
+            return None
+        if any(m.start <= k < m.end for m in mentions):
+            return None
+        word = state.tokens[k].lower
+        generic = {"records", "rows", "entries", "items"}
+        if not word.isalpha() or len(word) < 4 or not word.endswith("s") or word.endswith("ss"):
+            return None
+        if word not in generic and (word in FUNCTION_WORDS | QUESTION_FILLERS | _ALL_CUE_WORDS | COUNT_WORDS):
+            return None
+        return word
 
     def _counted_number(self, state: _State, cues: "_Cues", measured: list[_Mention]) -> ColumnInfo | None:
         """ "How many deaths from wounds were there?": a number field right after "how many" holds counts to add.

@@ -116,7 +116,7 @@ class DatasetAnalytics:
         timings["query_ms"] = round((time.perf_counter() - planned) * 1000, 2)
         if result.spec is not None:
             plan = dataclasses.replace(plan, spec=result.spec)  # the validated spec: stored spellings, real periods
-        computed = computed_answer(plan, result, self._table.schema, noun=self._noun)
+        computed = computed_answer(plan, result, self._table.schema, noun=plan.noun or self._noun)
         computed["timings"] = timings
         return ComputedOutcome(computed=computed, timings=timings)
 
