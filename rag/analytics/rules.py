@@ -1044,8 +1044,11 @@ class RulesPlanner:
         k = cues.count
         if k is None or k >= len(state.tokens) or k in state.used:
             return None
-        if any(m.start <= k < m.end for m in mentions):
-            return None
+        named = next((m for m in mentions if m.start <= k < m.end), None)
+        if named is not None and (named.is_value or named.end - named.start > 1
+                                  or named.column.path != self._schema.label_field
+                                  or named.column.path in state.consumed_columns):
+            return None  # a value or a field ("customers": customer.name); the records' label field ("truck") names them
         word = state.tokens[k].lower
         generic = {"records", "rows", "entries", "items"}
         if not word.isalpha() or len(word) < 4 or not word.endswith("s") or word.endswith("ss"):
