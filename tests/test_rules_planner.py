@@ -327,3 +327,10 @@ def test_a_count_keeps_what_the_question_calls_the_records() -> None:
     assert planner.plan("Number of languages by scope").plan.noun == "languages"
     assert planner.plan("How many records are there?").plan.noun == "records"
     assert planner.plan("How many have scope M?").plan.noun is None, "no noun named: the file's is used"
+
+
+@pytest.mark.parametrize("question", ["How many cars started in 1975?", "How many cars ended in a tie?"])
+def test_started_in_a_year_and_ended_in_a_word_are_no_text_filters(planner: RulesPlanner, question: str) -> None:
+    outcome = planner.plan(question)
+    spec = outcome.plan.spec if outcome.plan else None
+    assert spec is None or not any(f.op in ("starts_with", "ends_with") for f in spec.filters), (question, outcome)

@@ -33,7 +33,7 @@ DISTINCT_WORDS = frozenset({"different", "distinct", "unique"})
 COUNT_WORDS = frozenset({"many", "number", "count", "often", "times", "altogether", "overall", "exist", "exists",
                          "existing", "available", "present", "recorded", "stored", "kept", "file", "collection",
                          "dataset", "list", "database", "here", "now", "currently", "contained", "inside", "distinct",
-                         "placed", "built", "created", "registered", "produced", "manufactured", "recorded", "entered",
+                         "placed", "built", "created", "registered", "produced", "manufactured", "entered",
                          "submitted", "logged", "issued", "published", "released", "received", "reported", "known",
                          "included", "tracked", "captured", "described", "mentioned", "defined"})
 """Words a plain count of every record is asked with ("how many records exist in the file")."""
@@ -569,16 +569,17 @@ class RulesPlanner:
         words = [t.lower for t in state.tokens]
         for k, word in enumerate(words):
             op = AFFIX_WORDS.get(word)
-            if op is None or k in state.used or k + 2 >= len(words) or words[k + 1] not in ("with", "in"):
+            joins = ("with", "in") if op == "ends_with" else ("with",)  # "started in 2020" is a date
+            if op is None or k in state.used or k + 2 >= len(words) or words[k + 1] not in joins:
                 continue
             target = k + 2
             if words[target] == "the" and target + 1 < len(words) and words[target + 1] in AFFIX_NOUNS:
                 target += 1
             if words[target] in AFFIX_NOUNS and target + 1 < len(words):
                 target += 1
-            text, end = _written_text(question, state.tokens[target - 1].end)
-            if not text:
-                continue
+            text, end, quoted = _written_text(question, state.tokens[target - 1].end)
+            if not text or target in state.used or (state.tokens[target].text in FUNCTION_WORDS and not quoted):
+                continue  # a date read already; "ended in a tie"
             column = self._text_field_near(state, mentions, k) or self._label_column()
             if column is None or column.type != "text":
                 continue
@@ -1399,9 +1400,9 @@ def _generic(covered: set[str]) -> bool:
     return covered <= {"name", "id", "type", "date", "value", "code", "number", "time", "count", "total", "info"}
 
 
-def _written_text(question: str, after: int) -> tuple[str, int]:
+def _written_text(question: str, after: int) -> tuple[str, int, bool]:
     """The text as written after offset ``after`` (spaces skipped): between quotes when it opens with one, else
-    up to the next space, without the question's closing punctuation; and where it ends in ``question``."""
+    up to the next space, without the question's closing punctuation; where it ends; whether it was quoted."""
     start = after
     while start < len(question) and question[start].isspace():
         start += 1
@@ -1409,12 +1410,12 @@ def _written_text(question: str, after: int) -> tuple[str, int]:
         start += 1
         close = min((i for i in (question.find(q, start) for q in _CLOSING) if i >= 0), default=-1)
         if close > start:
-            return question[start:close], close
+            return question[start:close], close, True
     end = start
     while end < len(question) and not question[end].isspace():
         end += 1
     text = question[start:end].rstrip("?!.,;:" + _CLOSING)
-    return text, start + len(text)
+    return text, start + len(text), False
 
 
 def _op_words(op: str, value: Any) -> str:
