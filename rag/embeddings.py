@@ -182,19 +182,19 @@ class Embedder:
         order = np.argsort([-len(text) for text in texts], kind="stable")
         for start in range(0, total, self.batch_size):
             batch_rows = order[start : start + self.batch_size]
-            with self._lock, _torch_threads(1 if len(batch_rows) <= SINGLE_THREAD_MAX_TEXTS else None):
-                # locked per batch: a short query waits for one batch, not for a whole dataset
-                vectors[batch_rows] = self._loaded_model().encode(
-                    [texts[i] for i in batch_rows],
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
+            with self._lock:  # locked per batch: a short query waits for one batch, not for a whole dataset
+                vectors[batch_rows] = self._run_model([texts[i] for i in batch_rows])
             if progress is not None:
                 progress(min(start + self.batch_size, total), total)
         return vectors
 
+    def _run_model(self, texts: list[str]) -> np.ndarray:
+        """The model's vectors for ``texts`` (on one torch thread for a few texts); the caller holds the lock."""
+        with _torch_threads(1 if len(texts) <= SINGLE_THREAD_MAX_TEXTS else None):
+            return self._loaded_model().encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                show_progress_bar=False,
+            )
 
     def _encode_together(self, text: str) -> np.ndarray:
         """One text (a search query), embedded in one pass with the texts other threads wait to embed: the
@@ -208,14 +208,7 @@ class Embedder:
                 with self._queries_lock:
                     batch, self._queries = self._queries, []
                 try:
-                    with _torch_threads(1 if len(batch) <= SINGLE_THREAD_MAX_TEXTS else None):
-                        vectors = self._loaded_model().encode(
-                            [item.text for item in batch],
-                            batch_size=self.batch_size,
-                            normalize_embeddings=True,
-                            convert_to_numpy=True,
-                            show_progress_bar=False,
-                        )
+                    vectors = self._run_model([item.text for item in batch])
                 except BaseException as exc:
                     for item in batch:
                         item.error = exc

@@ -1149,9 +1149,7 @@ class RulesPlanner:
     def _unread_words(self, state: _State, mentions: list[_Mention], cues: "_Cues") -> list[str]:
         """Words of a count with no filter that name neither a field, a value, nor the records themselves: read
         past, they would count every record ("how many languages are extinct")."""
-        explained = set(state.used)
-        for mention in mentions:
-            explained.update(range(mention.start, mention.end))
+        explained = _explained(state, mentions)
         skip = FUNCTION_WORDS | QUESTION_FILLERS | _ALL_CUE_WORDS | NEGATIONS | MISSING_AFTER | MISSING_BEFORE
         unread: dict[int, str] = {}
         for k, token in enumerate(state.tokens):
@@ -1172,9 +1170,7 @@ class RulesPlanner:
 
     def _unexplained_names(self, state: _State, mentions: list[_Mention], question: str) -> list[str]:
         """Capitalised or numeric words that name nothing: reading past them would answer another question."""
-        explained = set(state.used)
-        for mention in mentions:
-            explained.update(range(mention.start, mention.end))
+        explained = _explained(state, mentions)
         unknown = []
         for k, token in enumerate(state.tokens):
             if k in explained or token.lower in FUNCTION_WORDS | QUESTION_FILLERS:
@@ -1398,6 +1394,14 @@ def _groupable(column: ColumnInfo) -> bool:
 
 def _generic(covered: set[str]) -> bool:
     return covered <= {"name", "id", "type", "date", "value", "code", "number", "time", "count", "total", "info"}
+
+
+def _explained(state: _State, mentions: list[_Mention]) -> set[int]:
+    """Token indexes the reading has placed: used by a filter, a limit or a date, or naming a field or value."""
+    explained = set(state.used)
+    for mention in mentions:
+        explained.update(range(mention.start, mention.end))
+    return explained
 
 
 def _written_text(question: str, after: int) -> tuple[str, int, bool]:
