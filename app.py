@@ -27,6 +27,7 @@ from flask import jsonify  # noqa: E402
 from dashboard.callbacks import register_callbacks  # noqa: E402
 from dashboard.health import health_report  # noqa: E402
 from dashboard.layout import build_layout  # noqa: E402
+from dashboard.polling import response_hook  # noqa: E402
 from dashboard.uploads import request_size_limit  # noqa: E402
 from rag.engine import RAGEngine, configure_rag_engine, get_rag_engine  # noqa: E402
 from rag.errors import ConfigError  # noqa: E402
@@ -49,7 +50,13 @@ def create_app(settings: Settings | None = None, *, engine: RAGEngine | None = N
     """The Dash app over ``engine``, or over a process-wide engine made from ``settings``."""
     if engine is None:
         engine = configure_rag_engine(settings or load_settings())
-    app = Dash(__name__, title=TITLE, update_title=None, assets_folder=str(ASSETS_DIR))
+    app = Dash(
+        __name__,
+        title=TITLE,
+        update_title=None,
+        assets_folder=str(ASSETS_DIR),
+        hooks={"request_post": response_hook()},
+    )
 
     def current_engine() -> RAGEngine:
         return engine

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import plotly.io.json as pio_json
-from dash import ALL, ClientsideFunction, Dash, Input, Output, Patch, State, ctx, no_update, set_props
+from dash import ClientsideFunction, Dash, Input, Output, Patch, State, ctx, no_update, set_props
 from dash.exceptions import PreventUpdate
 from flask import Response, request
 
@@ -171,15 +171,15 @@ def register_data_callbacks(app: Dash, engine: EngineGetter, jobs: IngestJobRegi
         Output(ids.RECORDS_TABLE, "filterModel", allow_duplicate=True),
         Output(ids.RECORD_PANEL, "children", allow_duplicate=True),
         Output(ids.DATA_TABS, "value"),
-        Input({"type": ids.SOURCE_LINK_TYPE, "turn": ALL, "record": ALL}, "n_clicks"),
+        Input(ids.SOURCE_REQUEST, "data"),
         State(ids.STORED_DATA, "data"),
         prevent_initial_call=True,
     )
-    def show_source_record(clicks: list[int | None], stored: Any) -> tuple:
-        trigger = ctx.triggered_id
-        if not trigger or not any(clicks) or not (ctx.triggered and ctx.triggered[0].get("value")):
-            raise PreventUpdate  # new source buttons appearing also fire this callback
-        view = show_record(engine(), str(trigger["record"]), tab_dataset_id(stored))
+    def show_source_record(request: Any, stored: Any) -> tuple:
+        record = request.get("record") if isinstance(request, dict) else None
+        if not isinstance(record, str) or not record:
+            raise PreventUpdate
+        view = show_record(engine(), record, tab_dataset_id(stored))
         return view.filter_model, view.panel, "records"
 
     @app.callback(
@@ -329,7 +329,7 @@ def register_poll_routes(app: Dash, engine: EngineGetter, jobs: IngestJobRegistr
         if poll is None:
             return _json({"error": "Not an answer poll request."}, 400)
         try:
-            hold_until_news(engine().wait_for_change, poll)
+            hold_until_news(engine().read, engine().wait_for_change, poll)
             return _json(stream_update(engine().read, poll))
         except SHARED_STATE_ERRORS:  # the page keeps what it shows and retries; Redis coming back ends it
             return _json({"error": SHARED_STATE_DOWN}, 503)
@@ -393,16 +393,12 @@ function(contents, filename, limit) {
 """
 
 _RESTORE_HISTORY = """
-function(_modified, data, restored) {
-    const skip = window.dash_clientside.no_update;
-    if (restored) { return [skip, skip]; }
-    let turns = data;
+function(_config) {
+    let turns = null;
     try {
-        const saved = window.sessionStorage.getItem('STORE_ID');
-        if (saved) { turns = JSON.parse(saved); }
-    } catch (error) { /* unreadable storage: keep what the store holds */ }
-    if (!Array.isArray(turns) || turns.length === 0) { return [skip, true]; }
-    return [turns, true];
+        turns = JSON.parse(window.sessionStorage.getItem('STORE_ID') || 'null');
+    } catch (error) { /* unreadable storage: nothing to restore */ }
+    return Array.isArray(turns) && turns.length > 0 ? turns : window.dash_clientside.no_update;
 }
 """.replace("STORE_ID", ids.CHAT_HISTORY_STORE)
 
@@ -427,22 +423,19 @@ def register_browser_callbacks(app: Dash) -> None:
         State(ids.UPLOAD_LIMIT, "data"),
         prevent_initial_call=True,
     )
-    app.clientside_callback(
+    app.clientside_callback(  # once per page load (the poll settings never change): the turns kept in the tab
         _RESTORE_HISTORY,
         Output(ids.HISTORY_RESTORE_REQUEST, "data"),
-        Output(ids.HISTORY_RESTORED, "data"),
-        Input(ids.CHAT_HISTORY_STORE, "modified_timestamp"),
-        State(ids.CHAT_HISTORY_STORE, "data"),
-        State(ids.HISTORY_RESTORED, "data"),
+        Input(ids.POLL_CONFIG, "data"),
     )
 
 
 def register_pollers(app: Dash) -> None:
-    """Interval ticks (and a new answer or loading job, to poll at once) drive the pollers of ``assets/polling.js``."""
+    """Interval ticks (and a new loading job, to poll at once) drive the pollers of ``assets/polling.js``; a new
+    answer is polled at once by the renderer hook that sees the response starting it (``response_hook``)."""
     app.clientside_callback(
         ClientsideFunction("polling", "answerTick"),
         Input(ids.STREAMING_INTERVAL, "n_intervals"),
-        Input(ids.STREAMING_SESSION_ID, "data"),
         State(ids.STREAM_PROGRESS, "data"),
         State(ids.STREAMING_ACTIVE, "data"),
         State(ids.POLL_CONFIG, "data"),

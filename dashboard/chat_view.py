@@ -4,9 +4,11 @@ A *turn* is a JSON-safe dict kept in the tab's ``chat-history-store``::
 
     {"id": session id, "question", "answer", "status", "error", "sources", "metrics", "meta", "asked_at"}
 
-``render_turn`` turns it into components. The answer block is made of named *parts* (``ANSWER_PARTS``),
-each with its own dict id (``ids.answer_part(turn id, part)``), so a poll can redraw one part of one
-turn (``part_props``) without re-sending the conversation or knowing where the turn sits in the page.
+``render_turn`` turns it into components. While the answer streams, its block is made of named *parts*
+(``LIVE_PARTS``), each with its own dict id (``ids.answer_part(turn id, part)``), so a poll can redraw one
+part of one turn (``part_props``) without re-sending the conversation or knowing where the turn sits in the
+page. A finished answer is drawn as a few static blocks (``dashboard.static_html``): every component on the
+page makes every later update of it slower, and nothing in a finished answer changes.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from typing import Any
 
 from dash import dcc, html
 from dash.development.base_component import Component
+from markupsafe import Markup
 
 from dashboard import ids
 from dashboard.computed_view import render_computed
+from dashboard.static_html import join, static_block
 from rag.stream_buffer import DONE, ERROR, STOPPED, STREAMING, StreamSnapshot
 
 SOURCE_TEXT_CHARS = 1500
@@ -45,12 +49,12 @@ STATUS_LABELS = {
 RESULT_KEYS = ("answer", "status", "error", "sources", "metrics", "meta", "computed")
 """The fields of a turn its answer fills in (the rest, question, id and time, are set when it is asked)."""
 
-BLOCK, STATUS, NOTICE, TEXT, ERROR_PART, FOOTER = "block", "status", "notice", "text", "error", "footer"
-COMPUTED = "computed"
-ANSWER_PARTS = (STATUS, NOTICE, COMPUTED, TEXT, ERROR_PART, FOOTER)
-"""The parts of an answer block, top to bottom (``BLOCK`` is the block itself, for its status class).
-A new section of the answer gets a name here, a place in ``answer_parts`` and, when it arrives while
-the answer streams, an entry in the poll's ``parts`` (see ``dashboard.polling.stream_update``)."""
+BLOCK, STATUS, NOTICE, COMPUTED, TEXT, FOOTER = "block", "status", "notice", "computed", "text", "footer"
+FOOTER_CLASS = "answer-footer"
+LIVE_PARTS = (STATUS, NOTICE, COMPUTED, TEXT, FOOTER)
+"""The parts of a streaming answer block, top to bottom (``BLOCK`` is the block itself, for its status class).
+A new section of the answer gets a name here, a place in ``live_parts`` and ``finished_parts`` and, when it
+arrives while the answer streams, an entry in the poll's ``parts`` (see ``dashboard.polling.stream_update``)."""
 
 
 # --------------------------------------------------------------------------- turns as data
@@ -168,52 +172,57 @@ def turn_slot(index: int, turn: Mapping[str, Any] | None = None) -> html.Div:
 
 
 def render_turn(turn: Mapping[str, Any]) -> html.Div:
-    """One question and its answer (status, notice, text, error, sources and timings)."""
+    """One question and its answer: while it streams, the named parts a poll redraws (``live_parts``); once
+    finished, a few static blocks (``finished_parts``), since nothing in it changes any more."""
     status = str(turn.get("status") or STREAMING)
     turn_id = str(turn.get("id", ""))
+    parts = [part for _name, part in live_parts(turn)] if status == STREAMING else finished_parts(turn)
     return html.Div(
         className="turn",
         children=[
-            html.Div(
-                className="bubble user",
-                children=[
-                    html.Div("You", className="who"),
-                    html.Div(str(turn.get("question", "")), className="question-text"),
-                ],
-            ),
-            html.Div(
-                id=ids.answer_part(turn_id, BLOCK),
-                className=answer_class(status),
-                children=[part for _name, part in answer_parts(turn)],
-            ),
+            render_question(str(turn.get("question", ""))),
+            html.Div(id=ids.answer_part(turn_id, BLOCK), className=answer_class(status), children=parts),
         ],
     )
 
 
-def answer_parts(turn: Mapping[str, Any]) -> list[tuple[str, Component]]:
-    """The named parts of a turn's answer block, in display order, each with its ``ids.answer_part`` id."""
-    status = str(turn.get("status") or STREAMING)
+def render_question(question: str) -> dcc.Markdown:
+    """The user's question (plain text, escaped)."""
+    return static_block(
+        Markup('<div class="who">You</div><div class="question-text">{}</div>').format(question), "bubble user"
+    )
+
+
+def live_parts(turn: Mapping[str, Any]) -> list[tuple[str, Component]]:
+    """The named parts of a streaming answer block, in display order, each with its ``ids.answer_part`` id."""
     turn_id = str(turn.get("id", ""))
     meta = turn.get("meta") or {}
     parts: list[tuple[str, Component]] = [
-        (STATUS, render_status_line(status, meta)),
-        (NOTICE, render_notice(status)),
+        (STATUS, render_status_line(STREAMING, meta)),
+        (NOTICE, render_notice(STREAMING)),
         (COMPUTED, render_computed(turn.get("computed"))),
         (TEXT, render_answer_text(str(turn.get("answer") or ""))),
-        (ERROR_PART, render_error(turn.get("error"))),
-        (
-            FOOTER,
-            render_footer(
-                turn_id,
-                turn.get("sources") or [],
-                turn.get("metrics") or {},
-                meta,
-                final=status not in (STREAMING, INTERRUPTED),  # an interrupted answer has no timings
-            ),
-        ),
+        (FOOTER, render_footer(turn.get("sources") or [], {}, meta, final=False)),
     ]
     for name, part in parts:
         part.id = ids.answer_part(turn_id, name)
+    return parts
+
+
+def finished_parts(turn: Mapping[str, Any]) -> list[Component]:
+    """A finished answer block: status line (and notice), the computed part, the text, the error, sources and
+    timings; the parts with nothing to show are left out."""
+    status = str(turn.get("status") or STREAMING)
+    meta = turn.get("meta") or {}
+    parts: list[Component] = [render_status_line(status, meta, notice=INTERRUPTED_MESSAGE if status == INTERRUPTED else None)]
+    if turn.get("computed"):
+        parts.append(render_computed(turn.get("computed")))
+    parts.append(render_answer_text(str(turn.get("answer") or "")))
+    if turn.get("error"):
+        parts.append(render_error(str(turn["error"])))
+    footer = footer_html(turn.get("sources") or [], turn.get("metrics") or {}, meta, final=status != INTERRUPTED)
+    if footer:  # an interrupted answer has no timings
+        parts.append(static_block(footer, FOOTER_CLASS))
     return parts
 
 
@@ -228,19 +237,24 @@ def answer_class(status: str) -> str:
     return f"bubble assistant status-{status}"
 
 
-def render_status_line(status: str, meta: Mapping[str, Any]) -> html.Div:
-    """ "Assistant" plus a badge for the status (writing, stopped, error, interrupted) and for a cached answer."""
-    children: list[Any] = [html.Span("Assistant", className="who")]
+def render_status_line(status: str, meta: Mapping[str, Any], *, notice: str | None = None) -> dcc.Markdown:
+    """ "Assistant" plus a badge for the status (writing, stopped, error, interrupted) and for a cached answer;
+    then ``notice``, when given (a finished answer's notice, which no poll changes any more)."""
+    head = [Markup('<span class="who">Assistant</span>')]
     label = STATUS_LABELS.get(status, status)
     if label:
-        children.append(html.Span(label, className=f"status-badge {status}"))
+        head.append(Markup('<span class="status-badge {}">{}</span>').format(status, label))
     if meta.get("cached"):
-        children.append(html.Span("cached", className="status-badge cached"))
-    return html.Div(children, className="answer-head")
+        head.append(Markup('<span class="status-badge cached">cached</span>'))
+    fragment = Markup('<div class="answer-head">{}</div>').format(join(head))
+    if notice:
+        fragment += Markup('<div class="answer-notice" role="status">{}</div>').format(notice)
+    return static_block(fragment, "answer-status")
 
 
 def render_notice(status: str, text: str | None = None) -> html.Div:
-    """A line about the answer itself: why it ended early, or (set by the page) that the model is silent."""
+    """A line about a streaming answer (the page sets it when the model is silent; a poll when the question waits
+    for its file, or when the answer was interrupted)."""
     message = text or (INTERRUPTED_MESSAGE if status == INTERRUPTED else "")
     return html.Div(message, className="answer-notice", hidden=not message, role="status")
 
@@ -250,68 +264,61 @@ def render_answer_text(text: str) -> dcc.Markdown:
     return dcc.Markdown(text, className="answer-text", link_target="_blank")
 
 
-def render_error(error: str | None) -> html.Div:
-    """The error message of a failed answer (an empty, hidden block when there is none)."""
-    if not error:
-        return html.Div([], className="answer-error", hidden=True)
-    return html.Div([html.Strong("Error: "), str(error)], className="answer-error", hidden=False, role="alert")
+def render_error(error: str) -> dcc.Markdown:
+    """The error message of a failed answer."""
+    return static_block(
+        Markup('<div class="answer-error" role="alert"><strong>Error: </strong>{}</div>').format(error), "answer-error-block"
+    )
 
 
 def render_footer(
-    turn_id: str,
-    sources: Sequence[Mapping[str, Any]],
-    metrics: Mapping[str, Any],
-    meta: Mapping[str, Any],
-    *,
-    final: bool,
-) -> html.Div:
-    """Sources (each expandable, with a button that shows the record) and, once final, the timings line."""
-    children: list[Any] = []
+    sources: Sequence[Mapping[str, Any]], metrics: Mapping[str, Any], meta: Mapping[str, Any], *, final: bool
+) -> dcc.Markdown:
+    """The footer of an answer (``footer_html``); with the class ``is-empty`` when there is nothing in it."""
+    fragment = footer_html(sources, metrics, meta, final=final)
+    return static_block(fragment, FOOTER_CLASS if fragment else f"{FOOTER_CLASS} is-empty")
+
+
+def footer_html(
+    sources: Sequence[Mapping[str, Any]], metrics: Mapping[str, Any], meta: Mapping[str, Any], *, final: bool
+) -> Markup:
+    """Sources (each expandable, with a button that shows the record), notes and, once final, the timings line."""
+    fragments: list[Markup] = []
     if sources:
         cited = {int(n) for n in meta.get("cited") or [] if isinstance(n, (int, float))}
-        children.append(
-            html.Div(
-                className="sources",
-                children=[html.Div(f"Sources ({len(sources)})", className="sources-title")]
-                + [render_source(turn_id, source, cited) for source in sources],
+        fragments.append(
+            Markup('<div class="sources"><div class="sources-title">Sources ({})</div>{}</div>').format(
+                len(sources), join([render_source(source, cited) for source in sources])
             )
         )
     notes = [str(n) for n in meta.get("notes") or []]
     if notes:
-        children.append(html.Ul([html.Li(n) for n in notes], className="answer-notes"))
-    if final:
-        line = metrics_line(metrics, meta)
-        if line:
-            children.append(html.Div(line, className="metrics-line"))
-    return html.Div(children, className="answer-footer")
+        items = join([Markup("<li>{}</li>").format(note) for note in notes])
+        fragments.append(Markup('<ul class="answer-notes">{}</ul>').format(items))
+    line = metrics_line(metrics, meta) if final else ""
+    if line:
+        fragments.append(Markup('<div class="metrics-line">{}</div>').format(line))
+    return join(fragments)
 
 
-def render_source(turn_id: str, source: Mapping[str, Any], cited: set[int]) -> html.Details:
-    """One source: its label and record id; opened, the retrieved text and a "Show in data" button."""
+def render_source(source: Mapping[str, Any], cited: set[int]) -> Markup:
+    """One source: its label and record id; opened, the retrieved text and a "Show in data table" button
+    (``data-record``: the click is handed to the app by ``assets/sources.js``)."""
     record_id = str(source.get("record_id", ""))
     label = source.get("label")
-    summary: list[Any] = []
+    summary: list[Markup] = []
     if label is not None:
-        summary.append(html.Span(f"[{label}]", className="source-label"))
-    summary.append(html.Code(record_id, className="source-id"))
+        summary.append(Markup('<span class="source-label">[{}]</span>').format(label))
+    summary.append(Markup('<span class="source-id">{}</span>').format(record_id))
     score = source.get("score")
     if isinstance(score, (int, float)):
-        summary.append(html.Span(f"score {score:.3f}", className="source-score"))
+        summary.append(Markup('<span class="source-score">score {:.3f}</span>').format(score))
     if label in cited:
-        summary.append(html.Span("cited", className="source-cited"))
-    return html.Details(
-        className="source",
-        children=[
-            html.Summary(summary),
-            html.Pre(str(source.get("text") or ""), className="source-text"),
-            html.Button(
-                "Show in data table",
-                id=ids.source_link(turn_id, record_id),
-                n_clicks=0,
-                className="link-button source-show",
-            ),
-        ],
-    )
+        summary.append(Markup('<span class="source-cited">cited</span>'))
+    return Markup(
+        '<details class="source"><summary>{}</summary><pre class="source-text">{}</pre>'
+        '<button type="button" class="link-button source-show" data-record="{}">Show in data table</button></details>'
+    ).format(join(summary), str(source.get("text") or ""), record_id)
 
 
 def metrics_line(metrics: Mapping[str, Any], meta: Mapping[str, Any]) -> str:

@@ -11,7 +11,9 @@ from typing import Any
 
 import plotly.graph_objects as go
 from dash import dcc, html
+from markupsafe import Markup
 
+from dashboard.static_html import join, static_block
 from rag.analytics.answer import computed_table, format_key, format_value
 
 TABLE_ROWS = 50
@@ -19,50 +21,43 @@ CHART_HEIGHT = 220
 
 
 def render_computed(computed: Mapping[str, Any] | None) -> html.Div:
-    """The computed part of an answer (an empty, hidden block when there is none)."""
+    """The computed part of an answer (an empty, hidden block when there is none): the text and table as one
+    static block, the chart, then the SQL behind a toggle."""
     if not computed:
         return html.Div(className="computed-block", hidden=True)
     value = computed.get("value")
-    children: list[Any] = [
-        html.Div(
-            [
-                html.Span(f"Computed over all {format_value(computed.get('rows_considered'))} records",
-                          className="computed-title"),
-                html.Span(f"{computed.get('planner', '')} planner", className="computed-planner"),
-            ],
-            className="computed-head",
-        )
+    main = [
+        Markup(
+            '<div class="computed-head"><span class="computed-title">Computed over all {} records</span>'
+            '<span class="computed-planner">{} planner</span></div>'
+        ).format(format_value(computed.get("rows_considered")), computed.get("planner", ""))
     ]
     if value is not None:
-        children.append(html.Div(format_value(value), className="computed-value"))
-    children.append(html.Div(str(computed.get("summary", "")), className="computed-summary"))
+        main.append(Markup('<div class="computed-value">{}</div>').format(format_value(value)))
+    main.append(Markup('<div class="computed-summary">{}</div>').format(str(computed.get("summary", ""))))
     assumptions = [str(a) for a in computed.get("assumptions") or []]
     if assumptions:
-        children.append(html.Ul([html.Li(a) for a in assumptions], className="computed-assumptions"))
+        items = join([Markup("<li>{}</li>").format(a) for a in assumptions])
+        main.append(Markup('<ul class="computed-assumptions">{}</ul>').format(items))
     columns, rows = computed_table(computed)
     if columns and len(rows) > 1:
-        children.append(result_table(columns, rows[:TABLE_ROWS]))
+        main.append(result_table(columns, rows[:TABLE_ROWS]))
+    children: list[Any] = [static_block(join(main), "computed-main")]
     chart = result_chart(computed)
     if chart is not None:
         children.append(chart)
-    children.append(
-        html.Details(
-            [html.Summary("Show SQL"), html.Pre(str(computed.get("sql", "")), className="computed-sql")],
-            className="computed-sql-toggle",
-        )
-    )
+    sql = Markup(
+        '<details class="computed-sql-toggle"><summary>Show SQL</summary><pre class="computed-sql">{}</pre></details>'
+    ).format(str(computed.get("sql", "")))
+    children.append(static_block(sql, "computed-sql-block"))
     return html.Div(children, className="computed-block", hidden=False)  # hidden set: a poll redraws it in place
 
 
-def result_table(columns: list[str], rows: list[list[str]]) -> html.Table:
-    """A small plain table of the result."""
-    return html.Table(
-        [
-            html.Thead(html.Tr([html.Th(c) for c in columns])),
-            html.Tbody([html.Tr([html.Td(cell) for cell in row]) for row in rows]),
-        ],
-        className="computed-table",
-    )
+def result_table(columns: list[str], rows: list[list[str]]) -> Markup:
+    """A small plain table of the result (HTML)."""
+    head = join([Markup("<th>{}</th>").format(c) for c in columns])
+    body = join([Markup("<tr>{}</tr>").format(join([Markup("<td>{}</td>").format(cell) for cell in row])) for row in rows])
+    return Markup('<table class="computed-table"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>').format(head, body)
 
 
 def result_chart(computed: Mapping[str, Any]) -> dcc.Graph | None:

@@ -1,7 +1,7 @@
 """Every component id of the page, in one place.
 
-Plain strings for single components; ``*_TYPE`` names for dict ids of repeated widgets
-(``{"type": SOURCE_LINK_TYPE, "turn": ..., "record": ...}``) used with pattern-matching callbacks.
+Plain strings for single components; ``*_TYPE`` names for dict ids of repeated parts
+(``{"type": ANSWER_PART_TYPE, "turn": ..., "part": ...}``).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ CONNECTION_NOTICE = "connection-notice"
 """Shown while the server does not answer the page's polls."""
 HISTORY_RESTORE_REQUEST = "history-restore-request"
 """Store: the turns kept in the tab's session storage, handed to the server once per page load."""
-HISTORY_RESTORED = "history-restored"
-"""Store (memory): set once the kept history has been rendered after a page load."""
+SOURCE_REQUEST = "source-request"
+"""Store: the record a "Show in data table" button of a source asks for (set by ``assets/sources.js``)."""
 CHAT_NOTICE = "chat-notice"
 EXPORT_MD_BUTTON = "export-md-button"
 EXPORT_JSON_BUTTON = "export-json-button"
@@ -70,14 +70,8 @@ REFRESH_MODELS_BUTTON = "refresh-models-button"
 BACKEND_STATUS = "backend-status"
 
 # ---------------------------------------------------------------- repeated widgets
-SOURCE_LINK_TYPE = "source-link"
 ANSWER_PART_TYPE = "answer-part"
 TURN_SLOT_TYPE = "turn-slot"
-
-
-def source_link(turn_id: str, record_id: str) -> dict[str, Any]:
-    """Id of the button that shows one cited record in the data view."""
-    return {"type": SOURCE_LINK_TYPE, "turn": turn_id, "record": record_id}
 
 
 def answer_part(turn_id: str, part: str) -> dict[str, Any]:

@@ -67,7 +67,7 @@ def stores(settings: Settings, dataset_info: dict[str, Any] | None) -> list[Any]
         dcc.Store(id=ids.STREAM_PROGRESS, data=None),
         dcc.Store(id=ids.POLL_CONFIG, data=poll_config(STREAM_POLL_MS)),
         dcc.Store(id=ids.HISTORY_RESTORE_REQUEST, data=None),
-        dcc.Store(id=ids.HISTORY_RESTORED, data=False),
+        dcc.Store(id=ids.SOURCE_REQUEST, data=None),
         # the tab's dataset (a new tab starts with the dataset loaded last) and the tab's own id, kept across
         # reloads of the tab and restarts of the app
         dcc.Store(id=ids.STORED_DATA, storage_type="session", data=summary_data(dataset_info)),

@@ -15,9 +15,10 @@ Answer poll (``POST _poll/answer``)::
               "version"}
 
 A request that names the ``version`` of the answer its page last saw is held until the answer changes
-(at most ``HOLD_MS``, or the request's ``hold_ms`` when shorter): the first token is sent the moment it
-exists instead of at the next tick, and a tab whose model has not started yet sends about one request a
-second instead of twenty. The page asks for a shorter hold when its silent-model notice (``STALL_MS``
+(at most ``HOLD_MS``, or the request's ``hold_ms`` when shorter), and a request from a page that shows
+nothing of its answer yet is held until there is some (``hold_until_news``): the first token is sent the
+moment it exists instead of at the next tick, and a tab whose model has not started yet sends about one
+request a second instead of twenty. The page asks for a shorter hold when its silent-model notice (``STALL_MS``
 after the last new text) falls due sooner, so the notice is not late by a hold.
 
 ``text`` is the answer from offset ``from`` to ``to`` (``from`` is 0 in the final reply, which carries the
@@ -31,6 +32,8 @@ turn; ``view`` is echoed back by the next request. Loading-progress poll (``POST
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,8 +48,8 @@ from dashboard.chat_view import (
     STATUS,
     THINKING,
     answer_class,
-    answer_parts,
     compact_sources,
+    finished_parts,
     finished_turn,
     json_safe_meta,
     part_props,
@@ -76,10 +79,15 @@ UNREACHABLE_MS = 5_000
 """A request in flight this long (or two failures in a row): the page says the app is not reachable."""
 HOLD_MS = 1_000
 """Longest hold of an answer poll whose answer has not changed since the page's last reply."""
+SOURCES_GRACE_MS = 150
+"""How long sources wait for the first text before a page that shows nothing of its answer is sent them alone."""
 SAVE_MS = 1_000
 """The text of a streaming answer is saved into the tab's session storage at most this often."""
 STALL_MS = 10_000
 """No new piece of the answer for this long while it streams: the turn says the model is silent."""
+MOUNT_MS = 10_000
+"""Longest wait of a reply polled from the Send response for Dash to draw its turn (then the next tick polls
+again, from what the page holds)."""
 UNREACHABLE_MESSAGE = "The app is not reachable; retrying…"
 STALL_MESSAGE = f"no output from the model for {STALL_MS // 1000} s…"
 
@@ -99,11 +107,13 @@ def poll_config(stream_ms: int) -> dict[str, Any]:
         "save_ms": SAVE_MS,
         "hold_ms": HOLD_MS,
         "stall_ms": STALL_MS,
+        "mount_ms": MOUNT_MS,
         "unreachable_text": UNREACHABLE_MESSAGE,
         "stall_text": STALL_MESSAGE,
         "part_type": ids.ANSWER_PART_TYPE,
         "ids": {
             "store": ids.CHAT_HISTORY_STORE,
+            "session": ids.STREAMING_SESSION_ID,
             "active": ids.STREAMING_ACTIVE,
             "interval": ids.STREAMING_INTERVAL,
             "chat_notice": ids.CHAT_NOTICE,
@@ -115,6 +125,17 @@ def poll_config(stream_ms: int) -> dict[str, Any]:
             "stored_data": ids.STORED_DATA,
         },
     }
+
+
+def response_hook() -> str:
+    """The renderer's ``request_post`` hook (``Dash(hooks=...)``): every callback response is shown to the page's
+    answer poller before Dash applies it, so an answer is polled as soon as Send returns (``onCallbackResponse``
+    in ``assets/polling.js``)."""
+    names = json.dumps({"progress": ids.STREAM_PROGRESS, "active": ids.STREAMING_ACTIVE, "config": ids.POLL_CONFIG})
+    return (
+        "function (payload, response) { var polling = window.dash_clientside && window.dash_clientside.polling;"
+        f" if (polling) {{ polling.onCallbackResponse(response, {names}); }} }}"
+    )
 
 
 # ------------------------------------------------------------------------------ answer polls
@@ -151,7 +172,7 @@ class StreamRequest:
     view: dict[str, Any] = field(default_factory=dict)
     """What the page already shows: ``sources`` (bool), ``label`` (status label), ``cached`` (bool)."""
     version: int | None = None
-    """The answer's version in the page's last reply; None on the first poll (answered at once)."""
+    """The answer's version in the page's last reply; None on the first poll."""
     hold_ms: int | None = None
     """The longest hold the page accepts (its next notice falls due then); None: ``HOLD_MS``."""
 
@@ -180,13 +201,58 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def hold_until_news(wait: Waiter, request: StreamRequest, hold_seconds: float = HOLD_MS / 1000) -> None:
-    """Hold a poll whose page has seen the answer's current version until it changes, at most
-    ``hold_seconds`` (or the request's shorter ``hold_ms``); a first poll (no version) is not held."""
+def hold_until_news(
+    read: Reader,
+    wait: Waiter,
+    request: StreamRequest,
+    hold_seconds: float = HOLD_MS / 1000,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Hold a poll until there is news for its page, at most ``hold_seconds`` (or the request's shorter ``hold_ms``).
+
+    A page that has seen a version of the answer and shows some of it is answered on any change. A page that
+    shows nothing of the answer yet (the polls right after Send) is held until there is something to show as
+    the answer: text, a computed value, reasoning, a waiting notice or the end. Sources alone are sent once
+    they have waited ``SOURCES_GRACE_MS`` for the first text, so a fast model's first reply carries its first
+    token while a slow model's sources still show at once. A page resuming a stored answer (it shows text but
+    has no version yet) is answered at once.
+    """
     if request.hold_ms is not None:
         hold_seconds = min(hold_seconds, request.hold_ms / 1000)
-    if request.version is not None and hold_seconds > 0:
-        wait(request.session, request.version, hold_seconds)
+    if hold_seconds <= 0:
+        return
+    shows_answer = request.offset > 0 or bool(request.view.get("computed"))
+    if request.version is not None:
+        if not wait(request.session, request.version, hold_seconds) or shows_answer:
+            return
+    elif shows_answer:
+        return
+    deadline = clock() + hold_seconds
+    sources_due: float | None = None
+    while True:
+        snapshot = read(request.session, request.offset)
+        if snapshot is None or _news_for_empty_page(snapshot, request):
+            return
+        now = clock()
+        if snapshot.sources and not request.view.get("sources") and sources_due is None:
+            sources_due = now + SOURCES_GRACE_MS / 1000
+        until = deadline if sources_due is None else min(deadline, sources_due)
+        if now >= until:
+            return
+        wait(request.session, snapshot.version, until - now)
+
+
+def _news_for_empty_page(snapshot: StreamSnapshot, request: StreamRequest) -> bool:
+    """Whether ``snapshot`` has something a page showing no answer yet draws as one (see ``hold_until_news``)."""
+    return (
+        snapshot.is_complete
+        or snapshot.offset > request.offset
+        or bool(snapshot.computed)
+        or snapshot.thinking_chars > 0
+        or bool(snapshot.meta.get("cached"))
+        or (snapshot.meta.get("waiting") or None) != request.view.get("waiting")
+    )
 
 
 def stream_update(read: Reader, request: StreamRequest) -> dict[str, Any]:
@@ -203,7 +269,7 @@ def stream_update(read: Reader, request: StreamRequest) -> dict[str, Any]:
         return {**reply, **_final(request.session, whole)}
     start = min(request.offset, snapshot.offset)
     view = dict(request.view)
-    parts, fields = _changes(request.session, snapshot, view)
+    parts, fields = _changes(snapshot, view)
     return {
         **reply,
         "from": start,
@@ -220,7 +286,7 @@ def stream_update(read: Reader, request: StreamRequest) -> dict[str, Any]:
     }
 
 
-def _changes(session_id: str, snapshot: StreamSnapshot, view: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _changes(snapshot: StreamSnapshot, view: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The parts to draw and the turn fields to keep for what arrived that the page (``view``) does not show
     yet; ``view`` is updated to match. A new section arriving while the answer streams (a computed result)
     is handled the same way: drawn once, kept in the turn, noted in ``view`` (and counted as ``content``)."""
@@ -228,7 +294,7 @@ def _changes(session_id: str, snapshot: StreamSnapshot, view: dict[str, Any]) ->
     fields: dict[str, Any] = {}
     sources = compact_sources(snapshot.sources)
     if sources and not view.get("sources"):
-        parts[FOOTER] = part_props(render_footer(session_id, sources, {}, snapshot.meta, final=False))
+        parts[FOOTER] = part_props(render_footer(sources, {}, snapshot.meta, final=False))
         fields.update(sources=sources, meta=json_safe_meta(snapshot.meta))
         view["sources"] = True
     if snapshot.computed and not view.get("computed"):
@@ -251,7 +317,7 @@ def _final(session_id: str, snapshot: StreamSnapshot) -> dict[str, Any]:
     """The last reply: the whole answer (``snapshot`` read from offset 0), and the whole answer block drawn
     again in one go."""
     done = finished_turn({"id": session_id}, snapshot)
-    block = {"className": answer_class(done["status"]), "children": [part for _name, part in answer_parts(done)]}
+    block = {"className": answer_class(done["status"]), "children": finished_parts(done)}
     return {
         "from": 0,
         "to": snapshot.offset,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from app import create_app
+from app import ASSETS_DIR, create_app
 from dashboard import ids
 from dashboard.callback_client import CallbackClient
 from dashboard.data_flow import EXAMPLE_DATASET
@@ -141,6 +141,18 @@ def test_a_new_dataset_fills_the_grids_unfiltered_and_show_all_clears_the_filter
     assert cleared.output(ids.RECORD_PANEL, "children") == []
 
 
+def test_a_sources_show_in_data_table_button_opens_its_record(app, engine):
+    """Sources are static HTML: their buttons reach the app through a store that ``assets/sources.js`` sets."""
+    engine.load_json(EXAMPLE_DATASET)
+    assert f"'{ids.SOURCE_REQUEST}'" in (ASSETS_DIR / "sources.js").read_text()
+    shown = CallbackClient(app).call(ids.SOURCE_REQUEST, "data", {"record": "$[42]", "at": 1}, state={
+        f"{ids.STORED_DATA}.data": {"name": "orders.json", "record_count": 240},
+    })
+    assert shown.output(ids.DATA_TABS, "value") == "records"
+    assert "$[42]" in json.dumps(shown.output(ids.RECORDS_TABLE, "filterModel"))
+    assert "ORD-10043" in json.dumps(shown.output(ids.RECORD_PANEL, "children"))
+
+
 def post_poll(app: Any, path: str, body: Any) -> Any:
     return app.server.test_client().post("/" + path, data=json.dumps(body), content_type="application/json")
 
@@ -186,7 +198,7 @@ def test_a_poll_that_has_seen_the_answers_latest_version_is_held_until_something
         text += reply["text"]
         offset, view, version = reply["to"], reply["view"], reply["version"]
     assert text == "Held answer."
-    assert polls[0][0] < 0.5, "the first poll (no version seen yet) is answered at once"
+    assert polls[0][0] < 0.5, "the first poll gets the sources soon after they arrive, not the model's first token"
     assert len(polls) <= 12, f"{len(polls)} polls for one answer: polls were not held"
     held = [elapsed for elapsed, reply in polls if reply.get("text") == "" and not reply["done"]]
     assert any(0.8 <= elapsed <= 2.0 for elapsed in held), "a poll with nothing new waits about a second"

@@ -8,16 +8,17 @@ from datetime import datetime, timezone
 from typing import Any
 
 import plotly.io.json as pio_json
+from html.parser import HTMLParser
 
 from dashboard import ids
 from dashboard.chat_view import (
-    ANSWER_PARTS,
     BLOCK,
     INTERRUPTED,
     INTERRUPTED_MESSAGE,
-    answer_parts,
+    LIVE_PARTS,
     compact_sources,
     history_messages,
+    live_parts,
     metrics_line,
     new_turn,
     part_props,
@@ -64,8 +65,39 @@ def part(rendered: Any, turn_id: str, name: str) -> dict[str, Any]:
     return found[0]
 
 
+class _HtmlReader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text: list[str] = []
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def read_html(fragment: str) -> _HtmlReader:
+    reader = _HtmlReader()
+    reader.feed(fragment)
+    reader.close()
+    return reader
+
+
+def static_blocks(node: Any) -> list[dict[str, Any]]:
+    """The static HTML blocks in a component tree (JSON form)."""
+    return find_all(node, lambda n: n["type"] == "Markdown" and n["props"].get("dangerously_allow_html"))
+
+
+def count_components(node: Any) -> int:
+    return len(find_all(node, lambda n: True))
+
+
 def texts(node: Any) -> str:
-    """All the text inside a component tree (JSON form)."""
+    """All the text inside a component tree (JSON form), the text of static HTML blocks included."""
+    if isinstance(node, dict) and node.get("props", {}).get("dangerously_allow_html"):
+        return " ".join(t.strip() for t in read_html(node["props"]["children"]).text if t.strip())
     if isinstance(node, str):
         return node
     if isinstance(node, (int, float)):
@@ -104,35 +136,51 @@ def done_turn(**changes: Any) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ rendering
-def test_every_part_of_the_answer_has_its_own_id_in_display_order():
-    rendered = as_json(render_turn(done_turn(error="the server went away")))
+def test_every_part_of_a_streaming_answer_has_its_own_id_in_display_order():
+    rendered = as_json(render_turn(new_turn("How much was order ORD-10004?", "sess-1")))
+    block = part(rendered, "sess-1", BLOCK)
+    assert block["props"]["className"] == "bubble assistant status-streaming"
+    assert [child["props"]["id"]["part"] for child in block["props"]["children"]] == list(LIVE_PARTS)
+    assert part(rendered, "sess-1", "text")["type"] == "Markdown"
+    assert texts(part(rendered, "sess-1", "status")) == "Assistant writing…"
+    assert part(rendered, "sess-1", "notice")["props"]["hidden"] is True
+    assert part(rendered, "sess-1", "computed")["props"]["hidden"] is True
+    assert part(rendered, "sess-1", "footer")["props"]["className"] == "answer-footer is-empty"
+
+
+def test_a_finished_answer_is_a_few_static_blocks_whatever_its_sources_and_table():
+    computed = {"summary": "2 groups", "value": None, "rows_considered": 240, "planner": "rules", "sql": "SELECT 1",
+                "columns": ["status", "count"], "rows": [[f"s{i}", i] for i in range(40)], "chart": "none"}
+    sources = compact_sources([{**SOURCES[0], "label": n, "record_id": f"$[{n}]"} for n in range(1, 9)])
+    rendered = as_json(render_turn(done_turn(error="the server went away", sources=sources, computed=computed)))
     block = part(rendered, "sess-1", BLOCK)
     assert block["props"]["className"] == "bubble assistant status-done"
-    assert [child["props"]["id"]["part"] for child in block["props"]["children"]] == list(ANSWER_PARTS)
-    assert part(rendered, "sess-1", "text")["type"] == "Markdown"
-    assert part(rendered, "sess-1", "text")["props"]["children"] == "It was 99.50 [1]."
-    assert part(rendered, "sess-1", "status")["props"]["className"] == "answer-head"
-    assert "the server went away" in texts(part(rendered, "sess-1", "error"))
-    assert part(rendered, "sess-1", "error")["props"]["hidden"] is False
-    assert part(rendered, "sess-1", "notice")["props"]["hidden"] is True
-    assert part(rendered, "sess-1", "footer")["props"]["className"] == "answer-footer"
+    assert count_components(rendered) <= 12, "each component makes every later update of the page slower"
+    markdown = find_all(block, lambda n: n["props"].get("className") == "answer-text")
+    assert [m["props"]["children"] for m in markdown] == ["It was 99.50 [1]."]
+    assert "the server went away" in texts(block) and "s39" in texts(block) and "$[8]" in texts(block)
+    assert texts(static_blocks(block)[0]) == "Assistant", "a finished answer's status line has no badge"
+    plain = as_json(render_turn(done_turn(sources=[], metrics={}, meta={})))
+    assert count_components(plain) == 5, "turn, question, block, status line, text: nothing empty is drawn"
 
 
 def test_the_props_of_a_part_redraw_it_whole_hidden_or_not():
-    failed = dict(answer_parts(done_turn(error="boom")))
-    fine = dict(answer_parts(done_turn()))
-    assert "id" not in part_props(failed["error"])
-    assert as_json(part_props(fine["error"])) == {"children": [], "className": "answer-error", "hidden": True}
-    assert as_json(part_props(failed["error"]))["hidden"] is False, "showing a part sets hidden back to false"
+    notice = dict(live_parts(new_turn("q", "sess-1")))["notice"]
+    assert "id" not in part_props(notice)
+    assert as_json(part_props(notice)) == {"children": "", "className": "answer-notice", "hidden": True,
+                                           "role": "status"}
+    shown = part_props(render_turn({**new_turn("q", "sess-1"), "status": INTERRUPTED}).children[1].children[0])
+    assert "Assistant" in texts(as_json({"props": shown})), "a static part redraws whole, HTML and all"
 
 
 def test_an_interrupted_answer_keeps_its_text_and_says_why():
     rendered = as_json(render_turn(done_turn(status=INTERRUPTED, answer="The first half", metrics={})))
-    assert part(rendered, "sess-1", "text")["props"]["children"] == "The first half"
-    assert texts(part(rendered, "sess-1", "status")) == "Assistant interrupted"
-    notice = part(rendered, "sess-1", "notice")
-    assert notice["props"]["hidden"] is False and texts(notice) == INTERRUPTED_MESSAGE
-    assert part(rendered, "sess-1", BLOCK)["props"]["className"].endswith("status-interrupted")
+    block = part(rendered, "sess-1", BLOCK)
+    assert block["props"]["className"].endswith("status-interrupted")
+    assert find_all(block, lambda n: n["props"].get("className") == "answer-text")[0]["props"]["children"] == (
+        "The first half"
+    )
+    assert texts(static_blocks(block)[0]) == f"Assistant interrupted {INTERRUPTED_MESSAGE}"
     assert history_messages([done_turn(status=INTERRUPTED, answer="partial")])[-1]["content"] == "partial"
 
 
@@ -145,35 +193,38 @@ def test_a_conversation_ends_with_the_empty_slot_where_the_next_turn_goes():
     assert turn == as_json(render_turn(done_turn(id="c"))) and next_slot["props"]["id"] == ids.turn_slot(3)
 
 
-def test_answers_are_markdown_without_raw_html():
-    payload = "<script>window.hacked = 1</script><img src=x onerror=alert(1)>"
-    rendered = as_json(render_turn(done_turn(answer=payload, question=payload)))
-    markdowns = find_all(rendered, lambda n: n["type"] == "Markdown")
-    assert len(markdowns) == 1
-    assert markdowns[0]["props"]["children"] == payload
-    assert not markdowns[0]["props"].get("dangerously_allow_html")
-    # the question is a plain text child: React escapes it
-    assert payload in texts(rendered["props"]["children"][0])
+def test_answers_are_markdown_without_raw_html_and_static_html_escapes_every_text():
+    payload = "<script>window.hacked = 1</script><img src=x onerror=alert(1)> {window.x} \n\n# title"
+    source = {"label": 1, "record_id": payload, "score": 0.5, "text": payload}
+    rendered = as_json(render_turn(done_turn(answer=payload, question=payload, error=payload, sources=[source])))
+    answers = find_all(rendered, lambda n: n["props"].get("className") == "answer-text")
+    assert [a["props"]["children"] for a in answers] == [payload]
+    assert not answers[0]["props"].get("dangerously_allow_html")
+    blocks = static_blocks(rendered)
+    for block in blocks:
+        html = block["props"]["children"]
+        assert "<script" not in html and "<img" not in html and "{" not in html and "\n" not in html
+        assert [tag for tag, _ in read_html(html).tags if tag in ("script", "img")] == []
+    reader = read_html(blocks[0]["props"]["children"])  # the question
+    assert "".join(reader.text).endswith(payload), "shown as typed, line breaks included"
+    buttons = [attrs for tag, attrs in read_html(blocks[-1]["props"]["children"]).tags if tag == "button"]
+    assert [b["data-record"] for b in buttons] == [payload]
 
 
 def test_a_finished_turn_shows_sources_with_record_buttons_and_the_timings_line():
-    rendered = as_json(render_turn(done_turn()))
-    footer = part(rendered, "sess-1", "footer")
-    buttons = find_all(footer, lambda n: n["type"] == "Button")
-    assert [b["props"]["id"] for b in buttons] == [
-        ids.source_link("sess-1", "$[3]"),
-        ids.source_link("sess-1", '$["3166-1"][7]'),
-    ]
-    details = find_all(footer, lambda n: n["type"] == "Details")
-    assert len(details) == 2 and "order_id: ORD-10004" in texts(details[0])
-    assert "cited" in texts(details[0]) and "cited" not in texts(details[1])
-    line = texts(find_all(footer, lambda n: n["props"].get("className") == "metrics-line"))
-    assert line == "first token 0.41 s · 28.4 tokens/s · total 1.90 s · 42 tokens · smollm2"
+    footer = static_blocks(as_json(render_turn(done_turn())))[-1]
+    assert footer["props"]["className"] == "answer-footer"
+    tags = read_html(footer["props"]["children"]).tags
+    assert [attrs["data-record"] for tag, attrs in tags if tag == "button"] == ["$[3]", '$["3166-1"][7]']
+    assert [attrs.get("class") for tag, attrs in tags if tag == "details"] == ["source", "source"]
+    shown = texts(footer)
+    assert "order_id: ORD-10004" in shown and shown.count("cited") == 1
+    assert shown.endswith("first token 0.41 s · 28.4 tokens/s · total 1.90 s · 42 tokens · smollm2")
 
 
 def test_status_badges_mark_stopped_errors_and_cached_answers():
     def status_line(turn: dict[str, Any]) -> str:
-        return texts(part(as_json(render_turn(turn)), "sess-1", "status"))
+        return texts(static_blocks(part(as_json(render_turn(turn)), "sess-1", BLOCK))[0])
 
     assert status_line(done_turn(status="stopped")) == "Assistant stopped"
     assert "error" in status_line(done_turn(status="error", error="model 'x' not found"))

@@ -20,6 +20,7 @@ from dashboard.data_flow import IngestView
 from dashboard.polling import (
     FAST_POLL_MS,
     HOLD_MS,
+    SOURCES_GRACE_MS,
     STALL_MESSAGE,
     UNREACHABLE_MESSAGE,
     IngestRequest,
@@ -33,7 +34,7 @@ from dashboard.polling import (
     stream_update,
 )
 from rag.stream_buffer import StreamBuffer
-from tests.test_dashboard_chat_view import METRICS, SOURCES, as_json, find_all, texts
+from tests.test_dashboard_chat_view import METRICS, SOURCES, as_json, find_all, read_html, texts
 
 
 # ------------------------------------------------------------------------------ the page, modelled
@@ -99,7 +100,15 @@ class Page:
 
     @property
     def shown_text(self) -> str:
-        return self.part("text")["props"]["children"]
+        """The answer's text, from its live part or from the finished block."""
+        texts_shown = find_all(self.part("block"), lambda n: "answer-text" in str(n["props"].get("className")))
+        assert len(texts_shown) == 1
+        return texts_shown[0]["props"]["children"]
+
+    @property
+    def shown(self) -> str:
+        """All the text the turn shows, in order, spaces normalised."""
+        return " ".join(texts(self.part("block")).split())
 
 
 @pytest.fixture
@@ -136,21 +145,78 @@ def test_only_well_formed_requests_are_answered():
                        "message": None, "stored_data": None}
 
 
-def test_a_poll_is_held_no_longer_than_its_page_asks_nor_than_the_app_allows():
-    holds: list[float] = []
+class ScriptedAnswer:
+    """A buffer whose answer changes at scripted times of a fake clock, and a ``wait`` that lets that time pass."""
 
-    def wait(session: str, version: int, seconds: float) -> bool:
-        holds.append(seconds)
+    def __init__(self, buffer: StreamBuffer, events: list[tuple[float, Any]]) -> None:
+        self.buffer, self.events, self.now, self.waits = buffer, sorted(events, key=lambda e: e[0]), 0.0, []
+
+    def clock(self) -> float:
+        return self.now
+
+    def wait(self, session: str, version: int, seconds: float) -> bool:
+        self.waits.append(round(seconds, 3))
+        if self.events and self.events[0][0] <= self.now + seconds:
+            at, change = self.events.pop(0)
+            self.now = max(self.now, at)
+            change(self.buffer)
+            return True
+        self.now += seconds
         return False
 
-    hold_until_news(wait, StreamRequest(seq=1, session="s", offset=0))
-    assert holds == [], "a first poll (no version seen) is answered at once"
-    hold_until_news(wait, StreamRequest(seq=2, session="s", offset=0, version=3))
-    hold_until_news(wait, StreamRequest(seq=3, session="s", offset=0, version=3, hold_ms=250))
-    hold_until_news(wait, StreamRequest(seq=4, session="s", offset=0, version=3, hold_ms=60_000))
-    assert holds == [HOLD_MS / 1000, 0.25, HOLD_MS / 1000]
-    hold_until_news(wait, StreamRequest(seq=5, session="s", offset=0, version=3, hold_ms=0))
-    assert len(holds) == 3, "a page whose notice is due now is answered at once"
+    def hold(self, request: StreamRequest) -> float:
+        """How long (fake seconds) ``request`` is held."""
+        started = self.now
+        hold_until_news(self.buffer.read, self.wait, request, clock=self.clock)
+        return round(self.now - started, 3)
+
+
+def test_a_poll_is_held_no_longer_than_its_page_asks_nor_than_the_app_allows(buffer):
+    buffer.start("s")
+    buffer.append("s", "Some text")
+    answer = ScriptedAnswer(buffer, [])
+    shown = {"seq": 1, "session": "s", "offset": 9}
+    assert answer.hold(StreamRequest(**shown)) == 0, "a page resuming a kept answer is answered at once"
+    assert answer.hold(StreamRequest(**shown, version=3)) == HOLD_MS / 1000
+    assert answer.hold(StreamRequest(**shown, version=3, hold_ms=250)) == 0.25
+    assert answer.hold(StreamRequest(**shown, version=3, hold_ms=60_000)) == HOLD_MS / 1000
+    assert answer.hold(StreamRequest(**shown, version=3, hold_ms=0)) == 0, "a notice due now is answered at once"
+
+
+def test_a_page_showing_no_answer_yet_is_held_until_its_first_text_not_just_its_sources(buffer):
+    buffer.start("s")
+    answer = ScriptedAnswer(buffer, [
+        (0.040, lambda b: b.set_sources("s", SOURCES)),
+        (0.090, lambda b: b.append("s", "The first")),
+    ])
+    assert answer.hold(StreamRequest(seq=1, session="s", offset=0)) == 0.09, "sources alone end no hold"
+    reply = stream_update(buffer.read, StreamRequest(seq=1, session="s", offset=0))
+    assert reply["text"] == "The first" and "footer" in reply["parts"], "the first reply carries text and sources"
+
+
+def test_sources_are_sent_alone_once_they_waited_for_a_slow_model(buffer):
+    buffer.start("s")
+    answer = ScriptedAnswer(buffer, [(0.040, lambda b: b.set_sources("s", SOURCES)), (2.0, lambda b: b.append("s", "x"))])
+    held = answer.hold(StreamRequest(seq=1, session="s", offset=0))
+    assert held == pytest.approx(0.040 + SOURCES_GRACE_MS / 1000)
+    reply = stream_update(buffer.read, StreamRequest(seq=1, session="s", offset=0))
+    assert reply["text"] == "" and "footer" in reply["parts"]
+
+
+def test_a_page_showing_no_answer_yet_gets_at_once_what_it_shows_as_one(buffer):
+    cases = {
+        "computed": lambda b: b.set_computed("s", {"summary": "42 orders", "value": 42}),
+        "thinking": lambda b: b.append_thinking("s", "Let me see"),
+        "waiting": lambda b: b.update_meta("s", waiting="Waiting for cars.json (reading the file)…"),
+        "the end": lambda b: b.finish("s", status="error", error="The model is not reachable."),
+    }
+    for name, change in cases.items():
+        buffer.start("s")
+        answer = ScriptedAnswer(buffer, [(0.030, change)])
+        assert answer.hold(StreamRequest(seq=1, session="s", offset=0, hold_ms=500)) == 0.03, name
+    buffer.start("s")
+    assert ScriptedAnswer(buffer, []).hold(StreamRequest(seq=1, session="s", offset=0, hold_ms=500)) == 0.5
+    assert ScriptedAnswer(buffer, []).hold(StreamRequest(seq=1, session="gone", offset=0)) == 0
 
 
 def test_the_browser_gets_the_poll_timings_and_its_messages():
@@ -212,7 +278,7 @@ def test_sources_are_shown_and_kept_once_as_soon_as_they_arrive(buffer):
     assert not reply["content"], "sources alone do not end the fast polls"
     again = page.poll(buffer)
     assert again["parts"] == {} and again["fields"] == {}
-    assert len(find_all(page.part("footer"), lambda n: n["type"] == "Details")) == 2
+    assert [tag for tag, _ in read_html(page.part("footer")["props"]["children"]).tags].count("details") == 2
 
 
 def test_the_final_reply_carries_the_whole_answer_and_completes_page_and_store(buffer):
@@ -232,7 +298,7 @@ def test_the_final_reply_carries_the_whole_answer_and_completes_page_and_store(b
     assert turn["question"] == "What is in record 3?", "the stored question is kept"
     assert turn["metrics"]["time_to_first_token"] == METRICS["time_to_first_token"]
     assert turn["meta"]["dataset_name"] == "orders.json"
-    assert "first token 0.41 s" in texts(page.part("footer"))
+    assert "first token 0.41 s" in page.shown
     assert page.history == as_json(render_history(page.store)), "a reload renders the same page"
 
 
@@ -248,7 +314,7 @@ def test_a_stopped_or_failed_answer_keeps_its_partial_text(buffer, status):
     assert page.shown_text == "The first half" and page.store[0]["status"] == status
     assert page.part("block")["props"]["className"].endswith(f"status-{status}")
     if error:
-        assert error in texts(page.part("error")) and page.part("error")["props"]["hidden"] is False
+        assert error in page.shown
     assert page.history == as_json(render_history(page.store))
 
 
@@ -265,7 +331,8 @@ def test_an_answer_the_server_lost_keeps_the_text_shown_marked_interrupted(buffe
     assert page.store[0]["status"] == INTERRUPTED and page.store[0]["answer"] == "Three orders were "
     assert texts(page.part("notice")) == INTERRUPTED_MESSAGE and page.part("notice")["props"]["hidden"] is False
     assert "interrupted" in texts(page.part("status"))
-    assert page.history == as_json(render_history(page.store)), "a reload shows the same, sources included"
+    reloaded = Page.showing(page.store)
+    assert reloaded.shown == page.shown and "$[3]" in page.shown, "a reload shows the same, sources included"
 
 
 def test_after_a_reload_polling_resumes_from_the_text_kept_in_the_tab(buffer):
@@ -287,7 +354,7 @@ def test_a_cached_answer_arrives_whole_with_its_badge(buffer):
     buffer.append("sess-1", "Whole answer at once.")
     buffer.finish("sess-1", metrics=METRICS)
     page.poll(buffer)
-    assert page.shown_text == "Whole answer at once." and "cached" in texts(page.part("status"))
+    assert page.shown_text == "Whole answer at once." and page.shown.startswith("Assistant cached")
 
 
 def test_a_thinking_model_shows_thinking_until_its_answer_starts(buffer):

@@ -184,6 +184,7 @@
 
     // ------------------------------------------------------------------ the streaming answer
     const pollers = {answer: null, ingest: null};
+    const MOUNT_CHECK_MS = 10;  // how often a reply that came before its turn was drawn looks for it
 
     function answerPart(config, session, part) {
         return {type: config.part_type, turn: session, part: part};
@@ -192,6 +193,7 @@
     function startAnswer(progress, config) {
         abandon(pollers.answer);
         const poller = newPoller(progress.session);
+        poller.startedAt = Date.now();
         poller.answer = {
             session: progress.session,
             turn: progress.turn,
@@ -238,10 +240,19 @@
             return;  // late or repeated
         }
         if (!onPage(answerPart(config, answer.session, 'text'))) {
-            answer.done = true;  // the conversation was cleared meanwhile
+            if (turnComing(answer, config) && now - poller.startedAt < config.mount_ms) {
+                answer.pending = reply;  // polled from the Send response: Dash is still drawing the turn
+                window.setTimeout(function () { applyPending(poller, config); }, MOUNT_CHECK_MS);
+                return;
+            }
+            answer.done = true;  // the conversation was cleared meanwhile (or the turn never came: the next
+            if (pollers.answer === poller) {  // tick starts again from what the page holds)
+                pollers.answer = null;
+            }
             return;
         }
         const later = [];
+        answer.pending = null;
         answer.acked = reply.seq;
         if (typeof reply.version === 'number') {
             answer.version = reply.version;
@@ -296,7 +307,7 @@
             const fast = !answer.content && now - answer.started_at < config.fast_for_ms;
             if (fast && typeof reply.version === 'number') {  // nothing to show yet: ask again at once (the app
                                                                // holds a request naming a version until news)
-                later.push(function () {
+                later.unshift(function () {
                     if (pollers.answer === poller && !answer.done) {
                         pollAnswer(poller, config);
                     }
@@ -315,8 +326,8 @@
         }
     }
 
-    // Interval tick, or a new answer: poll it (at once for a new one).
-    function answerTick(_ticks, _session, progress, active, config) {
+    // Interval tick: poll the answer (a new answer is polled at once by onCallbackResponse).
+    function answerTick(_ticks, progress, active, config) {
         if (!config || !progress || !progress.session || !active) {
             return;
         }
@@ -332,6 +343,9 @@
     // Poll the answer now, unless a request for it is in flight (or waits to be retried).
     function pollAnswer(poller, config) {
         const answer = poller.answer;
+        if (answer.pending) {
+            return;  // a reply waits for its turn to be drawn
+        }
         tick('answer', poller, config, config.answer_url, function () {
             // with the version last seen, the app holds the request until the answer changes
             return {session: answer.session, offset: answer.offset, view: answer.view, version: answer.version,
@@ -339,6 +353,39 @@
         }, function (reply) {
             applyAnswer(poller, reply, config);
         });
+    }
+
+    // Whether the answer's turn is still to be drawn: the response that starts it is not applied yet, or the
+    // turn is kept but not on the page yet.
+    function turnComing(answer, config) {
+        if (currentData(config.ids.session) !== answer.session) {
+            return true;
+        }
+        const turns = currentData(config.ids.store);
+        return Array.isArray(turns) && Boolean(turns[answer.turn]) && turns[answer.turn].id === answer.session;
+    }
+
+    function applyPending(poller, config) {
+        const reply = poller.answer.pending;
+        if (reply && pollers.answer === poller) {
+            poller.answer.pending = null;
+            applyAnswer(poller, reply, config);
+        }
+    }
+
+    // A callback response that starts an answer (Send, or a reload resuming one), seen by the renderer's
+    // request_post hook before Dash applies it: the answer is polled at once, while Dash still draws its turn,
+    // instead of after (the clientside callback the new session triggers comes a whole update later).
+    function onCallbackResponse(response, ids) {
+        const progress = response && response[ids.progress] && response[ids.progress].data;
+        const active = response && response[ids.active] && response[ids.active].data;
+        const config = currentData(ids.config);
+        if (!config || !progress || !progress.session || active !== true) {
+            return;
+        }
+        if (!pollers.answer || pollers.answer.key !== progress.session) {
+            pollAnswer(startAnswer(progress, config), config);
+        }
     }
 
     // ------------------------------------------------------------------ loading a dataset
@@ -399,6 +446,7 @@
 
     clientside.polling = {
         answerTick: answerTick,
+        onCallbackResponse: onCallbackResponse,
         ingestTick: ingestTick,
         logic: {
             timeoutFor: timeoutFor,
