@@ -369,13 +369,6 @@ def register_export_callbacks(app: Dash) -> None:
 
 
 # -------------------------------------------------------------------------------------- browser
-_TOGGLE_STREAMING_CONTROLS = """
-function(active, config) {
-    const fast = active && config ? config.fast_ms : window.dash_clientside.no_update;
-    return [!active, Boolean(active), !active, fast];
-}
-"""
-
 _CHECK_UPLOAD_SIZE = """
 function(contents, filename, limit) {
     const skip = window.dash_clientside.no_update;
@@ -404,15 +397,6 @@ function(_config) {
 
 
 def register_browser_callbacks(app: Dash) -> None:
-    app.clientside_callback(
-        _TOGGLE_STREAMING_CONTROLS,
-        Output(ids.STREAMING_INTERVAL, "disabled"),
-        Output(ids.SEND_BUTTON, "disabled"),
-        Output(ids.STOP_BUTTON, "disabled"),
-        Output(ids.STREAMING_INTERVAL, "interval"),
-        Input(ids.STREAMING_ACTIVE, "data"),
-        State(ids.POLL_CONFIG, "data"),
-    )
     register_pollers(app)
     app.clientside_callback(
         _CHECK_UPLOAD_SIZE,

@@ -116,6 +116,8 @@ def poll_config(stream_ms: int) -> dict[str, Any]:
             "session": ids.STREAMING_SESSION_ID,
             "active": ids.STREAMING_ACTIVE,
             "interval": ids.STREAMING_INTERVAL,
+            "send": ids.SEND_BUTTON,
+            "stop": ids.STOP_BUTTON,
             "chat_notice": ids.CHAT_NOTICE,
             "chat_input": ids.CHAT_INPUT,
             "connection_notice": ids.CONNECTION_NOTICE,

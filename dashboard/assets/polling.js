@@ -298,6 +298,7 @@
             answer.done = true;
             later.push(function () {
                 window.dash_clientside.set_props(config.ids.active, {data: false});
+                showStreaming(false, config);
                 window.dash_clientside.set_props(config.ids.chat_notice, {children: ''});
                 if (reply.resend) {  // the question was not answered (its file failed to load): back in the box
                     window.dash_clientside.set_props(config.ids.chat_input, {value: reply.resend});
@@ -373,19 +374,32 @@
         }
     }
 
-    // A callback response that starts an answer (Send, or a reload resuming one), seen by the renderer's
-    // request_post hook before Dash applies it: the answer is polled at once, while Dash still draws its turn,
-    // instead of after (the clientside callback the new session triggers comes a whole update later).
+    // A callback response that starts or ends streaming (Send, Clear, a reload resuming an answer), seen by the
+    // renderer's request_post hook before Dash applies it: the controls are set, and a new answer is polled at
+    // once, while Dash still draws its turn (a clientside callback on the new session would come a whole update
+    // later, and each callback run costs the page time for every component on it).
     function onCallbackResponse(response, ids) {
         const progress = response && response[ids.progress] && response[ids.progress].data;
-        const active = response && response[ids.active] && response[ids.active].data;
+        const active = response && response[ids.active] ? response[ids.active].data : undefined;
         const config = currentData(ids.config);
-        if (!config || !progress || !progress.session || active !== true) {
+        if (!config || typeof active !== 'boolean') {
+            return;
+        }
+        showStreaming(active, config);
+        if (!active || !progress || !progress.session) {
             return;
         }
         if (!pollers.answer || pollers.answer.key !== progress.session) {
             pollAnswer(startAnswer(progress, config), config);
         }
+    }
+
+    // The controls follow whether an answer streams: Send off, Stop on, the interval ticking (fast at first).
+    function showStreaming(active, config) {
+        const set = window.dash_clientside.set_props;
+        set(config.ids.send, {disabled: active});
+        set(config.ids.stop, {disabled: !active});
+        set(config.ids.interval, active ? {disabled: false, interval: config.fast_ms} : {disabled: true});
     }
 
     // ------------------------------------------------------------------ loading a dataset
