@@ -334,3 +334,53 @@ def test_started_in_a_year_and_ended_in_a_word_are_no_text_filters(planner: Rule
     outcome = planner.plan(question)
     spec = outcome.plan.spec if outcome.plan else None
     assert spec is None or not any(f.op in ("starts_with", "ends_with") for f in spec.filters), (question, outcome)
+
+
+def _country_years() -> RulesPlanner:
+    """Gapminder's shape: a record per country and year, so countries repeat."""
+    columns = [
+        ColumnInfo("country", "records", "text", values=("Chile", "Japan"), present=1704, distinct=142),
+        ColumnInfo("continent", "records", "text", categorical=True, values=("Africa", "Asia", "Europe"),
+                   present=1704, distinct=5),
+        ColumnInfo("year", "records", "number", categorical=True, values=(1952, 2007), present=1704, distinct=12),
+        ColumnInfo("lifeExp", "records", "number", present=1704, distinct=1698),
+        ColumnInfo("iso_alpha", "records", "text", categorical=True, values=("CHL", "JPN"), present=1704, distinct=141),
+    ]
+    return RulesPlanner(TableSchema(record_count=1704, columns={c.path: c for c in columns}, children={},
+                                    label_field="country", dataset_name="gapminder.json"))
+
+
+@pytest.mark.parametrize(
+    "question, filters",
+    [
+        ("How many countries are there?", set()),
+        ("How many countries in Africa?", {Filter("continent", "=", "Africa")}),
+        ("How many different countries had a life expectancy below 40?", {Filter("lifeExp", "<", 40)}),
+    ],
+)
+def test_counting_a_field_that_repeats_across_records_counts_its_values(question, filters) -> None:
+    spec = _spec(_country_years(), question)
+    found = {Filter(f.field, f.op, f.value) for f in spec.filters}
+    assert (spec.aggregation, spec.field, found) == ("count_distinct", "country", filters)
+
+
+def test_counting_the_records_or_a_field_unique_to_each_counts_records(planner: RulesPlanner) -> None:
+    assert _spec(_country_years(), "How many records are from Asia?").aggregation == "count"
+    unique = _schema()
+    unique.columns["Origin"] = ColumnInfo("Origin", "records", "text", categorical=True, values=("USA", "Japan"),
+                                          present=406, distinct=406)
+    assert _spec(RulesPlanner(unique, record_noun="cars"), "How many origins are from Japan?").aggregation == "count"
+    assert _spec(planner, "How many cars come from Japan?").aggregation == "count"
+
+
+@pytest.mark.parametrize(
+    "question, aggregation, field",
+    [
+        ("What is the average lifeExp?", "mean", "lifeExp"),
+        ("Which country has the highest lifeExp in 2007?", "argmax", "lifeExp"),
+        ("How many records have an iso_alpha of JPN?", "count", None),
+    ],
+)
+def test_a_field_name_typed_as_written_names_that_field(question, aggregation, field) -> None:
+    spec = _spec(_country_years(), question)
+    assert (spec.aggregation, spec.field) == (aggregation, field)

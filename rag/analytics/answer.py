@@ -133,7 +133,8 @@ def summarize(
             measure = spec.field if spec.aggregation in ("min", "max") else measure_label(spec, noun)
             lead = f"{format_key(rows[0][0])} has the {which} {measure} ({format_value(rows[0][-1])})"
             return f"{lead}, by {group}, over {format_value(matched)} of {format_value(total)} {noun}{where}."
-        return f"{measure_label(spec, noun).capitalize()} by {group}{where}: {shown}{more}."
+        label = measure_label(spec, noun)
+        return f"{label[:1].upper()}{label[1:]} by {group}{where}: {shown}{more}."  # field names keep their case
     if spec.aggregation in ("argmax", "argmin"):
         if not rows:
             return f"No {noun}{where} have a value of {spec.field}."
@@ -150,6 +151,10 @@ def summarize(
             return f"There are {format_value(value)} {noun}."
         share = f" ({100 * value / total:.1f}%)" if with_share and isinstance(value, (int, float)) and total else ""
         return f"{format_value(value)} of {format_value(total)} {noun} have {filters}{share}."
+    if spec.aggregation == "count_distinct" and value is not None:
+        if not filters:
+            return f"There are {format_value(value)} different values of {spec.field} over all {format_value(total)} {noun}."
+        return f"{format_value(value)} different values of {spec.field} among the {format_value(matched)} {noun}{where}."
     if value is None:
         return f"The {measure_label(spec)} is missing: no {noun}{where} have a value."
     over = f" over {format_value(matched)} {noun}{where}" if filters else f" over all {format_value(total)} {noun}"

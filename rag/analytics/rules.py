@@ -30,6 +30,8 @@ Embed = Callable[[list[str]], Any]
 # ----------------------------------------------------------------------------------------- vocabulary
 COUNT_CUES = (("how", "many"), ("number", "of"), ("count", "of"), ("count",), ("how", "often"))
 DISTINCT_WORDS = frozenset({"different", "distinct", "unique"})
+NAMING_WORDS = frozenset({"name", "id", "code", "title", "label"})
+"""Words a field that names things has beside the thing ("country_name", "customer.id")."""
 COUNT_WORDS = frozenset({"many", "number", "count", "often", "times", "altogether", "overall", "exist", "exists",
                          "existing", "available", "present", "recorded", "stored", "kept", "file", "collection",
                          "dataset", "list", "database", "here", "now", "currently", "contained", "inside", "distinct",
@@ -216,6 +218,9 @@ class RulesPlanner:
                               for c in self._columns}
         """The numbers in field names ("alpha_2"), which a question writes as a word of their own."""
         self._acronyms = {c.path: "".join(w[0] for w in field_words(_leaf(c.path, c.table)) if w) for c in self._columns}
+        self._written_names = {c.path: {"".join(field_words(name)) for name in (c.path, _leaf(c.path, c.table))}
+                               for c in self._columns}
+        """The field's name as one word, the way a question may write it ("gdpPercap", "life_exp")."""
         self._values = _value_index(self._columns)
         self._record_nouns = _record_nouns(schema, record_noun)
         self._child_nouns = {stem(name.split(".")[-1].lower()): name for name in schema.children}
@@ -429,6 +434,11 @@ class RulesPlanner:
                 i += 1
                 continue
             token = tokens[i]
+            written = token.lower.replace("_", "").replace(".", "")
+            if len(stems) > 1 and written in self._written_names[column.path]:  # "gdpPercap" typed as named
+                mentions.append(_Mention(column, i, i + 1, 1.0 + 0.01 * len(stems)))
+                i += 1
+                continue
             if token.stem in stems or token.lower in stems:
                 j = i
                 covered: set[str] = set()
@@ -930,8 +940,11 @@ class RulesPlanner:
                 if counted is None and named is not None and not _whole_numbers(named.column):
                     state.mark(named.start, named.end)  # "how many tips": the records are tips, not amounts to add
                     free = [m for m in free if m is not named]
+                named_values = self._counted_values(state, cues) if child is None and counted is None else None
                 if child is not None:
                     aggregation, field_path = child
+                elif named_values is not None:  # "how many countries in Africa" over country-year records
+                    aggregation, field_path = "count_distinct", named_values.path
                 elif counted is not None and counted is self._year_column():  # "number of years with …"
                     aggregation, field_path = "count_distinct", counted.path
                 elif counted is not None:
@@ -1073,6 +1086,30 @@ class RulesPlanner:
             if m.column.type == "number" and not m.via and 0 <= m.start - after <= 3 and _whole_numbers(m.column):
                 return m.column
         return None
+
+    def _counted_values(self, state: _State, cues: "_Cues") -> ColumnInfo | None:
+        """ "How many countries in Africa?" over records of a country and a year: the different values of the
+        text field the counted plural names ("country", "country_name"), when that field repeats across
+        records. A field with a new value in every record, or a plural that names the records themselves
+        ("cars" in cars.json), leaves the count a count of records."""
+        words = [t.lower for t in state.tokens]
+        after = [k for k in range(cues.count or 0, len(words)) if words[k] not in FUNCTION_WORDS | DISTINCT_WORDS]
+        if not after or after[0] in state.used:
+            return None
+        token = state.tokens[after[0]]
+        if token.stem in self._record_nouns or token.lower == token.stem or not token.lower.endswith("s"):
+            return None
+        named = [
+            c for c in self._columns
+            if c.type not in ("number", "date", "timestamp") and token.stem in self._leaf_stems[c.path]
+            and self._leaf_stems[c.path] <= {token.stem} | NAMING_WORDS and 0 < c.distinct < self._table_rows(c)
+        ]
+        if not named:
+            return None
+        column = min(named, key=lambda c: len(self._leaf_stems[c.path]))  # "country" before "country_name"
+        state.mark(after[0], after[0] + 1)
+        state.assumptions.append(f"'{token.lower}' counted as the different values of {column.path}")
+        return column
 
     def _counted_child(self, state: _State, cues: "_Cues") -> tuple[str, str | None] | None:
         """ "How many items were sold": the rows of a child table, or the sum of its quantity."""
