@@ -591,6 +591,12 @@ CASES: tuple[Case, ...] = (
          ops=("between",)),
     Case("gap_life_per_continent_2007", "gapminder", "Average life expectancy per continent in 2007", "group",
          lambda rs: groups(grouped([r for r in rs if r["year"] == 2007], "continent", "lifeExp", fmean))),
+    Case("gap_countries_africa", "gapminder", "How many countries are in Africa?", "count_distinct",
+         lambda rs: count_distinct(rs, "country", lambda r: r["continent"] == "Africa")),
+    Case("gap_countries", "gapminder", "How many countries does the data cover?", "count_distinct",
+         lambda rs: count_distinct(rs, "country")),
+    Case("gap_gdp_as_named", "gapminder", "What is the average gdpPercap in Europe?", "mean",
+         lambda rs: mean(rs, "gdpPercap", lambda r: r["continent"] == "Europe"), ops=("=",)),
     Case("gap_chile_1952", "gapminder", "What was the population of Chile in 1952?", "not_analytic",
          lambda rs: lookup(rs, "country", "Chile")),
 )
