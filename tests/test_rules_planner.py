@@ -384,3 +384,31 @@ def test_counting_the_records_or_a_field_unique_to_each_counts_records(planner: 
 def test_a_field_name_typed_as_written_names_that_field(question, aggregation, field) -> None:
     spec = _spec(_country_years(), question)
     assert (spec.aggregation, spec.field) == (aggregation, field)
+
+
+def _election() -> RulesPlanner:
+    """Montreal's 2013 election (plotly's dataset): a vote count per candidate, and the winner's name."""
+    columns = [
+        ColumnInfo("district", "records", "text", values=("101-Bois-de-Liesse",), present=58, distinct=58),
+        *(ColumnInfo(name, "records", "number", present=58, distinct=58) for name in ("Coderre", "Bergeron", "Joly")),
+        ColumnInfo("winner", "records", "text", categorical=True, values=("Coderre", "Bergeron", "Joly"),
+                   present=58, distinct=3),
+        ColumnInfo("result", "records", "text", categorical=True, values=("plurality", "majority"), present=58,
+                   distinct=2),
+    ]
+    return RulesPlanner(TableSchema(record_count=58, columns={c.path: c for c in columns}, children={},
+                                    label_field="district", dataset_name="election.json"))
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["How many districts did Coderre win?", "How many districts were won by Coderre?"],
+)
+def test_a_name_that_is_both_a_field_and_a_value_is_the_value_when_its_field_is_talked_about(question) -> None:
+    spec = _spec(_election(), question)
+    assert (spec.aggregation, spec.filters) == ("count", (Filter("winner", "=", "Coderre"),))
+
+
+def test_the_same_name_without_its_fields_verb_is_the_field() -> None:
+    spec = _spec(_election(), "What is the total of Coderre votes?")
+    assert (spec.aggregation, spec.field, spec.filters) == ("sum", "Coderre", ())

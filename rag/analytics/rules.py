@@ -31,6 +31,8 @@ Embed = Callable[[list[str]], Any]
 COUNT_CUES = (("how", "many"), ("number", "of"), ("count", "of"), ("count",), ("how", "often"))
 DISTINCT_WORDS = frozenset({"different", "distinct", "unique"})
 NAMING_WORDS = frozenset({"name", "id", "code", "title", "label"})
+VERB_FORMS = {"won": "win", "wins": "win", "sold": "sell", "sells": "sell", "bought": "buy", "made": "make"}
+"""Verb forms that begin the name of the field they are about ("won" -> "winner", "sold" -> "seller")."""
 """Words a field that names things has beside the thing ("country_name", "customer.id")."""
 COUNT_WORDS = frozenset({"many", "number", "count", "often", "times", "altogether", "overall", "exist", "exists",
                          "existing", "available", "present", "recorded", "stored", "kept", "file", "collection",
@@ -409,7 +411,11 @@ class RulesPlanner:
         found: list[_Mention] = []
         for column in self._columns:
             found.extend(self._field_mentions(column, tokens, state))
-        found.extend(self._value_mentions(tokens, state))
+        values = self._value_mentions(tokens, state)
+        for mention in values:  # "did Coderre win" over a winner field: the value, not the field Coderre
+            if self._field_talked_about(mention, tokens):
+                mention.score += 0.1
+        found.extend(values)
         found.sort(key=lambda m: (-m.score, -(m.end - m.start), m.start))
         kept: list[_Mention] = []
         taken: set[int] = set()
@@ -477,6 +483,18 @@ class RulesPlanner:
                                          via=f"'{token.text}' read as {column.path}"))
             i += 1
         return mentions
+
+    def _field_talked_about(self, mention: _Mention, tokens: list[Token]) -> bool:
+        """Whether a word outside a value's span names the value's field, or begins it ("win" of winner,
+        "won" too): then a word that is both a value and another field's name is the value."""
+        leaf = field_words(_leaf(mention.column.path, mention.column.table))
+        for k, token in enumerate(tokens):
+            if mention.start <= k < mention.end or len(token.lower) < 3 or token.lower in FUNCTION_WORDS:
+                continue
+            word = VERB_FORMS.get(token.lower, token.stem)
+            if any(part == word or (len(word) >= 3 and part.startswith(word)) for part in leaf):
+                return True
+        return False
 
     def _value_mentions(self, tokens: list[Token], state: _State) -> list[_Mention]:
         mentions = []
