@@ -412,3 +412,28 @@ def test_a_name_that_is_both_a_field_and_a_value_is_the_value_when_its_field_is_
 def test_the_same_name_without_its_fields_verb_is_the_field() -> None:
     spec = _spec(_election(), "What is the total of Coderre votes?")
     assert (spec.aggregation, spec.field, spec.filters) == ("sum", "Coderre", ())
+
+
+def _people(sexes: tuple[str, ...]) -> RulesPlanner:
+    columns = [
+        ColumnInfo("sex", "records", "text", categorical=True, values=sexes, present=100, distinct=len(sexes)),
+        ColumnInfo("group", "records", "text", categorical=True, values=("control", "treatment"), present=100,
+                   distinct=2),
+        ColumnInfo("score", "records", "number", present=100, distinct=100),
+    ]
+    return RulesPlanner(TableSchema(record_count=100, columns={c.path: c for c in columns}, children={},
+                                    label_field=None, dataset_name="experiment.json"))
+
+
+@pytest.mark.parametrize("female, male", [("female", "male"), ("F", "M"), ("Women", "Men")])
+def test_women_and_men_are_the_values_of_a_sex_column_however_it_spells_them(female, male) -> None:
+    planner = _people((female, male))
+    spec = _spec(planner, "How many women in the control group?")
+    assert set(spec.filters) == {Filter("sex", "=", female), Filter("group", "=", "control")}
+    spec = _spec(planner, "What is the average score for men?")
+    assert (spec.aggregation, spec.filters) == ("mean", (Filter("sex", "=", male),))
+
+
+def test_a_column_with_m_but_no_f_is_no_sex_column() -> None:
+    sizes = _people(("S", "M", "L"))
+    assert sizes.plan("What is the average score for men?").plan.spec.filters == ()

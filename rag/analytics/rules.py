@@ -31,6 +31,11 @@ Embed = Callable[[list[str]], Any]
 COUNT_CUES = (("how", "many"), ("number", "of"), ("count", "of"), ("count",), ("how", "often"))
 DISTINCT_WORDS = frozenset({"different", "distinct", "unique"})
 NAMING_WORDS = frozenset({"name", "id", "code", "title", "label"})
+SEX_WORDS = (
+    frozenset({"female", "females", "f", "woman", "women", "lady", "ladies", "girl", "girls"}),
+    frozenset({"male", "males", "m", "man", "men", "gentleman", "gentlemen", "boy", "boys"}),
+)
+SEX_ALIASES = frozenset(word for words in SEX_WORDS for word in words if len(word) > 1)
 VERB_FORMS = {"won": "win", "wins": "win", "sold": "sell", "sells": "sell", "bought": "buy", "made": "make"}
 """Verb forms that begin the name of the field they are about ("won" -> "winner", "sold" -> "seller")."""
 """Words a field that names things has beside the thing ("country_name", "customer.id")."""
@@ -511,8 +516,8 @@ class RulesPlanner:
                     if len(text) <= 3 and text.lower() in FUNCTION_WORDS | QUESTION_FILLERS | {"us", "it"}:
                         if tokens[i].text != text:
                             continue  # "it" is a word; "IT" typed in capitals is the value
-                    if length == 1 and len(text) <= 2 and tokens[i].text != text:
-                        continue
+                    if length == 1 and len(text) <= 2 and tokens[i].text != text and tokens[i].lower not in SEX_ALIASES:
+                        continue  # "is" is a word, "I" a value; "men" names the value "M"
                     score = 0.95 + 0.01 * length
                     mentions.append(_Mention(column, i, i + length, score, value=value, is_value=True))
         return mentions
@@ -1521,7 +1526,21 @@ def _value_index(columns: list[ColumnInfo]) -> dict[tuple[str, ...], list[tuple[
                 if words == [day[:3]] or (len(words) == 1 and words[0] in short):
                     index.setdefault((day,), []).append((column, value))
                     index.setdefault((day + "s",), []).append((column, value))
+        for alias, value in _sex_aliases(column):  # "women" for Female, "men" for M
+            index.setdefault((alias,), []).append((column, value))
     return index
+
+
+def _sex_aliases(column: ColumnInfo) -> list[tuple[str, Any]]:
+    """The words a question uses for the values of a sex or gender column ("women", "men", "males"), when the
+    column holds one value of each kind ("Female"/"Male", "F"/"M", "woman"/"man")."""
+    kinds: list[tuple[frozenset[str], Any]] = []
+    for words in SEX_WORDS:
+        value = next((v for v in column.values if isinstance(v, str) and v.strip().lower() in words), None)
+        if value is None:
+            return []
+        kinds.append((words, value))
+    return [(alias, value) for words, value in kinds for alias in sorted(words & SEX_ALIASES)]
 
 
 def _record_nouns(schema: TableSchema, noun: str | None) -> set[str]:
