@@ -437,3 +437,21 @@ def test_women_and_men_are_the_values_of_a_sex_column_however_it_spells_them(fem
 def test_a_column_with_m_but_no_f_is_no_sex_column() -> None:
     sizes = _people(("S", "M", "L"))
     assert sizes.plan("What is the average score for men?").plan.spec.filters == ()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many cars from Japan are fast?",  # a word no field or value explains, beside a filter
+        "How many heavy cars come from the USA?",  # heavier than what?
+        "How many powerful cars are there?",
+    ],
+)
+def test_a_count_is_never_read_past_a_word_that_limits_it(planner: RulesPlanner, question) -> None:
+    outcome = planner.plan(question)
+    assert outcome.status == UNFILLED and "limits the count" in outcome.reason
+
+
+def test_a_count_with_its_limit_stated_is_computed(planner: RulesPlanner) -> None:
+    spec = _spec(planner, "How many cars from Japan weigh more than 2000?")
+    assert set(spec.filters) == {Filter("Origin", "=", "Japan"), Filter("Weight_in_lbs", ">", 2000)}

@@ -31,6 +31,14 @@ Embed = Callable[[list[str]], Any]
 COUNT_CUES = (("how", "many"), ("number", "of"), ("count", "of"), ("count",), ("how", "often"))
 DISTINCT_WORDS = frozenset({"different", "distinct", "unique"})
 NAMING_WORDS = frozenset({"name", "id", "code", "title", "label"})
+VAGUE_ADJECTIVES = frozenset({
+    "heavy", "light", "old", "new", "young", "big", "small", "large", "huge", "tiny", "expensive", "cheap", "fast",
+    "slow", "powerful", "weak", "efficient", "popular", "rich", "poor", "tall", "short", "long", "high", "low",
+    "good", "bad", "best", "worst", "hot", "cold", "warm", "recent",
+})
+"""Adjectives that limit a count by a threshold nobody stated: such a count is not computed."""
+AGE_UNITS = frozenset({"year", "years", "month", "months", "week", "weeks", "day", "days"})
+FIELD_WORDS = frozenset({"value", "values", "field", "fields", "column", "columns", "entry", "entries"})
 SEX_WORDS = (
     frozenset({"female", "females", "f", "woman", "women", "lady", "ladies", "girl", "girls"}),
     frozenset({"male", "males", "m", "man", "men", "gentleman", "gentlemen", "boy", "boys"}),
@@ -203,6 +211,8 @@ class _State:
     limit: int | None = None
     order: str | None = None
     consumed_columns: set[str] = field(default_factory=set)
+    talked: set[int] = field(default_factory=set)
+    """Words that name a value's field without being a mention ("win" for the winner column)."""
 
     def words(self, i: int, j: int) -> list[str]:
         return [t.lower for t in self.tokens[max(0, i) : max(0, j)]]
@@ -372,6 +382,9 @@ class RulesPlanner:
             start, end, low, high, label = span
             before = words[start - 1] if start > 0 else ""
             before2 = words[start - 2] if start > 1 else ""
+            if self._compares_number_field(words, start):  # "weigh more than 2000": a weight, not a year
+                i = end
+                continue
             column = self._date_column(state)
             op = "between"
             if before in ("after", "since") or (before == "than" and before2 in GT):
@@ -410,6 +423,23 @@ class RulesPlanner:
                                                         "of") else start, end)
             i = end
 
+    def _compares_number_field(self, words: list[str], start: int) -> bool:
+        """Whether the number at ``start`` follows a comparison with a number field ("weight over 2000",
+        "weigh more than 2000", "a price above 1999"), so that it is that field's value and not a year."""
+        k = start - 1
+        if k >= 0 and words[k] == "than":
+            k -= 1
+        if k < 0 or words[k] not in GT | LT:
+            return False
+        k -= 1
+        while k >= 0 and words[k] in ("is", "was", "are", "were", "a", "an", "the", "of", "with"):
+            k -= 1
+        if k < 0:
+            return False
+        word = words[k]
+        hints = set(SYNONYMS.get(word, ())) | {stem(word)}
+        return any(c.type == "number" and hints & self._field_stems[c.path] for c in self._columns)
+
     def _mentions(self, state: _State) -> list[_Mention]:
         """Every field and categorical-value mention, overlaps resolved (best first)."""
         tokens = state.tokens
@@ -418,8 +448,10 @@ class RulesPlanner:
             found.extend(self._field_mentions(column, tokens, state))
         values = self._value_mentions(tokens, state)
         for mention in values:  # "did Coderre win" over a winner field: the value, not the field Coderre
-            if self._field_talked_about(mention, tokens):
+            talking = self._field_talked_about(mention, tokens)
+            if talking is not None:
                 mention.score += 0.1
+                state.talked.add(talking)
         found.extend(values)
         found.sort(key=lambda m: (-m.score, -(m.end - m.start), m.start))
         kept: list[_Mention] = []
@@ -489,17 +521,17 @@ class RulesPlanner:
             i += 1
         return mentions
 
-    def _field_talked_about(self, mention: _Mention, tokens: list[Token]) -> bool:
-        """Whether a word outside a value's span names the value's field, or begins it ("win" of winner,
-        "won" too): then a word that is both a value and another field's name is the value."""
+    def _field_talked_about(self, mention: _Mention, tokens: list[Token]) -> int | None:
+        """The word outside a value's span that names the value's field, or begins it ("win" of winner, "won"
+        too), if any: then a word that is both a value and another field's name is the value."""
         leaf = field_words(_leaf(mention.column.path, mention.column.table))
         for k, token in enumerate(tokens):
             if mention.start <= k < mention.end or len(token.lower) < 3 or token.lower in FUNCTION_WORDS:
                 continue
             word = VERB_FORMS.get(token.lower, token.stem)
             if any(part == word or (len(word) >= 3 and part.startswith(word)) for part in leaf):
-                return True
-        return False
+                return k
+        return None
 
     def _value_mentions(self, tokens: list[Token], state: _State) -> list[_Mention]:
         mentions = []
@@ -1058,9 +1090,9 @@ class RulesPlanner:
         unknown = self._unexplained_names(state, mentions, question)
         if unknown:
             return PlanOutcome.unfilled(f"could not match {', '.join(repr(u) for u in unknown)} to a field or value")
-        if aggregation == "count" and field_path is None and not state.filters:
+        if aggregation == "count" and field_path is None:
             unread = self._unread_words(state, mentions, cues)
-            if unread:  # "how many languages are extinct": not every language
+            if unread:  # "how many languages are extinct": not every language; "… from Japan are fast": not all of them
                 return PlanOutcome.unfilled(f"could not tell how {', '.join(repr(w) for w in unread)} limits the count")
 
         spec = QuerySpec(
@@ -1207,20 +1239,28 @@ class RulesPlanner:
         return candidates[best]
 
     def _unread_words(self, state: _State, mentions: list[_Mention], cues: "_Cues") -> list[str]:
-        """Words of a count with no filter that name neither a field, a value, nor the records themselves: read
-        past, they would count every record ("how many languages are extinct")."""
+        """Words of a count that name neither a field, a value, nor the records themselves: read past, they would
+        count every record ("how many languages are extinct"), or every record a filter keeps ("how many cars from
+        Japan are fast")."""
         explained = _explained(state, mentions)
-        skip = FUNCTION_WORDS | QUESTION_FILLERS | _ALL_CUE_WORDS | NEGATIONS | MISSING_AFTER | MISSING_BEFORE
+        values = {k for m in mentions if m.is_value for k in range(m.start, m.end)}  # "high" as a priority value
+        skip = (FUNCTION_WORDS | QUESTION_FILLERS | _ALL_CUE_WORDS | NEGATIONS | MISSING_AFTER | MISSING_BEFORE
+                | NAMING_WORDS | FIELD_WORDS)  # "an alpha_2 code", "a value for weight"
         unread: dict[int, str] = {}
         for k, token in enumerate(state.tokens):
             word = token.lower
+            if word in VAGUE_ADJECTIVES and k not in values and (k == 0 or state.tokens[k - 1].lower not in AGE_UNITS):
+                unread[k] = token.text  # "how many heavy cars": heavier than what? (not "30 years old")
+                continue
             if k in explained or word in skip or word in MONTHS or not word.isalpha() or len(word) < 3:
                 continue
             if stem(word) in self._record_nouns or word in self._child_nouns or word in COUNT_WORDS:
                 continue
             unread[k] = token.text
-        if cues.count is not None and cues.count in unread:  # "how many (extinct) languages": the last word of
-            noun = cues.count                                 # the words after the cue names the records
+        noun = cues.count  # "how many (extinct) languages", "how many versicolor flowers": the last word of the
+        while noun is not None and noun in explained and noun not in unread:  # words after the cue names the records
+            noun += 1
+        if noun is not None and noun in unread:
             while noun + 1 in unread:
                 noun += 1
             after = state.tokens[noun + 1].lower if noun + 1 < len(state.tokens) else ""
@@ -1458,7 +1498,7 @@ def _generic(covered: set[str]) -> bool:
 
 def _explained(state: _State, mentions: list[_Mention]) -> set[int]:
     """Token indexes the reading has placed: used by a filter, a limit or a date, or naming a field or value."""
-    explained = set(state.used)
+    explained = set(state.used) | state.talked
     for mention in mentions:
         explained.update(range(mention.start, mention.end))
     return explained
