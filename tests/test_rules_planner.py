@@ -290,7 +290,7 @@ def test_a_code_prefix_with_punctuation_is_kept_whole() -> None:
 
 
 @pytest.mark.parametrize(
-    "question", ["How many cars are fast?", "How many cars are american?", "How many rusty cars are there?",
+    "question", ["How many cars are fast?", "How many cars are hybrid?", "How many rusty cars are there?",
                  "Number of cars that are electric"],
 )
 def test_a_count_whose_limiting_word_names_nothing_is_not_a_count_of_every_record(planner: RulesPlanner,
@@ -455,3 +455,18 @@ def test_a_count_is_never_read_past_a_word_that_limits_it(planner: RulesPlanner,
 def test_a_count_with_its_limit_stated_is_computed(planner: RulesPlanner) -> None:
     spec = _spec(planner, "How many cars from Japan weigh more than 2000?")
     assert set(spec.filters) == {Filter("Origin", "=", "Japan"), Filter("Weight_in_lbs", ">", 2000)}
+
+
+@pytest.mark.parametrize(
+    "question, origin",
+    [("How many cars are american?", "USA"), ("How many Japanese cars have 4 cylinders?", "Japan"),
+     ("Average horsepower of European cars", "Europe")],
+)
+def test_a_place_named_by_its_adjective_is_that_value(planner: RulesPlanner, question, origin) -> None:
+    assert Filter("Origin", "=", origin) in _spec(planner, question).filters
+
+
+def test_counting_repeated_countries_reads_past_the_filter_before_them() -> None:
+    spec = _spec(_country_years(), "How many African countries are there?")
+    assert (spec.aggregation, spec.field, spec.filters) == ("count_distinct", "country",
+                                                             (Filter("continent", "=", "Africa"),))

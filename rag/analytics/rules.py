@@ -37,6 +37,20 @@ VAGUE_ADJECTIVES = frozenset({
     "good", "bad", "best", "worst", "hot", "cold", "warm", "recent",
 })
 """Adjectives that limit a count by a threshold nobody stated: such a count is not computed."""
+_DEMONYM_PLACES = {
+    "american": ("usa", "us", "u.s.", "united states", "united states of america", "america", "americas"),
+    "japanese": ("japan",), "european": ("europe",), "german": ("germany",), "french": ("france",),
+    "british": ("uk", "united kingdom", "great britain", "britain"), "english": ("england",), "chinese": ("china",),
+    "italian": ("italy",), "spanish": ("spain",), "canadian": ("canada",), "mexican": ("mexico",),
+    "korean": ("korea", "south korea"), "indian": ("india",), "swedish": ("sweden",), "brazilian": ("brazil",),
+    "russian": ("russia",), "australian": ("australia",), "dutch": ("netherlands",), "swiss": ("switzerland",),
+    "african": ("africa",), "asian": ("asia",),
+}
+DEMONYMS: dict[str, tuple[str, ...]] = {}
+"""A place as a categorical value -> the adjectives a question names it by ("usa" -> "american")."""
+for _demonym, _places in _DEMONYM_PLACES.items():
+    for _place in _places:
+        DEMONYMS[_place] = DEMONYMS.get(_place, ()) + (_demonym,)
 AGE_UNITS = frozenset({"year", "years", "month", "months", "week", "weeks", "day", "days"})
 FIELD_WORDS = frozenset({"value", "values", "field", "fields", "column", "columns", "entry", "entries"})
 SEX_WORDS = (
@@ -1148,8 +1162,9 @@ class RulesPlanner:
         records. A field with a new value in every record, or a plural that names the records themselves
         ("cars" in cars.json), leaves the count a count of records."""
         words = [t.lower for t in state.tokens]
-        after = [k for k in range(cues.count or 0, len(words)) if words[k] not in FUNCTION_WORDS | DISTINCT_WORDS]
-        if not after or after[0] in state.used:
+        after = [k for k in range(cues.count or 0, len(words))  # "how many (African) countries": past the filters
+                 if words[k] not in FUNCTION_WORDS | DISTINCT_WORDS and k not in state.used]
+        if not after:
             return None
         token = state.tokens[after[0]]
         if token.stem in self._record_nouns or token.lower == token.stem or not token.lower.endswith("s"):
@@ -1568,6 +1583,9 @@ def _value_index(columns: list[ColumnInfo]) -> dict[tuple[str, ...], list[tuple[
                     index.setdefault((day + "s",), []).append((column, value))
         for alias, value in _sex_aliases(column):  # "women" for Female, "men" for M
             index.setdefault((alias,), []).append((column, value))
+        for value in column.values:  # "American cars" for USA, "European" for Europe
+            for demonym in DEMONYMS.get(str(value).strip().lower(), ()):
+                index.setdefault((demonym,), []).append((column, value))
     return index
 
 
