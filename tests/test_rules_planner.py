@@ -315,7 +315,28 @@ def test_a_number_in_a_field_name_is_part_of_the_field() -> None:
     planner = RulesPlanner(schema)
     assert _spec(planner, "How many languages have an alpha_2 code?").filters == (Filter("alpha_2", "not_missing"),)
     assert _spec(planner, "How many languages have no alpha 2?").filters == (Filter("alpha_2", "is_missing"),)
-    assert planner.plan("How many languages have alpha 2 value?").status == UNFILLED, "not a count of every language"
+    assert _spec(planner, "How many languages have alpha 2 value?").filters == (Filter("alpha_2", "not_missing"),)
+
+
+@pytest.mark.parametrize(
+    "question, op",
+    [("How many cars don't have horsepower data?", "is_missing"), ("How many cars do not have a horsepower value?",
+                                                                    "is_missing"),
+     ("How many cars have horsepower data?", "not_missing")],
+)
+def test_having_a_fields_data_or_not_is_a_missing_value_filter(question, op) -> None:
+    schema = _schema()
+    schema.columns["Horsepower"] = ColumnInfo("Horsepower", "records", "number", present=400, distinct=93)
+    spec = _spec(RulesPlanner(schema, record_noun="cars"), question)
+    assert (spec.aggregation, spec.filters) == ("count", (Filter("Horsepower", op),))
+
+
+def test_the_most_common_value_of_a_number_with_few_values_is_a_group() -> None:
+    schema = _schema()
+    schema.columns["Cylinders"] = ColumnInfo("Cylinders", "records", "number", categorical=True, values=(4, 8, 6, 3, 5),
+                                             present=406, distinct=5)
+    spec = _spec(RulesPlanner(schema, record_noun="cars"), "What is the most common number of cylinders?")
+    assert (spec.aggregation, spec.group_by, spec.order, spec.limit) == ("count", GroupBy("Cylinders"), "desc", 1)
 
 
 def test_a_count_keeps_what_the_question_calls_the_records() -> None:

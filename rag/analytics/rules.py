@@ -748,21 +748,26 @@ class RulesPlanner:
                 continue
             before = words[max(0, mention.start - 2) : mention.start]
             after = words[mention.end : mention.end + 3]
-            missing = bool(set(before) & MISSING_BEFORE) or bool(set(after) & MISSING_AFTER)
+            lacks = words[max(0, mention.start - 4) : mention.start]  # "don't have horsepower (data)"
+            not_have = bool(set(lacks) & {"have", "has", "had"}) and bool(set(lacks) & (NEGATIONS | {"never", "no"}))
+            missing = bool(set(before) & MISSING_BEFORE) or bool(set(after) & MISSING_AFTER) or not_have
             if mention.column.type == "boolean":
                 continue
             nullable = mention.column.present < self._table_rows(mention.column)
-            if not missing and nullable and before[-1:] in (["a"], ["an"], ["any"]) and mention.column.type != "number":
+            stated = after[:1] in (["data"], ["value"], ["values"], ["information"]) and before[-1:] in (["have"], ["has"])
+            if not missing and nullable and (stated or before[-1:] in (["a"], ["an"], ["any"])
+                                             and mention.column.type != "number"):  # "have horsepower data"
                 state.filters.append(Filter(mention.column.path, "not_missing"))
                 state.consumed_columns.add(mention.column.path)
-                state.mark(mention.start - 1, mention.end)
+                state.mark(mention.start - 1, mention.end + (1 if stated else 0))
                 continue
             if missing and mention.column.present < self._table_rows(mention.column):
                 state.filters.append(Filter(mention.column.path, "is_missing"))
                 state.consumed_columns.add(mention.column.path)
                 state.mark(mention.start, mention.end)
-                for k in range(max(0, mention.start - 2), min(len(words), mention.end + 3)):
-                    if words[k] in MISSING_BEFORE | MISSING_AFTER | {"a", "an", "is", "are"}:
+                for k in range(max(0, mention.start - (4 if not_have else 2)), min(len(words), mention.end + 3)):
+                    if words[k] in MISSING_BEFORE | MISSING_AFTER | NEGATIONS | {"a", "an", "is", "are", "have", "has",
+                                                                                  "had", "any", "data"}:
                         state.mark(k, k + 1)
 
     def _table_rows(self, column: ColumnInfo) -> int:
@@ -833,9 +838,10 @@ class RulesPlanner:
                 state.mark(i, target.end)
                 return
         # "which status is the most common", "most common origin", "which city has the most orders"
-        if cues.common is not None:
+        if cues.common is not None:  # "the most common number of cylinders": a number with few values is grouped too
             target = next((m for m in mentions if not m.is_value and m.start > cues.common
-                           and not set(range(m.start, m.end)) & state.used and m.column.type != "number"), None)
+                           and not set(range(m.start, m.end)) & state.used
+                           and (m.column.type != "number" or _few_numbers(m.column))), None)
             if target is None:
                 target = next((m for m in mentions if not m.is_value and m.start < cues.common
                                and not set(range(m.start, m.end)) & state.used
@@ -1260,7 +1266,7 @@ class RulesPlanner:
         explained = _explained(state, mentions)
         values = {k for m in mentions if m.is_value for k in range(m.start, m.end)}  # "high" as a priority value
         skip = (FUNCTION_WORDS | QUESTION_FILLERS | _ALL_CUE_WORDS | NEGATIONS | MISSING_AFTER | MISSING_BEFORE
-                | NAMING_WORDS | FIELD_WORDS)  # "an alpha_2 code", "a value for weight"
+                | NAMING_WORDS | FIELD_WORDS | {"among", "amongst", "within", "data"})  # "an alpha_2 code"
         unread: dict[int, str] = {}
         for k, token in enumerate(state.tokens):
             word = token.lower
@@ -1339,6 +1345,8 @@ def _find_cues(words: list[str]) -> _Cues:
             if tuple(words[i : i + len(cue)]) == cue and cues.count is None:
                 if cue == ("count",) and i > 0 and words[i - 1] in ("the", "a", "body", "item"):
                     continue
+                if cues.common is not None and cue in (("count",), ("number", "of")):
+                    continue  # "the most common cylinder count": a value that is common, not a count
                 cues.count = i + len(cue)
                 window = words[i + len(cue) : i + len(cue) + 3]
                 cues.distinct = bool(DISTINCT_WORDS & set(window))
@@ -1358,7 +1366,7 @@ def _find_cues(words: list[str]) -> _Cues:
             cues.common_single = not (i > 1 and _small_int(words[i - 2]))
     if "number" in words and "of" in words and cues.count is None:
         index = words.index("number")
-        if index + 1 < len(words) and words[index + 1] == "of":
+        if index + 1 < len(words) and words[index + 1] == "of" and (cues.common is None or index < cues.common):
             cues.count = index + 2
     return cues
 
