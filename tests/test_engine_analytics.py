@@ -37,6 +37,20 @@ def test_a_count_is_computed_over_all_records_and_given_to_the_model_as_facts(ma
     assert [s["record_id"] for s in answer.sources] == computed["record_ids"][: len(answer.sources)]
 
 
+def test_a_percentage_question_is_answered_with_the_share_of_all_records(make_engine) -> None:
+    engine, client = make_engine(ScriptedClient().enqueue("About a fifth."))
+    engine.load_json(vega_cars_path())
+    cars = json.loads(vega_cars_path().read_text())
+    japanese = sum(1 for car in cars if car.get("Origin") == "Japan")
+
+    computed = engine.chat("What percentage of cars are from Japan?").meta["computed"]
+
+    share = f"{100 * japanese / len(cars):.1f}%"
+    assert computed["value"] == share and computed["rows"] == [[japanese]]
+    assert computed["fact"] == f"{share} of cars ({japanese} of {len(cars)}) have Origin = Japan."
+    assert client.history[0]["messages"][-1]["content"].startswith(f"Computed over all {len(cars)} records: {share}")
+
+
 class ContinuingClient(ScriptedClient):
     """A backend that continues a reply started by the last (assistant) message, like the embedded one."""
 

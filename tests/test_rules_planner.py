@@ -491,3 +491,12 @@ def test_counting_repeated_countries_reads_past_the_filter_before_them() -> None
     spec = _spec(_country_years(), "How many African countries are there?")
     assert (spec.aggregation, spec.field, spec.filters) == ("count_distinct", "country",
                                                              (Filter("continent", "=", "Africa"),))
+
+
+@pytest.mark.parametrize("question", ["What percentage of cars are from Japan?", "What share of cars come from Japan?",
+                                      "What proportion of the cars are from Japan?"])
+def test_a_percentage_is_a_count_read_as_a_share(planner: RulesPlanner, question) -> None:
+    plan = planner.plan(question).plan
+    assert plan is not None and plan.share and plan.spec.aggregation == "count"
+    assert plan.spec.filters == (Filter("Origin", "=", "Japan"),)
+    assert not planner.plan("How many cars are from Japan?").plan.share

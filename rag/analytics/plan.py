@@ -25,6 +25,8 @@ class Plan:
     """How the question was read, for the user: ``'Japan' read as Origin = Japan``."""
     noun: str | None = None
     """What the question calls the records ("languages"), when it names them; None: the file's noun."""
+    share: bool = False
+    """The question asks for a count as a share of all records ("what percentage of cars are from Japan")."""
 
 
 @dataclass(frozen=True)

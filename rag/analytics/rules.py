@@ -52,6 +52,7 @@ for _demonym, _places in _DEMONYM_PLACES.items():
     for _place in _places:
         DEMONYMS[_place] = DEMONYMS.get(_place, ()) + (_demonym,)
 AGE_UNITS = frozenset({"year", "years", "month", "months", "week", "weeks", "day", "days"})
+SHARE_WORDS = frozenset({"percentage", "percent", "proportion", "share", "fraction", "%"})
 FIELD_WORDS = frozenset({"value", "values", "field", "fields", "column", "columns", "entry", "entries"})
 SEX_WORDS = (
     frozenset({"female", "females", "f", "woman", "women", "lady", "ladies", "girl", "girls"}),
@@ -1124,8 +1125,9 @@ class RulesPlanner:
             limit=limit,
         )
         noun = self._records_word(state, mentions, cues) if aggregation == "count" and field_path is None else None
+        share = cues.share and aggregation == "count" and field_path is None and state.group is None
         return PlanOutcome.planned(Plan(spec=spec, planner="rules", assumptions=tuple(dict.fromkeys(state.assumptions)),
-                                        noun=noun))
+                                        noun=noun, share=share))
 
     def _records_word(self, state: _State, mentions: list[_Mention], cues: "_Cues") -> str | None:
         """What a count question calls the records, when it names them right after the cue ("how many
@@ -1319,6 +1321,8 @@ class _Cues:
     """Token index of "common"/"frequent"/"popular" in "most common X"."""
     common_least: bool = False
     common_single: bool = True
+    share: bool = False
+    """ "What percentage / share / proportion of …": a count, as a share of all records."""
 
     @property
     def has_sum(self) -> bool:
@@ -1335,7 +1339,8 @@ class _Superlative:
 
 
 _ALL_CUE_WORDS = (MEAN_WORDS | MEDIAN_WORDS | SUM_WORDS | MAX_WORDS | MIN_WORDS | DISTINCT_WORDS | GROUP_CUES
-                  | set(SUPERLATIVE_FIELDS) | set(DATE_PART_WORDS) | GT | LT | {"top", "common", "frequent", "popular"})
+                  | set(SUPERLATIVE_FIELDS) | set(DATE_PART_WORDS) | GT | LT | {"top", "common", "frequent", "popular"}
+                  | SHARE_WORDS)
 
 
 def _find_cues(words: list[str]) -> _Cues:
@@ -1364,6 +1369,9 @@ def _find_cues(words: list[str]) -> _Cues:
             cues.common = i
             cues.common_least = words[i - 1] == "least"
             cues.common_single = not (i > 1 and _small_int(words[i - 2]))
+    for i, word in enumerate(words[:-1]):  # "what percentage of cars", "what share of the orders"
+        if word in SHARE_WORDS and words[i + 1] == "of" and cues.count is None and not cues.mean:
+            cues.count, cues.share = i + 2, True
     if "number" in words and "of" in words and cues.count is None:
         index = words.index("number")
         if index + 1 < len(words) and words[index + 1] == "of" and (cues.common is None or index < cues.common):
