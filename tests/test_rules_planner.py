@@ -500,3 +500,9 @@ def test_a_percentage_is_a_count_read_as_a_share(planner: RulesPlanner, question
     assert plan is not None and plan.share and plan.spec.aggregation == "count"
     assert plan.spec.filters == (Filter("Origin", "=", "Japan"),)
     assert not planner.plan("How many cars are from Japan?").plan.share
+
+
+def test_numbers_written_as_words_are_numbers(planner: RulesPlanner) -> None:
+    assert _spec(planner, "Count the cars with eight cylinders").filters == (Filter("Cylinders", "=", 8),)
+    spec = _spec(planner, "Top ten heaviest cars")
+    assert (spec.aggregation, spec.field, spec.limit) == ("argmax", "Weight_in_lbs", 10)

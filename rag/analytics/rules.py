@@ -52,6 +52,10 @@ for _demonym, _places in _DEMONYM_PLACES.items():
     for _place in _places:
         DEMONYMS[_place] = DEMONYMS.get(_place, ()) + (_demonym,)
 AGE_UNITS = frozenset({"year", "years", "month", "months", "week", "weeks", "day", "days"})
+NUMBER_WORDS = {word: n for n, word in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
+    "eighteen nineteen twenty".split()) if word != "one"} | {"thirty": 30, "forty": 40, "fifty": 50, "hundred": 100}
+"""Numbers written as words; "one" is left a word ("which one", "the one with")."""
 SHARE_WORDS = frozenset({"percentage", "percent", "proportion", "share", "fraction", "%"})
 FIELD_WORDS = frozenset({"value", "values", "field", "fields", "column", "columns", "entry", "entries"})
 SEX_WORDS = (
@@ -264,7 +268,7 @@ class RulesPlanner:
     # ------------------------------------------------------------------ entry point
     def plan(self, question: str) -> PlanOutcome:
         """The spec for ``question``, or why there is none."""
-        tokens = tokenize(question)
+        tokens = [_as_digits(token) for token in tokenize(question)]
         if not tokens:
             return PlanOutcome.not_analytic()
         state = _State(tokens=tokens)
@@ -322,6 +326,10 @@ class RulesPlanner:
                     continue
                 if word in ("top", "bottom") and not _is_top_n(words, i) and not (i + 1 < len(words)):
                     continue
+                if word in ("top", "bottom") and _is_top_n(words, i) and i + 2 < len(words) and (
+                    words[i + 2] in SUPERLATIVE_FIELDS or words[i + 2] in ("most", "least")
+                ):
+                    continue  # "top 10 heaviest cars": the adjective says which field
                 if word in ("latest", "newest", "earliest", "oldest", "largest", "biggest", "smallest"):
                     hints, direction = SUPERLATIVE_FIELDS[word]
                     return _Superlative(direction, i, i + 1, hints, word)
@@ -1391,6 +1399,14 @@ def _followed_by_common(words: list[str], i: int) -> bool:
 
 def _is_top_n(words: list[str], i: int) -> bool:
     return i + 1 < len(words) and _small_int(words[i + 1]) is not None
+
+
+def _as_digits(token: Token) -> Token:
+    """ "eight" read as "8" ("cars with eight cylinders"); "one" stays a word ("which one")."""
+    number = NUMBER_WORDS.get(token.lower)
+    if number is None:
+        return token
+    return Token(text=str(number), lower=str(number), stem=str(number), start=token.start, end=token.end)
 
 
 def _small_int(word: str) -> int | None:
