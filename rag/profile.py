@@ -116,6 +116,8 @@ class DatasetProfile:
     record_count: int
     fields: list[FieldProfile]
     """In the order the fields are first seen in the records."""
+    _prompt_texts: dict[int, str] = dataclass_field(default_factory=dict, repr=False, compare=False)
+    """``to_prompt_text`` per ``max_chars``: the same text for every question, made once."""
 
     def field(self, path: str) -> FieldProfile | None:
         """The profile of one field path, or None."""
@@ -140,7 +142,11 @@ class DatasetProfile:
         (numbers, dates, categories, then the most filled) get more detail while room is left, the
         least filled fields are left out if even that does not fit, and a last line says so.
         """
-        return _prompt_text(self, max_chars)
+        texts = self.__dict__.setdefault("_prompt_texts", {})  # a profile saved before the cache existed has none
+        text = texts.get(max_chars)
+        if text is None:
+            text = texts[max_chars] = _prompt_text(self, max_chars)
+        return text
 
 
 def profile_dataset(records: list[Record]) -> DatasetProfile:
