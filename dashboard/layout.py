@@ -54,8 +54,21 @@ def build_layout(settings: Settings, dataset_info: dict[str, Any] | None) -> htm
             html.Div(id=ids.CONNECTION_NOTICE, className="connection-notice", role="status"),
             html.Main(className="columns", children=[data_panel(), chat_panel(settings)]),
             *stores(settings, dataset_info),
+            preloaded_code(),
         ],
     )
+
+
+PRELOAD_MARKDOWN = "`preload`\n\n```python\nx = 1\n```"
+"""Markdown with a code block: drawing it loads the code of Markdown and of its code highlighter."""
+
+
+def preloaded_code() -> dcc.Markdown:
+    """A hidden Markdown block drawn with the page, so the lazily loaded code every answer needs (Markdown, the
+    code highlighter) is fetched while the page loads, not on the way of the first answer, where a slow or
+    failed load used to leave a turn stuck. Loading every component's code up front (``eager_loading``) would
+    do it too, at twice the page's load time."""
+    return dcc.Markdown(PRELOAD_MARKDOWN, className="preload", style={"display": "none"})
 
 
 def stores(settings: Settings, dataset_info: dict[str, Any] | None) -> list[Any]:

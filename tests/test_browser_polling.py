@@ -306,3 +306,20 @@ def test_an_unreachable_app_is_reported_and_the_answer_resumes_when_it_answers_a
     assert console.errors, "the failed polls were logged"
     unexpected = [e for e in console.errors if not FAILED_POLL_ERRORS.search(e)]
     assert unexpected == [], unexpected
+
+
+def test_the_code_every_answer_needs_loads_with_the_page_not_with_the_first_answer(browser, served, console):
+    """Markdown and its code highlighter are loaded lazily by Dash; a slow load on the first answer's path once
+    left turns stuck, so the page draws a hidden Markdown block that fetches both while it loads."""
+    url, _, _ = served
+    context = browser.new_context()
+    fetched: list[str] = []
+    new_page = console.watch(context.new_page())
+    new_page.on("request", lambda request: fetched.append(request.url.split("?")[0].rsplit("/", 1)[-1]))
+    new_page.goto(url)
+    new_page.wait_for_selector(".preload pre code.hljs", state="attached", timeout=30_000)
+    assert {"async-markdown.js", "async-highlight.js"} <= set(fetched), fetched
+    assert new_page.locator(".turn").count() == 0, "before any question"
+    assert not new_page.is_visible(".preload")
+    context.close()
+    assert console.errors == []
