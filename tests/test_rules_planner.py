@@ -466,6 +466,7 @@ def test_a_column_with_m_but_no_f_is_no_sex_column() -> None:
         "How many cars from Japan are fast?",  # a word no field or value explains, beside a filter
         "How many heavy cars come from the USA?",  # heavier than what?
         "How many powerful cars are there?",
+        "How many fast ones?",  # an adjective is never the records' noun
     ],
 )
 def test_a_count_is_never_read_past_a_word_that_limits_it(planner: RulesPlanner, question) -> None:
@@ -506,3 +507,8 @@ def test_numbers_written_as_words_are_numbers(planner: RulesPlanner) -> None:
     assert _spec(planner, "Count the cars with eight cylinders").filters == (Filter("Cylinders", "=", 8),)
     spec = _spec(planner, "Top ten heaviest cars")
     assert (spec.aggregation, spec.field, spec.limit) == ("argmax", "Weight_in_lbs", 10)
+
+
+def test_an_adjective_before_a_word_that_is_no_field_is_never_its_noun() -> None:
+    outcome = _weather().plan("How many hot days were there?")
+    assert outcome.status == UNFILLED and "'hot'" in outcome.reason

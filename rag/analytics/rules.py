@@ -33,10 +33,11 @@ DISTINCT_WORDS = frozenset({"different", "distinct", "unique"})
 NAMING_WORDS = frozenset({"name", "id", "code", "title", "label"})
 VAGUE_ADJECTIVES = frozenset({
     "heavy", "light", "old", "new", "young", "big", "small", "large", "huge", "tiny", "expensive", "cheap", "fast",
-    "slow", "powerful", "weak", "efficient", "popular", "rich", "poor", "tall", "short", "long", "high", "low",
-    "good", "bad", "best", "worst", "hot", "cold", "warm", "recent",
+    "slow", "powerful", "weak", "efficient", "popular", "rich", "poor", "tall", "short", "long", "hot", "cold",
+    "warm", "recent",
 })
-"""Adjectives that limit a count by a threshold nobody stated: such a count is not computed."""
+"""Adjectives that limit a count by a threshold nobody stated: such a count is not computed. ("High" and "low"
+are not among them: "the high temperature", "a low of -5" name fields.)"""
 _DEMONYM_PLACES = {
     "american": ("usa", "us", "u.s.", "united states", "united states of america", "america", "americas"),
     "japanese": ("japan",), "european": ("europe",), "german": ("germany",), "french": ("france",),
@@ -1295,7 +1296,8 @@ class RulesPlanner:
             while noun + 1 in unread:
                 noun += 1
             after = state.tokens[noun + 1].lower if noun + 1 < len(state.tokens) else ""
-            if stem(after) not in self._record_nouns:  # "how many rusty cars": "cars" names them, not "rusty"
+            adjective = state.tokens[noun].lower in VAGUE_ADJECTIVES  # "how many hot days": no noun
+            if stem(after) not in self._record_nouns and not adjective:  # "how many rusty cars": "cars" names them
                 del unread[noun]
         return list(unread.values())
 
