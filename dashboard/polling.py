@@ -225,12 +225,12 @@ def hold_until_news(
     if hold_seconds <= 0:
         return
     shows_answer = request.offset > 0 or bool(request.view.get("computed"))
+    deadline = clock() + hold_seconds  # one deadline for the whole hold, whatever wakes it on the way
     if request.version is not None:
         if not wait(request.session, request.version, hold_seconds) or shows_answer:
             return
     elif shows_answer:
         return
-    deadline = clock() + hold_seconds
     sources_due: float | None = None
     while True:
         snapshot = read(request.session, request.offset)

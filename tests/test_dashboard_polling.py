@@ -203,6 +203,13 @@ def test_sources_are_sent_alone_once_they_waited_for_a_slow_model(buffer):
     assert reply["text"] == "" and "footer" in reply["parts"]
 
 
+def test_a_hold_woken_by_something_that_is_no_news_still_ends_on_time(buffer):
+    buffer.start("s")
+    answer = ScriptedAnswer(buffer, [(0.400, lambda b: b.update_meta("s", dataset_name="cars.json"))])
+    held = answer.hold(StreamRequest(seq=2, session="s", offset=0, version=buffer.read("s", 0).version, hold_ms=500))
+    assert held == 0.5, "not 0.4 s and then another whole hold"
+
+
 def test_a_page_showing_no_answer_yet_gets_at_once_what_it_shows_as_one(buffer):
     cases = {
         "computed": lambda b: b.set_computed("s", {"summary": "42 orders", "value": 42}),
