@@ -512,3 +512,10 @@ def test_numbers_written_as_words_are_numbers(planner: RulesPlanner) -> None:
 def test_an_adjective_before_a_word_that_is_no_field_is_never_its_noun() -> None:
     outcome = _weather().plan("How many hot days were there?")
     assert outcome.status == UNFILLED and "'hot'" in outcome.reason
+
+
+def test_a_short_value_is_named_by_its_adjective_too() -> None:
+    columns = [ColumnInfo("country", "records", "text", categorical=True, values=("US", "DE"), present=10, distinct=2)]
+    planner = RulesPlanner(TableSchema(record_count=10, columns={c.path: c for c in columns}, children={},
+                                       label_field=None, dataset_name="cars.json"), record_noun="cars")
+    assert _spec(planner, "How many American cars are there?").filters == (Filter("country", "=", "US"),)

@@ -31,6 +31,7 @@ Embed = Callable[[list[str]], Any]
 COUNT_CUES = (("how", "many"), ("number", "of"), ("count", "of"), ("count",), ("how", "often"))
 DISTINCT_WORDS = frozenset({"different", "distinct", "unique"})
 NAMING_WORDS = frozenset({"name", "id", "code", "title", "label"})
+"""Words a field that names things has beside the thing ("country_name", "customer.id")."""
 VAGUE_ADJECTIVES = frozenset({
     "heavy", "light", "old", "new", "young", "big", "small", "large", "huge", "tiny", "expensive", "cheap", "fast",
     "slow", "powerful", "weak", "efficient", "popular", "rich", "poor", "tall", "short", "long", "hot", "cold",
@@ -64,9 +65,10 @@ SEX_WORDS = (
     frozenset({"male", "males", "m", "man", "men", "gentleman", "gentlemen", "boy", "boys"}),
 )
 SEX_ALIASES = frozenset(word for words in SEX_WORDS for word in words if len(word) > 1)
+ALIAS_WORDS = SEX_ALIASES | frozenset(_DEMONYM_PLACES)
+"""Words that name a value spelled otherwise; short values ("M", "US") are matched by them as well."""
 VERB_FORMS = {"won": "win", "wins": "win", "sold": "sell", "sells": "sell", "bought": "buy", "made": "make"}
 """Verb forms that begin the name of the field they are about ("won" -> "winner", "sold" -> "seller")."""
-"""Words a field that names things has beside the thing ("country_name", "customer.id")."""
 COUNT_WORDS = frozenset({"many", "number", "count", "often", "times", "altogether", "overall", "exist", "exists",
                          "existing", "available", "present", "recorded", "stored", "kept", "file", "collection",
                          "dataset", "list", "database", "here", "now", "currently", "contained", "inside", "distinct",
@@ -569,11 +571,12 @@ class RulesPlanner:
                 key = tuple(lowers[i : i + length])
                 for column, value in self._values.get(key, ()):
                     text = str(value)
-                    if len(text) <= 3 and text.lower() in FUNCTION_WORDS | QUESTION_FILLERS | {"us", "it"}:
+                    alias = length == 1 and lowers[i] in ALIAS_WORDS  # "men" for "M", "American" for "US"
+                    if not alias and len(text) <= 3 and text.lower() in FUNCTION_WORDS | QUESTION_FILLERS | {"us", "it"}:
                         if tokens[i].text != text:
                             continue  # "it" is a word; "IT" typed in capitals is the value
-                    if length == 1 and len(text) <= 2 and tokens[i].text != text and tokens[i].lower not in SEX_ALIASES:
-                        continue  # "is" is a word, "I" a value; "men" names the value "M"
+                    if not alias and length == 1 and len(text) <= 2 and tokens[i].text != text:
+                        continue  # "is" is a word, "I" a value
                     score = 0.95 + 0.01 * length
                     mentions.append(_Mention(column, i, i + length, score, value=value, is_value=True))
         return mentions
