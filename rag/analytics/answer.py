@@ -169,14 +169,15 @@ def _label_index(columns: list[str], spec: QuerySpec, schema: TableSchema) -> in
 def computed_answer(plan: Plan, result: Any, schema: TableSchema, *, noun: str = "records") -> dict[str, Any]:
     """The JSON-safe computed part of an answer."""
     spec = plan.spec
-    summary, fact, value = (summarize(spec, result, schema, noun), summarize(spec, result, schema, noun, with_share=False),
-                            _headline_value(spec, result))
+    value = _headline_value(spec, result)
     if plan.share and isinstance(value, int) and result.total_rows:  # "what percentage of cars are from Japan"
         percent = f"{100 * value / result.total_rows:.1f}%"
         where = describe_filters(spec)
         summary = fact = (f"{percent} of {noun} ({format_value(value)} of {format_value(result.total_rows)})"
                           f"{' have ' + where if where else ''}.")
         value = percent
+    else:
+        summary, fact = summarize(spec, result, schema, noun), summarize(spec, result, schema, noun, with_share=False)
     return {
         "summary": summary,
         "fact": fact,

@@ -1415,10 +1415,8 @@ def _as_digits(token: Token) -> Token:
 
 
 def _small_int(word: str) -> int | None:
-    words = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-             "ten": 10, "twenty": 20}
-    if word in words:
-        return words[word]
+    if word == "one":  # other number words reach here as digits (``_as_digits``)
+        return 1
     if word.isdigit() and 0 < int(word) <= 100 and not _YEAR.match(word):
         return int(word)
     return None
