@@ -1,8 +1,9 @@
 """Settings shared by the app and the CLI: defaults < JSON config file < explicit overrides.
 
-The JSON file has up to five sections, each optional::
+The JSON file has up to eight sections, each optional::
 
-    {"llm": {...}, "retrieval": {...}, "data": {...}, "cache": {...}, "analytics": {...}}
+    {"llm": {...}, "retrieval": {...}, "data": {...}, "cache": {...}, "analytics": {...}, "state": {...},
+     "server": {...}, "auth": {...}}
 
 Unknown keys are an error (a typo should not be silently ignored).
 """
@@ -56,6 +57,10 @@ class LLMSettings:
     max_concurrent: int | None = None
     """Answers asking the model at once (per process, or across workers with ``state.backend: redis``);
     others wait in line. None: no limit."""
+    servers: list[dict[str, Any]] = field(default_factory=list)
+    """Named model servers the page offers besides the configured one, each
+    ``{"name", "backend", "base_url", "model", "api_key_env"}`` (all but ``name`` and ``backend`` optional).
+    The configured key goes only to its own server; a listed server gets the key its ``api_key_env`` names."""
 
     def resolved_base_url(self) -> str | None:
         """The base URL in use, with the backend's fallbacks applied."""
@@ -133,6 +138,34 @@ ANALYTIC_PLANNERS = ("auto", "rules", "llm", "off")
 
 
 @dataclass
+class ServerSettings:
+    """How the page is served, and what its visitors may do."""
+
+    host: str = "127.0.0.1"
+    """The address the app listens on (``python app.py --host`` sets it); loopback means one analyst's machine."""
+    allowed_hosts: list[str] = field(default_factory=list)
+    """``Host`` header names accepted besides the bound address and loopback names (e.g. the team's DNS name);
+    any other is refused, which stops DNS rebinding."""
+    isolate_visitors: bool | None = None
+    """Give each browser (or signed-in user) its own datasets, conversations and answers. None: automatic,
+    on when served beyond loopback or by several workers."""
+    allow_custom_llm_urls: bool | None = None
+    """Whether visitors may point their tab at a model server of their own. None: automatic, only when the
+    app is bound to loopback; otherwise the page offers the configured server and ``llm.servers`` only."""
+
+
+@dataclass
+class AuthSettings:
+    """Optional sign-in for a team (a well-kept library, no hand-written crypto)."""
+
+    users_file: str | None = None
+    """A JSON file ``{"user": "password", ...}``: HTTP basic sign-in through ``dash-auth``."""
+    trusted_header: str | None = None
+    """A header set by the reverse proxy in front of the app that names the signed-in user (e.g.
+    ``X-Forwarded-User``). Only set it when every request comes through that proxy."""
+
+
+@dataclass
 class AnalyticsSettings:
     """Answers computed over all records (counts, sums, averages, groups) by an in-process DuckDB table."""
 
@@ -155,6 +188,8 @@ class Settings:
     cache: CacheSettings = field(default_factory=CacheSettings)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
     state: StateSettings = field(default_factory=StateSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
 
     def cache_dir(self) -> Path:
         """The root folder of the on-disk caches."""
@@ -171,6 +206,8 @@ _SECTIONS = {
     "cache": CacheSettings,
     "analytics": AnalyticsSettings,
     "state": StateSettings,
+    "server": ServerSettings,
+    "auth": AuthSettings,
 }
 
 
@@ -197,6 +234,14 @@ def _coerce(section: str, cls: type, key: str, value: Any, origin: str) -> Any:
         if not isinstance(value, str):
             raise ConfigError(f"{origin}: '{section}.{key}' must be a string, not {value!r}")
         return value
+    if declared.startswith("list[str]"):
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{origin}: '{section}.{key}' must be a list of strings, not {value!r}")
+        return list(value)
+    if declared.startswith("list[dict"):
+        if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+            raise ConfigError(f"{origin}: '{section}.{key}' must be a list of objects, not {value!r}")
+        return [dict(item) for item in value]
     return value
 
 
@@ -269,6 +314,31 @@ def validate(settings: Settings, origin: str = "settings") -> None:
         raise ConfigError(f"{origin}: 'cache.max_answers' and 'cache.shared_max_answers' must be at least 1")
     if settings.data.memory_datasets < 1:
         raise ConfigError(f"{origin}: 'data.memory_datasets' must be at least 1")
+    _validate_servers(llm.servers, origin)
+
+
+SERVER_KEYS = ("name", "backend", "base_url", "model", "api_key_env")
+
+
+def _validate_servers(servers: list[dict[str, Any]], origin: str) -> None:
+    """Each entry of ``llm.servers`` names a backend and has a unique name."""
+    names: set[str] = set()
+    for number, server in enumerate(servers, start=1):
+        where = f"{origin}: 'llm.servers' entry {number}"
+        unknown = sorted(set(server) - set(SERVER_KEYS))
+        if unknown:
+            raise ConfigError(f"{where}: unknown key '{unknown[0]}' (known: {', '.join(SERVER_KEYS)})")
+        name = server.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where}: 'name' must be a non-empty string")
+        if name in names:
+            raise ConfigError(f"{where}: the name '{name}' is used twice")
+        names.add(name)
+        if server.get("backend") not in BACKENDS:
+            raise ConfigError(f"{where}: 'backend' must be one of {', '.join(BACKENDS)}")
+        for key in ("base_url", "model", "api_key_env"):
+            if server.get(key) is not None and not isinstance(server[key], str):
+                raise ConfigError(f"{where}: '{key}' must be a string")
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
@@ -303,3 +373,34 @@ def load_settings(
         cleaned = {s: {k: v for k, v in vals.items() if v is not None} for s, vals in overrides.items()}
         settings = apply_overrides(settings, cleaned, "command line")
     return settings
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or name the app binds to) is reachable from this machine only."""
+    import ipaddress
+
+    name = host.strip().strip("[]").lower()
+    if name in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def visitors_isolated(settings: Settings) -> bool:
+    """Whether each browser (or signed-in user) gets its own datasets, conversations and answers: as set, else
+    when the app is served beyond loopback or by several workers (which share state through Redis)."""
+    chosen = settings.server.isolate_visitors
+    if chosen is not None:
+        return chosen
+    return not is_loopback(settings.server.host) or settings.state.backend == "redis"
+
+
+def custom_llm_urls_allowed(settings: Settings) -> bool:
+    """Whether a visitor may point their tab at a model server of their own: as set, else only when the app is
+    bound to loopback (one analyst on their own machine)."""
+    chosen = settings.server.allow_custom_llm_urls
+    if chosen is not None:
+        return chosen
+    return is_loopback(settings.server.host)
