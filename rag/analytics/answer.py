@@ -3,15 +3,24 @@
 ``computed_answer(plan, result, schema)`` turns a plan and its query result into the dict that
 goes into ``Answer.meta["computed"]`` (and the stream buffer, before the model's first token);
 ``prompt_facts`` words it for the model as authoritative facts computed over all records.
+
+Fields are shown under their own names (the flat path: ``a"b``, the key ``["a.b"]`` apart from the nested
+``a.b``). Where a reader could take one field for another, the assumptions name the one used
+(``field_notes``): a field called like an internal column (``_record_id``), names equal but for case or
+punctuation, names that are not plain words. The record id column of an argmax is found by position.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from typing import Any, Mapping, Sequence
 
 from rag.analytics.plan import Plan
-from rag.analytics.spec import RECORD_ID, QuerySpec, TableSchema
+from rag.analytics.spec import RECORD_AGGREGATIONS, RECORD_ID, QuerySpec, TableSchema
+from rag.analytics.sql import INTERNAL_NAMES
+from rag.analytics.words import field_words
 
 MAX_TABLE_ROWS = 50
 """Rows of the result kept with the answer (the SQL computes them all)."""
@@ -71,11 +80,33 @@ def _filter_formatter(field: str) -> Any:
     return format_key if "year" in field.lower() else format_value
 
 
+def record_id_position(spec: QuerySpec | Mapping[str, Any] | None) -> int | None:
+    """Where the record id stands in the rows of ``spec``'s result (argmax/argmin: first, or second after the
+    group), else None. Told by the spec's shape, never by the column's name: a data field may be called
+    ``_record_id`` as well, and its column is the data's."""
+    if isinstance(spec, QuerySpec):
+        aggregation, grouped = spec.aggregation, spec.group_by is not None
+    elif isinstance(spec, Mapping):
+        aggregation, grouped = spec.get("aggregation"), bool(spec.get("group_by"))
+    else:
+        return None
+    if aggregation not in RECORD_AGGREGATIONS:
+        return None
+    return 1 if grouped else 0
+
+
+def _shown_columns(computed: Mapping[str, Any], columns: list[str]) -> list[int]:
+    """Positions of the columns to show: all but the record id's."""
+    spec = computed.get("spec")
+    position = record_id_position(spec) if spec else (columns.index(RECORD_ID) if RECORD_ID in columns else None)
+    return [i for i in range(len(columns)) if i != position]
+
+
 def computed_table(computed: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
     """The computed result's columns and rows as display strings (the record id column left out), for the
     page, the exports and the terminal."""
     columns = [str(c) for c in computed.get("columns") or []]
-    keep = [i for i, c in enumerate(columns) if c != RECORD_ID]
+    keep = _shown_columns(computed, columns)
     grouped = bool((computed.get("spec") or {}).get("group_by"))
     rows = [row_cells(row, keep, grouped) for row in computed.get("rows") or []]
     return [columns[i] for i in keep], rows
@@ -162,8 +193,77 @@ def summarize(
 
 
 def _label_index(columns: list[str], spec: QuerySpec, schema: TableSchema) -> int | None:
-    named = [i for i, c in enumerate(columns) if c not in (RECORD_ID, spec.field)]
-    return named[0] if named else None
+    """The label column of an argmax/argmin result ([group,] record id, [label,] value), by position."""
+    position = record_id_position(spec)
+    if position is None or len(columns) != position + 3:
+        return None
+    return position + 1
+
+
+def field_notes(spec: QuerySpec, schema: TableSchema) -> list[str]:
+    """Lines naming the exact fields of ``spec`` where a reader could take them for others: a field called
+    like an internal column (``_record_id``: the data's own, not the record id), and a field whose name
+    differs from another's only by case or punctuation (``a.b``, the key ``["a.b"]``, ``a"b``)."""
+    used = [spec.field] if spec.field else []
+    used += [spec.group_by.field] if spec.group_by is not None else []
+    used += [item.field for item in spec.filters]
+    notes: list[str] = []
+    for path in dict.fromkeys(used):
+        column = schema.columns.get(path)
+        if column is None:
+            continue
+        if path.casefold() in INTERNAL_NAMES:
+            own = f"the data's own field {path}"
+            notes.append(f"{path} is {own}, not the record id" if path.casefold() == RECORD_ID else f"{path} is {own}")
+            continue
+        others = similar_fields(path, schema)
+        if others:
+            notes.append(f"the field used is {path}{_key_words(path)}, not {' or '.join(others)}")
+        elif not plain_field_name(path):
+            notes.append(f"the field used is {path}{_key_words(path)}")
+    return notes
+
+
+_PLAIN_SEGMENT = re.compile(r"[^\W\d][\w -]*\Z")
+
+
+def plain_field_name(path: str) -> bool:
+    """Whether ``path`` is words only (letters, digits, ``_``, spaces, hyphens), nested with dots: a name a
+    question writes as it is, with nothing to mistake."""
+    return all(_PLAIN_SEGMENT.match(segment) for segment in path.split("."))
+
+
+def similar_fields(path: str, schema: TableSchema) -> list[str]:
+    """The other fields a question naming ``path`` in words could mean: same name but for case, or the same
+    words (``a.b``, ``["a.b"]``, ``a"b``, ``A_B``)."""
+    folded, words = path.casefold(), field_words(path)
+    return [
+        other
+        for other in schema.columns
+        if other != path and (other.casefold() == folded or (words and field_words(other) == words))
+    ]
+
+
+def single_key(path: str) -> str | None:
+    """The key of a flat path that is one quoted key (``["a.b"]`` -> ``a.b``), else None."""
+    if not (path.startswith('["') and path.endswith('"]')):
+        return None
+    try:
+        key = json.loads(path[1:-1])
+    except ValueError:
+        return None
+    return key if isinstance(key, str) and json.dumps(key, ensure_ascii=False) == path[1:-1] else None
+
+
+def _key_words(path: str) -> str:
+    """How a flat path reads as keys, when that is not plain: ``["a.b"]`` is the key "a.b" itself, ``a.b``
+    the key "b" inside "a"."""
+    if single_key(path) is not None:
+        return f" (the key {path[1:-1]})"
+    if "." in path and "[" not in path:
+        parts = path.split(".")
+        return " (" + " inside ".join(f'"{part}"' for part in reversed(parts)) + ")"
+    return ""
 
 
 def computed_answer(plan: Plan, result: Any, schema: TableSchema, *, noun: str = "records") -> dict[str, Any]:
@@ -178,11 +278,13 @@ def computed_answer(plan: Plan, result: Any, schema: TableSchema, *, noun: str =
         value = percent
     else:
         summary, fact = summarize(spec, result, schema, noun), summarize(spec, result, schema, noun, with_share=False)
+    assumptions = list(plan.assumptions)
+    assumptions += [note for note in field_notes(spec, schema) if note not in assumptions]
     return {
         "summary": summary,
         "fact": fact,
         "value": value,
-        "assumptions": list(plan.assumptions),
+        "assumptions": assumptions,
         "columns": list(result.columns),
         "rows": [list(r) for r in result.rows[:MAX_TABLE_ROWS]],
         "row_count": len(result.rows),
@@ -225,7 +327,7 @@ def prompt_facts(computed: Mapping[str, Any]) -> str:
     columns = computed.get("columns") or []
     rows = computed.get("rows") or []
     if len(rows) > 1:
-        keep = [i for i, c in enumerate(columns) if c != RECORD_ID]
+        keep = _shown_columns(computed, [str(c) for c in columns])
         grouped = bool((computed.get("spec") or {}).get("group_by"))
         lines += [" | ".join(row_cells(row, keep, grouped)) for row in rows[:PROMPT_ROWS]]
     return "\n".join(lines)

@@ -530,6 +530,8 @@ class RulesPlanner:
                     score -= 0.05
                 if _generic(covered) and leaf_cover < 1:
                     score -= 0.3
+                if covered <= self._record_nouns and full_cover < 1:
+                    score -= 0.3  # "which record": the records, not a field named like them (_record_id)
                 if score > 0.3:
                     mentions.append(_Mention(column, i, j, score))
                 i = max(j, i + 1)

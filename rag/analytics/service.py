@@ -14,10 +14,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from rag.analytics.answer import computed_answer
-from rag.analytics.errors import AnalyticsError
-from rag.analytics.plan import NOT_ANALYTIC, PLANNED, PlanOutcome
+from rag.analytics.answer import computed_answer, plain_field_name, similar_fields, single_key
+from rag.analytics.errors import AnalyticsError, SpecError
+from rag.analytics.plan import NOT_ANALYTIC, PLANNED, Plan, PlanOutcome
 from rag.analytics.rules import Embed, RulesPlanner
+from rag.analytics.spec import TableSchema
 from rag.analytics.table import AnalyticTable
 from rag.analytics.validate import validate_spec
 from rag.profile import DatasetProfile
@@ -81,9 +82,9 @@ class DatasetAnalytics:
             outcome = self._llm_plan(question, llm_client)
             if outcome.status == PLANNED:
                 return outcome
-            rules = self._rules.plan(question)
+            rules = self._rules_plan(question)
             return rules if rules.status == PLANNED else outcome
-        outcome = self._rules.plan(question)
+        outcome = self._rules_plan(question)
         if outcome.status == PLANNED or outcome.status == NOT_ANALYTIC:
             return outcome
         if mode == "auto" and server and llm_client is not None:
@@ -120,6 +121,12 @@ class DatasetAnalytics:
         computed["timings"] = timings
         return ComputedOutcome(computed=computed, timings=timings)
 
+    def _rules_plan(self, question: str) -> PlanOutcome:
+        outcome = self._rules.plan(question)
+        if outcome.status != PLANNED or outcome.plan is None:
+            return outcome
+        return PlanOutcome.planned(prefer_written_fields(outcome.plan, question, self._table.schema))
+
     def _llm_plan(self, question: str, client: Any) -> PlanOutcome:
         try:
             from rag.analytics.llm_planner import plan_with_llm
@@ -131,6 +138,106 @@ class DatasetAnalytics:
 
     def close(self) -> None:
         self._table.close()
+
+
+def prefer_written_fields(plan: Plan, question: str, schema: TableSchema) -> Plan:
+    """``plan`` with a field swapped for the one the question writes out, where the planner's words could not
+    tell them apart.
+
+    The rules planner matches words, so ``Name`` and ``name``, or ``a.b``, the key ``["a.b"]`` and ``a"b``,
+    tie, and a dotted or punctuated name (``items.qty``, ``x[0]``) may lose to another field sharing one of
+    its words (the key ``items[]``). The question's own spelling decides, for the measured field, the
+    grouping and the fields compared with a number (a field matched by its value keeps it): a field of the
+    same words written as spelled (else ignoring case), or a dotted or punctuated name written exactly, that
+    the plan does not use already; the longest name written wins (``["a.b"]`` over ``a.b``). A field the
+    question writes as spelled stays, and so does one no other field is written for.
+    """
+    spec = plan.spec
+    taken: set[str | None] = {spec.field, spec.group_by.field if spec.group_by else None}
+    taken |= {item.field for item in spec.filters}
+
+    def written(path: str | None) -> str | None:
+        choice = _written_field(path, question, schema, taken) if path else path
+        taken.add(choice)
+        return choice
+
+    field = written(spec.field)
+    group_by = spec.group_by
+    if group_by is not None:
+        group_by = dataclasses.replace(group_by, field=written(group_by.field))
+    filters = tuple(
+        dataclasses.replace(item, field=written(item.field)) if item.op in _COMPARED else item
+        for item in spec.filters
+    )
+    swapped = dataclasses.replace(spec, field=field, group_by=group_by, filters=filters)
+    if swapped == spec:
+        return plan
+    try:
+        validate_spec(swapped, schema)
+    except SpecError:  # the written field does not fit the operation: the planner's pick stands
+        return plan
+    return dataclasses.replace(plan, spec=swapped)
+
+
+_COMPARED = ("<", "<=", ">", ">=", "between")
+
+
+def _written_field(path: str, question: str, schema: TableSchema, taken: set[str | None]) -> str:
+    """``path``, or the field ``question`` writes out in its place (see ``prefer_written_fields``)."""
+    if path not in schema.columns:
+        return path  # a child table's own name
+    chosen = _written_score(path, question)
+    scores = {other: _written_score(other, question) for other in similar_fields(path, schema)}
+    if chosen[0] < 3:  # not written as spelled: a dotted or punctuated name written out may take its place
+        for other in schema.columns:
+            if other not in taken and other not in scores and ("." in other or not plain_field_name(other)):
+                score = _written_score(other, question)
+                if score[0] >= 2:  # written as it is spelled, not only in other case
+                    scores[other] = score
+    if not scores:
+        return path
+    best = max(scores.values())
+    winners = [other for other, score in scores.items() if score == best]
+    return winners[0] if best > chosen and len(winners) == 1 else path
+
+
+_NAME_CHARACTER = re.compile(r"[\w.\[\]]")
+
+
+def _written_score(path: str, question: str) -> tuple[int, int]:
+    """How plainly ``question`` writes the field ``path``: (how, length of what it writes), higher is plainer.
+
+    How: 3 the path as spelled; for a field that is one quoted key (``["a.b"]``) also the key in quotes
+    (``"a.b"``); 2 that key bare (``a.b``, which is also how the nested path a -> b is written, and that
+    path wins); 1 any of them ignoring case; 0 none. A name must stand alone: ``a.b`` is not written inside
+    ``a.bc`` or ``x.a.b``.
+    """
+    forms = [(path, 3)]
+    key = single_key(path)
+    if key is not None:
+        forms += [(path[1:-1], 3), (key, 2)]
+    best = (0, 0)
+    folded = question.casefold()
+    for form, level in forms:
+        if _stands_alone(question, form):
+            best = max(best, (level, len(form)))
+        elif _stands_alone(folded, form.casefold()):
+            best = max(best, (1, len(form)))
+    return best
+
+
+def _stands_alone(text: str, name: str) -> bool:
+    start = text.find(name)
+    while name and start >= 0:
+        end = start + len(name)
+        before = text[start - 1] if start else ""
+        after = text[end] if end < len(text) else ""
+        if after == "." and text[end + 1 : end + 2].strip() == "":
+            after = ""  # the sentence's full stop
+        if not _NAME_CHARACTER.match(before or " ") and not _NAME_CHARACTER.match(after or " "):
+            return True
+        start = text.find(name, start + 1)
+    return False
 
 
 _NOUN = re.compile(r"[A-Za-z]+")

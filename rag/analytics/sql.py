@@ -26,7 +26,11 @@ What a spec computes
   kept (up to ``MAX_LIMIT``). Columns: ``_record_id``, the schema's label field (when there is one
   and it is neither the field nor the group), the field. ``order`` only changes the order they
   are shown in. With a group: per group, the record(s) with the highest / lowest value, as
-  [group, ...], ``limit`` groups.
+  [group, ...], ``limit`` groups. The record id's column is told by position
+  (``SqlQuery.record_id_column``), never by name: a data field may be called ``_record_id`` too.
+* **Names**: result columns carry the data's own field names (``mean(a"b)``, ``_record_id``); inside a
+  statement every column is qualified by its table's alias and the outer ORDER BY goes by position,
+  so a field called like a name the statement uses itself (``v``, ``g``, ``record``) changes nothing.
 * **Filters** all hold (AND). Text: ``=``, ``!=``, ``in`` compare case-insensitively, except on
   categorical fields, whose values the validator has already turned into the stored spelling;
   ``contains`` is a case-insensitive substring test. Lists: ``contains`` is membership of an
@@ -62,6 +66,9 @@ from rag.analytics.spec import (
 
 RECORD_IDS_SHOWN = 20
 """Matching record ids returned with a filtered single value, for sources."""
+INTERNAL_NAMES = frozenset({RECORD_ID.casefold(), "rowid"})
+"""Column names every table uses itself (the record id; DuckDB's row number): a data field called so gets
+another SQL name (``ColumnInfo.sql_name``) and keeps its own everywhere it is shown."""
 
 _RECORD_ALIAS = "r"
 _CHILD_ALIAS = "c"
@@ -91,6 +98,9 @@ class SqlQuery:
     """Names of the result columns."""
     max_rows: int = MAX_LIMIT
     """Rows the caller keeps; the statement may return one more, to tell that there were more."""
+    record_id_column: int | None = None
+    """Where the record id stands in each row (argmax/argmin), else None. Found by position, never by
+    name: a data field may be called ``_record_id`` too."""
 
 
 def quote_identifier(name: str) -> str:
@@ -159,7 +169,7 @@ class _Text:
         self._parts.extend(other._parts)
         return self
 
-    def query(self, columns: list[str], max_rows: int = MAX_LIMIT) -> SqlQuery:
+    def query(self, columns: list[str], max_rows: int = MAX_LIMIT, record_id_column: int | None = None) -> SqlQuery:
         sql, display, params = [], [], []
         for part in self._parts:
             if isinstance(part, tuple):
@@ -169,7 +179,7 @@ class _Text:
             else:
                 sql.append(part)
                 display.append(part)
-        return SqlQuery("".join(sql), params, "".join(display), columns, max_rows)
+        return SqlQuery("".join(sql), params, "".join(display), columns, max_rows, record_id_column)
 
 
 def _joined(pieces: list[_Text], separator: str) -> _Text:
@@ -325,16 +335,16 @@ class _Scope:
         if self.dedupe:
             inner_value = "" if self.spec.field is None else f", {self.ref(self.measure)} AS v"
             text = _Text().add(
-                f"SELECT g AS {group_name}, {self.measure_sql('v')} AS {value_name} FROM (SELECT DISTINCT "
+                f"SELECT d.g AS {group_name}, {self.measure_sql('d.v')} AS {value_name} FROM (SELECT DISTINCT "
                 f"{self.group_sql()} AS g, {self.row_id()} AS record{inner_value}{self.from_clause()}"
             )
-            text.extend(self.where(self.ranked_groups())).add(") AS d GROUP BY g")
+            text.extend(self.where(self.ranked_groups())).add(") AS d GROUP BY 1")
         else:
             text = _Text().add(
                 f"SELECT {self.group_sql()} AS {group_name}, {self.measure_sql()} AS {value_name}{self.from_clause()}"
             )
             text.extend(self.where(self.ranked_groups())).add(" GROUP BY 1")
-        text.add(" ORDER BY " + self.group_order("1", "2", "g" if self.dedupe else self.group_sql()))
+        text.add(" ORDER BY " + self.group_order("1", "2", "d.g" if self.dedupe else self.group_sql()))
         self.limit(text, keep if self.spec.limit else keep + 1)
         return text.query([group_label, value_label], max_rows=keep)
 
@@ -358,17 +368,18 @@ class _Scope:
                 + [f"{field} AS {names[-1]}"]
             )
             # the records at or beyond the keep-th value: rank() <= keep, with a top-N instead of a full sort
+            bound = "min" if direction == "DESC" else "max"
             cutoff = _Text().add(
-                f"{field} {'>=' if direction == 'DESC' else '<='} (SELECT {'min' if direction == 'DESC' else 'max'}(v) "
+                f"{field} {'>=' if direction == 'DESC' else '<='} (SELECT {bound}(top.v) "
                 f"FROM (SELECT {field} AS v{self.from_clause()}"
             )
-            cutoff.extend(self.where([f"{field} IS NOT NULL"])).add(f" ORDER BY v {direction} LIMIT ").param(keep)
+            cutoff.extend(self.where([f"{field} IS NOT NULL"])).add(f" ORDER BY 1 {direction} LIMIT ").param(keep)
             cutoff.add(") AS top)")
             text = _Text().add(f"SELECT {outer}{self.from_clause()}")
             text.extend(self.where([f"{field} IS NOT NULL", cutoff]))
             text.add(f" ORDER BY {field} {shown}, {self.row_order()}")
             self.limit(text, MAX_LIMIT + 1)
-            return text.query(columns, max_rows=MAX_LIMIT)
+            return text.query(columns, max_rows=MAX_LIMIT, record_id_column=0)
 
         group_label = self.group_label()
         columns = [group_label] + columns
@@ -376,16 +387,17 @@ class _Scope:
         keep = spec.limit or MAX_LIMIT
         distinct = "DISTINCT " if self.dedupe else ""
         text = _Text().add(
-            f"SELECT g AS {group_name}, record AS {names[0]}"
-            + (f", label AS {names[1]}" if self.label is not None else "")
-            + f", v AS {names[-1]} FROM (SELECT {distinct}{self.group_sql()} AS g, {self.row_id()} AS record"
+            f"SELECT d.g AS {group_name}, d.record AS {names[0]}"
+            + (f", d.label AS {names[1]}" if self.label is not None else "")
+            + f", d.v AS {names[-1]} FROM (SELECT {distinct}{self.group_sql()} AS g, {self.row_id()} AS record"
             + f"{label_sql}, {field} AS v{self.from_clause()}"
         )
         text.extend(self.where([f"{field} IS NOT NULL"]))
-        text.add(f") AS d QUALIFY rank() OVER (PARTITION BY g ORDER BY v {direction}) = 1")
-        text.add(f" ORDER BY v {shown}, g ASC NULLS LAST, record")
+        text.add(f") AS d QUALIFY rank() OVER (PARTITION BY d.g ORDER BY d.v {direction}) = 1")
+        # by position: the output names are the data's own (a field called "v" or "g" must not be sorted by)
+        text.add(f" ORDER BY {len(columns)} {shown}, 1 ASC NULLS LAST, 2")
         self.limit(text, keep if spec.limit else keep + 1)
-        return text.query(columns, max_rows=keep)
+        return text.query(columns, max_rows=keep, record_id_column=1)
 
     def matched_query(self) -> SqlQuery:
         counted = f"count(DISTINCT {self.row_id()})" if self.child_grain else "count(*)"

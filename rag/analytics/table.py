@@ -65,7 +65,7 @@ from rag.analytics.spec import (
     QuerySpec,
     TableSchema,
 )
-from rag.analytics.sql import build_matched_sql, build_record_ids_sql, build_sql, quote_identifier
+from rag.analytics.sql import INTERNAL_NAMES, build_matched_sql, build_record_ids_sql, build_sql, quote_identifier
 from rag.analytics.validate import validate_spec
 from rag.profile import DATE_SHARE, DatasetProfile, FieldProfile, parse_iso_date
 from rag.records import Dataset, Record
@@ -201,7 +201,7 @@ class AnalyticTable:
 
         record_ids: list[str] = []
         if spec.aggregation in RECORD_AGGREGATIONS:
-            position = query.columns.index(RECORD_ID)
+            position = query.record_id_column  # by position: a data field may be called _record_id too
             record_ids = list(dict.fromkeys(str(row[position]) for row in rows))
         else:
             ids_query = build_record_ids_sql(spec, self._schema)
@@ -559,7 +559,7 @@ def _name_tables(tables: list[_Table]) -> None:
             table.sql_name = name
             used_tables.add(name)
     for table in tables:
-        used = {RECORD_ID.lower(), "rowid"}
+        used = set(INTERNAL_NAMES)
         for number, column in enumerate(table.columns):
             column.sql_name = ""
             if _usable_name(column.path, used):
