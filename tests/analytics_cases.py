@@ -29,9 +29,10 @@ Where = Callable[[Record], bool]
 
 QTYPES = (
     "count", "count_distinct", "sum", "mean", "median", "min", "max", "argmax", "argmin",
-    "group", "topn", "filter_range", "date", "nested", "child", "not_analytic",
+    "group", "topn", "filter_range", "date", "nested", "child", "lookup", "listing", "not_analytic",
 )
-"""Question types: each case has the dominant one."""
+"""Question types: each case has the dominant one. ``lookup``: a field of a named record ("What is the alpha-3
+code of Norway?"); ``listing``: the records meeting conditions ("Which subdivisions end with 'burg'?")."""
 
 
 # --- datasets ------------------------------------------------------------------------------------
@@ -64,9 +65,32 @@ DATASETS: dict[str, DatasetSource] = {
         DatasetSource("wheat", lambda: datasets.vega_dataset_path("wheat.json")),
         DatasetSource("tips", lambda: datasets.plotly_dataset_path("tips")),
         DatasetSource("gapminder", lambda: datasets.plotly_dataset_path("gapminder")),
+        DatasetSource("languages", lambda: datasets.pycountry_database_path("iso639-3.json"), key="639-3"),
+        DatasetSource("subdivisions", lambda: datasets.pycountry_database_path("iso3166-2.json"), key="3166-2"),
+        DatasetSource("airports", lambda: vega_csv_as_json("airports.csv", numbers=("latitude", "longitude"))),
         DatasetSource("orders", datasets.example_orders_path, public=False),
     )
 }
+
+
+def vega_csv_as_json(file_name: str, numbers: tuple[str, ...] = ()) -> Path:
+    """A CSV file of ``vega_datasets`` exported as a JSON array of records under ``tests/.data/vega/``, the way an
+    analyst would export it: the ``numbers`` columns as numbers, the others as text (codes such as the airport
+    "00M" stay text), empty cells left out."""
+    import csv
+
+    target = datasets.PLOTLY_JSON_DIR.parent / "vega" / file_name.replace(".csv", ".json")
+    if not target.is_file():
+        with datasets.vega_dataset_path(file_name).open(encoding="utf-8", newline="") as handle:
+            records = [
+                {key: float(value) if key in numbers else value for key, value in row.items() if value != ""}
+                for row in csv.DictReader(handle)
+            ]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".part")
+        partial.write_text(json.dumps(records))
+        partial.replace(target)
+    return target
 
 
 def dataset_path(name: str) -> Path:
@@ -237,6 +261,61 @@ def lookup(rows: Rows, path: str, *wanted: str) -> NotAnalytic:
     return NotAnalytic(about="; ".join(seen))
 
 
+def named(rows: Rows, path: str, name: str) -> list[Record]:
+    """The records whose ``path`` is ``name``, ignoring case."""
+    return [row for row in rows if str(get(row, path) or "").lower() == name.lower()]
+
+
+def value_of(rows: Rows, path: str, name: str, field: str) -> Scalar:
+    """A lookup of one record: the ``field`` of the one record whose ``path`` is ``name``."""
+    found = named(rows, path, name)
+    if len(found) != 1:
+        raise ValueError(f"expected one record with {path} = {name!r}, found {len(found)}")
+    value = get(found[0], field)
+    if value is None:
+        raise ValueError(f"{name!r} has no {field}")
+    return Scalar(value)
+
+
+def values_of(rows: Rows, path: str, name: str, field: str, where: Where | None = None) -> Records:
+    """A lookup over several records called the same: each value of ``field`` they hold must be shown, and the
+    block must count every one of the records."""
+    found = _rows(named(rows, path, name), where)
+    if len(found) < 2:
+        raise ValueError(f"expected several records with {path} = {name!r}, found {len(found)}")
+    shown = tuple(dict.fromkeys(str(value) for row in found if (value := get(row, field)) is not None))
+    return Records(shown, need=len(shown), total=len(found))
+
+
+def listing(rows: Rows, where: Where, label: str, need: int = 10) -> Records:
+    """A listing: the records meeting ``where``, named by ``label``; ``need`` of them (all, when fewer) must be
+    shown, and the block must count every one."""
+    found = _rows(rows, where)
+    if not found:
+        raise ValueError("the listing matches no record")
+    names = tuple(dict.fromkeys(str(get(row, label)) for row in found))
+    return Records(names, need=min(need, len(names)), total=len(found))
+
+
+def absent(rows: Rows, name: str, *paths: str) -> NotAnalytic:
+    """A name no record has in any of ``paths``: the question must not be computed (never a wrong record)."""
+    words = name.lower().split()
+    for row in rows:
+        for path in paths:
+            text = str(get(row, path) or "").lower()
+            if text == name.lower() or all(word in text.split() for word in words):
+                raise ValueError(f"{name!r} is in the data: {path} = {get(row, path)!r}")
+    return NotAnalytic(about=f"no record named {name!r} in {', '.join(paths)}")
+
+
+def ambiguous(rows: Rows, word: str, path: str) -> NotAnalytic:
+    """A name that several records share a word of, none of them by that name alone: not guessed."""
+    found = [str(get(row, path)) for row in rows if word.lower() in str(get(row, path) or "").lower().split()]
+    if len(found) < 2 or any(name.lower() == word.lower() for name in found):
+        raise ValueError(f"{word!r} is not ambiguous in {path}: {found}")
+    return NotAnalytic(about=f"{word!r} could name {', '.join(found)}")
+
+
 def about(rows: Rows, *paths: str) -> NotAnalytic:
     """An open question about the dataset's fields, which must exist."""
     missing = [path for path in paths if not values(rows, path)]
@@ -327,8 +406,8 @@ CASES: tuple[Case, ...] = (
          lambda rs: count(rs, lambda r: r["Year"] < "1975-01-01"), ops=("<", "year")),
     Case("cars_about_chevelle", "cars", "Tell me about the chevrolet chevelle malibu", "not_analytic",
          lambda rs: lookup(rs, "Name", "chevrolet chevelle malibu")),
-    Case("cars_lookup_skylark", "cars", "What is the horsepower of the buick skylark 320?", "not_analytic",
-         lambda rs: lookup(rs, "Name", "buick skylark 320")),
+    Case("cars_lookup_skylark", "cars", "What is the horsepower of the buick skylark 320?", "lookup",
+         lambda rs: value_of(rs, "Name", "buick skylark 320", "Horsepower"), ops=("=",)),
     Case("cars_compare_pinto_corolla", "cars", "Compare the ford pinto with the toyota corolla", "not_analytic",
          lambda rs: lookup(rs, "Name", "ford pinto", "toyota corolla")),
 
@@ -408,10 +487,10 @@ CASES: tuple[Case, ...] = (
          lambda rs: count(rs, has_text("name", "island")), ops=("contains",)),
     Case("countries_republic_official", "countries", "How many official names contain Republic?", "count",
          lambda rs: count(rs, has_text("official_name", "republic")), ops=("contains",)),
-    Case("countries_germany_alpha3", "countries", "What is Germany's alpha-3 code?", "not_analytic",
-         lambda rs: lookup(rs, "name", "Germany")),
-    Case("countries_bolivia_official", "countries", "What is the official name of Bolivia?", "not_analytic",
-         lambda rs: lookup(rs, "common_name", "Bolivia")),
+    Case("countries_germany_alpha3", "countries", "What is Germany's alpha-3 code?", "lookup",
+         lambda rs: value_of(rs, "name", "Germany", "alpha_3")),
+    Case("countries_bolivia_official", "countries", "What is the official name of Bolivia?", "lookup",
+         lambda rs: value_of(rs, "common_name", "Bolivia", "official_name")),
 
     # iso4217.json (pycountry): alpha_3, name, numeric
     Case("currencies_count", "currencies", "How many currencies are listed?", "count", lambda rs: count(rs)),
@@ -601,8 +680,136 @@ CASES: tuple[Case, ...] = (
          lambda rs: count_distinct(rs, "country")),
     Case("gap_gdp_as_named", "gapminder", "What is the average gdpPercap in Europe?", "mean",
          lambda rs: mean(rs, "gdpPercap", lambda r: r["continent"] == "Europe"), ops=("=",)),
-    Case("gap_chile_1952", "gapminder", "What was the population of Chile in 1952?", "not_analytic",
-         lambda rs: lookup(rs, "country", "Chile")),
+    Case("gap_chile_1952", "gapminder", "What was the population of Chile in 1952?", "lookup",
+         lambda rs: value_of([r for r in rs if r["year"] == 1952], "country", "Chile", "pop"), ops=("=",)),
+    # Records themselves, computed like aggregates: a field of a named record (a lookup) or the records meeting
+    # conditions (a listing). Names are written as an analyst types them: lower case, without accents or
+    # punctuation, in part, with a typo; a name the data does not hold, or several records share, is not
+    # computed. Over the files above, and pycountry's languages (iso639-3: alpha_3, name, scope, type, …) and
+    # subdivisions (iso3166-2: code, name, type, parent), and vega's airports (iata, name, city, state, …).
+    Case("cars_lookup_impala_weight", "cars", "How heavy is the chevrolet impala?", "lookup",
+         lambda rs: values_of(rs, "Name", "chevrolet impala", "Weight_in_lbs")),
+    Case("cars_lookup_pinto_hp", "cars", "What is the horsepower of the ford pinto?", "lookup",
+         lambda rs: values_of(rs, "Name", "ford pinto", "Horsepower")),
+    Case("cars_lookup_runabout_weight", "cars", "How much does the ford pinto runabout weigh?", "lookup",
+         lambda rs: value_of(rs, "Name", "ford pinto runabout", "Weight_in_lbs")),
+    Case("cars_lookup_corolla_cylinders", "cars", "How many cylinders does the toyota corolla have?", "lookup",
+         lambda rs: values_of(rs, "Name", "toyota corolla", "Cylinders")),
+    Case("cars_lookup_impala_typo", "cars", "What is the mpg of the chevrolet impalla?", "lookup",
+         lambda rs: values_of(rs, "Name", "chevrolet impala", "Miles_per_Gallon")),
+    Case("cars_lookup_runabout_typo", "cars", "What is the acceleration of the ford pinto runabuot?", "lookup",
+         lambda rs: value_of(rs, "Name", "ford pinto runabout", "Acceleration")),
+    Case("cars_lookup_rebel", "cars", "What is the acceleration of the amc rebel sst?", "lookup",
+         lambda rs: value_of(rs, "Name", "amc rebel sst", "Acceleration")),
+    Case("cars_lookup_datsun_year", "cars", "What year is the datsun 280-zx from?", "lookup",
+         lambda rs: value_of(rs, "Name", "datsun 280-zx", "Year")),
+    Case("cars_lookup_impala_capitals", "cars", "What is the displacement of the Chevrolet Impala?", "lookup",
+         lambda rs: values_of(rs, "Name", "chevrolet impala", "Displacement")),
+    Case("cars_lookup_pinto_in_part", "cars", "What is the weight of the pinto?", "lookup",
+         lambda rs: values_of(rs, "Name", "ford pinto", "Weight_in_lbs")),
+    Case("cars_list_japanese_30mpg", "cars", "Show the Japanese cars with more than 30 mpg", "listing",
+         lambda rs: listing(rs, lambda r: r["Origin"] == "Japan" and (r["Miles_per_Gallon"] or 0) > 30, "Name"),
+         ops=("=", ">")),
+    Case("cars_list_hp_over_200", "cars", "Which cars have more than 200 horsepower?", "listing",
+         lambda rs: listing(rs, lambda r: (r["Horsepower"] or 0) > 200, "Name"), ops=(">",)),
+    Case("cars_list_europe_6cyl", "cars", "List the cars from Europe with 6 cylinders", "listing",
+         lambda rs: listing(rs, lambda r: r["Origin"] == "Europe" and r["Cylinders"] == 6, "Name"), ops=("=",)),
+    Case("cars_list_named_pinto", "cars", "Which cars are named ford pinto?", "listing",
+         lambda rs: listing(rs, lambda r: r["Name"] == "ford pinto", "Name"), ops=("=",)),
+    Case("cars_absent_tesla", "cars", "What is the horsepower of the tesla model s?", "not_analytic",
+         lambda rs: absent(rs, "tesla model s", "Name")),
+    Case("cars_absent_gt500", "cars", "How heavy is the ford mustang gt500?", "not_analytic",
+         lambda rs: absent(rs, "ford mustang gt500", "Name")),
+    Case("countries_lookup_norway_alpha3", "countries", "What is the alpha-3 code of Norway?", "lookup",
+         lambda rs: value_of(rs, "name", "Norway", "alpha_3")),
+    Case("countries_lookup_france_official", "countries", "What is the official name of France?", "lookup",
+         lambda rs: value_of(rs, "name", "France", "official_name")),
+    Case("countries_list_code_nor", "countries", "Which country has the code NOR?", "listing",
+         lambda rs: listing(rs, lambda r: "NOR" in (r["alpha_2"], r["alpha_3"], r["numeric"]), "name"), ops=("=",)),
+    Case("countries_lookup_norway_typo", "countries", "what is the alpha-2 code of norwya", "lookup",
+         lambda rs: value_of(rs, "name", "Norway", "alpha_2")),
+    Case("countries_lookup_ivory_coast", "countries", "What is the numeric code of cote d'ivoire?", "lookup",
+         lambda rs: value_of(rs, "name", "Côte d'Ivoire", "numeric")),
+    Case("countries_lookup_uk_lower", "countries", "What is the official name of the united kingdom?", "lookup",
+         lambda rs: value_of(rs, "name", "United Kingdom", "official_name")),
+    Case("countries_lookup_uk_typo", "countries", "What is the alpha-2 code of the Untied Kingdom?", "lookup",
+         lambda rs: value_of(rs, "name", "United Kingdom", "alpha_2")),
+    Case("countries_list_alpha2_jp", "countries", "Which country has the alpha-2 code 'JP'?", "listing",
+         lambda rs: listing(rs, lambda r: r["alpha_2"] == "JP", "name"), ops=("=",)),
+    Case("countries_list_stan", "countries", "Which countries have names ending with 'stan'?", "listing",
+         lambda rs: listing(rs, lambda r: r["name"].lower().endswith("stan"), "name"), ops=("ends_with",)),
+    Case("countries_list_no_official", "countries", "Which countries have no official name?", "listing",
+         lambda rs: listing(rs, lambda r: r.get("official_name") is None, "name"), ops=("is_missing",)),
+    Case("countries_absent_atlantis", "countries", "What is the alpha-3 code of Atlantis?", "not_analytic",
+         lambda rs: absent(rs, "Atlantis", "name", "official_name", "common_name")),
+    Case("countries_ambiguous_korea", "countries", "What is the official name of Korea?", "not_analytic",
+         lambda rs: ambiguous(rs, "Korea", "common_name")),
+    Case("languages_list_type_e", "languages", "List the languages of type E", "listing",
+         lambda rs: listing(rs, lambda r: r["type"] == "E", "name"), ops=("=",)),
+    Case("languages_list_type_c", "languages", "Which languages are of type C?", "listing",
+         lambda rs: listing(rs, lambda r: r["type"] == "C", "name"), ops=("=",)),
+    Case("languages_list_scope_m", "languages", "Which languages have scope M?", "listing",
+         lambda rs: listing(rs, lambda r: r["scope"] == "M", "name"), ops=("=",)),
+    Case("languages_lookup_esperanto", "languages", "What is the alpha-3 code of Esperanto?", "lookup",
+         lambda rs: value_of(rs, "name", "Esperanto", "alpha_3")),
+    Case("languages_list_code_tlh", "languages", "Which language has the code tlh?", "listing",
+         lambda rs: listing(rs, lambda r: r["alpha_3"] == "tlh", "name"), ops=("=",)),
+    Case("languages_lookup_klingon_type", "languages", "What type is Klingon?", "lookup",
+         lambda rs: value_of(rs, "name", "Klingon", "type")),
+    Case("languages_lookup_volapuk", "languages", "What is the alpha 2 code of Volapuk?", "lookup",
+         lambda rs: value_of(rs, "name", "Volapük", "alpha_2")),
+    Case("languages_lookup_arabic_scope", "languages", "What is the scope of Arabic?", "lookup",
+         lambda rs: value_of(rs, "name", "Arabic", "scope")),
+    Case("languages_absent_elvish", "languages", "What is the alpha-3 code of Elvish?", "not_analytic",
+         lambda rs: absent(rs, "Elvish", "name", "inverted_name")),
+    Case("subdivisions_list_burg", "subdivisions", "Which subdivisions end with 'burg'?", "listing",
+         lambda rs: listing(rs, lambda r: r["name"].lower().endswith("burg"), "name"), ops=("ends_with",)),
+    Case("subdivisions_list_saint", "subdivisions", "Which subdivisions start with 'Saint'?", "listing",
+         lambda rs: listing(rs, lambda r: r["name"].lower().startswith("saint"), "name"), ops=("starts_with",)),
+    Case("subdivisions_lookup_hamburg", "subdivisions", "What is the code of Hamburg?", "lookup",
+         lambda rs: value_of(rs, "name", "Hamburg", "code")),
+    Case("subdivisions_list_de_hh", "subdivisions", "Which subdivision has the code DE-HH?", "listing",
+         lambda rs: listing(rs, lambda r: r["code"] == "DE-HH", "name"), ops=("=",)),
+    Case("subdivisions_lookup_spb", "subdivisions", "What is the code of sankt peterburg?", "lookup",
+         lambda rs: value_of(rs, "name", "Sankt-Peterburg", "code")),
+    Case("subdivisions_lookup_bayern_type", "subdivisions", "What is the type of Bayern?", "lookup",
+         lambda rs: value_of(rs, "name", "Bayern", "type")),
+    Case("subdivisions_list_land", "subdivisions", "Which subdivisions are of type Land?", "listing",
+         lambda rs: listing(rs, lambda r: r["type"] == "Land", "name"), ops=("=",)),
+    Case("subdivisions_absent_gondor", "subdivisions", "What is the code of Gondor?", "not_analytic",
+         lambda rs: absent(rs, "Gondor", "name")),
+    Case("airports_list_jfk", "airports", "Which airport has the code JFK?", "listing",
+         lambda rs: listing(rs, lambda r: r["iata"] == "JFK", "name"), ops=("=",)),
+    Case("airports_list_anchorage", "airports", "Which airports are in Anchorage?", "listing",
+         lambda rs: listing(rs, lambda r: r["city"] == "Anchorage", "name"), ops=("=",)),
+    Case("airports_lookup_sea_city", "airports", "What city is the airport SEA in?", "lookup",
+         lambda rs: value_of(rs, "iata", "SEA", "city")),
+    Case("airports_lookup_sfo_latitude", "airports", "What is the latitude of San Francisco International?",
+         "lookup", lambda rs: value_of(rs, "name", "San Francisco International", "latitude")),
+    Case("airports_lookup_ohare_state", "airports", "What state is Chicago O'Hare International in?", "lookup",
+         lambda rs: value_of(rs, "name", "Chicago O'Hare International", "state")),
+    Case("airports_lookup_jfk_lower", "airports", "What is the iata code of john f kennedy intl?", "lookup",
+         lambda rs: value_of(rs, "name", "John F Kennedy Intl", "iata")),
+    Case("airports_absent_qqq", "airports", "Which airport has the code QQQ?", "not_analytic",
+         lambda rs: absent(rs, "QQQ", "iata", "name")),
+    Case("orders_lookup_status", "orders", "What is the status of order ORD-10042?", "lookup",
+         lambda rs: value_of(rs, "order_id", "ORD-10042", "status")),
+    Case("orders_lookup_products", "orders", "What products are in order ORD-10003?", "lookup",
+         lambda rs: Records(tuple(item["product"] for item in named(rs, "order_id", "ORD-10003")[0]["items"]),
+                            need=len(named(rs, "order_id", "ORD-10003")[0]["items"]), total=1)),
+    Case("orders_lookup_carrier", "orders", "What is the carrier of order ORD-10010?", "lookup",
+         lambda rs: value_of(rs, "order_id", "ORD-10010", "shipping.carrier")),
+    Case("orders_lookup_segment", "orders", "What is the segment of Elena Rossi?", "lookup",
+         lambda rs: values_of(rs, "customer.name", "Elena Rossi", "customer.segment")),
+    Case("orders_list_electronics", "orders", "Which orders contain Electronics items?", "listing",
+         lambda rs: listing(rs, lambda r: any(item["category"] == "Electronics" for item in r["items"]), "order_id"),
+         ops=("=",)),
+    Case("orders_absent_99999", "orders", "What is the status of order ORD-99999?", "not_analytic",
+         lambda rs: absent(rs, "ORD-99999", "order_id")),
+    Case("gap_lookup_japan_life", "gapminder", "What was the life expectancy of Japan in 2007?", "lookup",
+         lambda rs: value_of([r for r in rs if r["year"] == 2007], "country", "Japan", "lifeExp")),
+    Case("gap_lookup_chile_typo", "gapminder", "What was the population of Chlie in 1957?", "lookup",
+         lambda rs: value_of([r for r in rs if r["year"] == 1957], "country", "Chile", "pop")),
 )
 """Every question of the set."""
 

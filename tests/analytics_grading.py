@@ -4,8 +4,13 @@ An expectation is one of:
 
 - ``Scalar``: one value (a number, or a date/text compared as a string);
 - ``Groups``: group key -> value, all groups or the first ``top`` ones in order;
-- ``Records``: the names of the records that answer (argmax/argmin), ties included;
-- ``NotAnalytic``: a lookup or open question that retrieval must answer (no computed block).
+- ``Records``: the names of the records that answer (argmax/argmin, a listing), ties included, or the
+  values a lookup finds in several records, with the number of records it must count;
+- ``NotAnalytic``: an open question, or a name the data does not hold, that retrieval must answer (no
+  computed block).
+
+A lookup of one record's field ("What is the alpha-3 code of Norway?") is a ``Scalar``: the asked value is
+the last cell of the single row.
 
 ``grade`` reads the computed block of an answer (``Answer.meta["computed"]``: ``columns``, ``rows``,
 ``summary``, ``sql``, ``spec``, ``planner``; ``None`` when retrieval answered) and the answer's text.
@@ -45,12 +50,17 @@ class Groups:
 
 @dataclass(frozen=True)
 class Records:
-    """Names (labels, ids) of the answer records; at least ``need`` of them must be shown.
+    """Names (labels, ids) of the answer records, or the values asked of them; at least ``need`` of them must
+    be shown.
 
-    With ties, ``names`` lists every tied record and ``need`` stays the number asked for."""
+    With ties, ``names`` lists every tied record and ``need`` stays the number asked for. A name that is a
+    number matches a cell holding that number (``4354`` is not found in ``$[4354]``)."""
 
     names: tuple[str, ...]
     need: int = 1
+    total: int | None = None
+    """For a listing or a lookup over several records: how many records the computed block must count
+    (``matched_rows``), so that a listing of the wrong records, or of some of them, is wrong."""
 
 
 @dataclass(frozen=True)
@@ -252,6 +262,9 @@ def _key(value: Any) -> str:
 
 
 def _grade_records(expected: Records, computed: Mapping[str, Any] | None, text: str) -> Grade:
+    if expected.total is not None and computed is not None and computed.get("matched_rows") != expected.total:
+        return Grade(False, f"expected {expected.total} records, the block counts {computed.get('matched_rows')}: "
+                            f"{_describe(computed)}")
     cells = [_as_text(cell) for row in (_rows(computed) if computed is not None else []) for cell in row]
     lowered = text.lower()
     in_cells = {name for name in expected.names if any(_names_record(name.lower(), cell) for cell in cells)}
@@ -266,7 +279,12 @@ def _grade_records(expected: Records, computed: Mapping[str, Any] | None, text: 
 
 
 def _names_record(name: str, cell: str) -> bool:
-    """A cell names the record: it holds the name, or it is the month (``1855-01``) of a date name."""
+    """A cell names the record: it holds the name, or it is the month (``1855-01``) of a date name; a number is
+    named by a cell holding that number."""
+    number = _as_number(name)
+    if number is not None and re.fullmatch(r"-?\d+(?:\.\d+)?", name):
+        found = _as_number(cell)
+        return found is not None and math.isclose(found, number, rel_tol=1e-9, abs_tol=1e-9)
     return name in cell or (re.fullmatch(r"\d{4}-\d{2}", cell) is not None and name.startswith(cell + "-"))
 
 

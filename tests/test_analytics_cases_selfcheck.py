@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 BY_ID = {case.id: case for case in CASES}
 SCALAR_TYPES = {"count", "count_distinct", "sum", "mean", "median", "min", "max", "filter_range"}
 GROUP_TYPES = {"group", "topn"}
-RECORD_TYPES = {"argmax", "argmin"}
+RECORD_TYPES = {"argmax", "argmin", "listing"}
 FILTER_OPS = {"=", "!=", "<", "<=", ">", ">=", "in", "contains", "between", "is_missing", "not_missing"}
 DATE_PARTS = {"year", "month", "quarter"}
 
@@ -77,6 +77,15 @@ def test_every_question_type_is_covered_and_lookups_are_enough() -> None:
     assert per_type["not_analytic"] >= 10
 
 
+def test_records_are_asked_by_name_and_by_condition_with_names_the_data_lacks() -> None:
+    per_type = Counter(case.qtype for case in CASES)
+    assert per_type["lookup"] + per_type["listing"] >= 40 and per_type["listing"] >= 10, per_type
+    record_sets = {case.dataset for case in CASES if case.qtype in ("lookup", "listing")}
+    assert {"countries", "languages", "subdivisions", "cars", "airports"} <= record_sets, record_sets
+    negatives = [case for case in CASES if case.qtype == "not_analytic" and "named" in case.truth().about]
+    assert len(negatives) >= 5, [case.id for case in negatives]
+
+
 def test_every_filter_operator_and_date_part_is_asked() -> None:
     asked = {op for case in CASES for op in case.ops}
     assert FILTER_OPS | DATE_PARTS <= asked, (FILTER_OPS | DATE_PARTS) - asked
@@ -102,6 +111,9 @@ def test_each_truth_computes_and_is_not_trivial(case: Case) -> None:
     assert not isinstance(truth, NotAnalytic)
     if case.qtype in SCALAR_TYPES:
         assert isinstance(truth, Scalar)
+    elif case.qtype == "lookup":
+        assert isinstance(truth, (Scalar, Records))
+        assert not isinstance(truth, Records) or truth.total is not None  # several records: all must be counted
     elif case.qtype in GROUP_TYPES:
         assert isinstance(truth, Groups)
     elif case.qtype in RECORD_TYPES:
@@ -238,10 +250,40 @@ def test_records_need_every_asked_record_and_accept_any_tie() -> None:
         assert grade(tied, computed([["$[0]", name, 8]]), "").ok
 
 
-def test_lookups_must_go_to_retrieval() -> None:
+def test_open_questions_and_absent_names_must_go_to_retrieval() -> None:
+    case = BY_ID["cars_absent_tesla"]
+    assert grade(case, None, "The data holds no Tesla.").ok
+    assert not grade(case, computed([["$[0]", "ford pinto", 85]]), "85").ok
+    assert grade(BY_ID["cars_about_chevelle"], None, "A 1970 car.").ok
+
+
+def test_a_lookup_of_one_record_is_its_value() -> None:
     case = BY_ID["countries_germany_alpha3"]
-    assert grade(case, None, "Germany's alpha-3 code is DEU.").ok
-    assert not grade(case, computed([["DEU", 1]]), "DEU").ok
+    assert case.truth() == Scalar("DEU")
+    assert grade(case, computed([['$["3166-1"][59]', "Germany", "DEU"]]), "").ok
+    assert not grade(case, computed([['$["3166-1"][60]', "Denmark", "DNK"]]), "").ok
+    assert not grade(case, None, "I could not find it.").ok
+
+
+def test_a_lookup_of_several_records_needs_every_value_and_their_count() -> None:
+    case = BY_ID["cars_lookup_impala_weight"]
+    truth = case.truth()
+    assert isinstance(truth, Records) and truth.total == 4 and set(truth.names) == {"4354", "4209", "4274", "4997"}
+    rows = [[f"$[{i}]", "chevrolet impala", int(w)] for i, w in enumerate(truth.names)]
+    assert grade(case, {**computed(rows), "matched_rows": 4}, "").ok
+    assert not grade(case, {**computed(rows[:3]), "matched_rows": 3}, "").ok  # one record left out
+    assert not grade(case, {**computed(rows), "matched_rows": 5}, "").ok  # another record counted in
+    ids_only = [[f"$[{w}]", "chevrolet impala", 1] for w in truth.names]  # a number inside an id names nothing
+    assert not grade(case, {**computed(ids_only), "matched_rows": 4}, "").ok
+
+
+def test_a_listing_names_its_records_and_counts_them_all() -> None:
+    case = BY_ID["subdivisions_list_burg"]
+    truth = case.truth()
+    assert truth.total == 6 and "Hamburg" in truth.names and "Sankt-Peterburg" in truth.names
+    rows = [[f"$[{i}]", name] for i, name in enumerate(truth.names)] + [["$[9]", "Limburg"]]
+    assert grade(case, {**computed(rows), "matched_rows": 6}, "").ok
+    assert not grade(case, {**computed(rows[:2]), "matched_rows": 2}, "").ok
 
 
 def test_grade_takes_an_expectation_directly() -> None:

@@ -117,7 +117,6 @@ def messy_records() -> list[dict[str, Any]]:
                 "grid": [[1, 2], [3]],
                 "shape": "solo" if i % 5 == 0 else ["multi", "many"],
                 "parts": [{"pid": i, "colors": ["x", "y"], "sub": [{"deep": 1}]}, {"pid": i + 100, "colors": []}],
-                "bad": "\ud800 broken",
             }
         )
     return records
@@ -164,9 +163,14 @@ def test_arrays_of_arrays_and_deeper_objects_are_left_out(messy: AnalyticTable) 
     assert messy.schema.columns["parts.colors"].table == "parts"
 
 
-def test_lone_surrogates_are_replaced(messy: AnalyticTable) -> None:
-    assert messy.schema.columns["bad"].values == ("? broken",)
-    assert messy.schema.columns["id"].values[0].startswith("R")  # the other text of the table is untouched
+def test_a_lone_surrogate_is_refused_by_the_loader_in_one_clear_line() -> None:
+    from rag.errors import DataLoadError
+
+    with pytest.raises(DataLoadError) as refused:
+        build([*messy_records()[:2], {"id": "R99", "bad": "\ud800 broken"}], name="messy.json")
+    message = str(refused.value)
+    assert message.startswith("messy.json:") and "lone surrogate" in message and "\n" not in message
+    assert "Traceback" not in message and "codec" not in message
 
 
 def test_names_duckdb_cannot_take_get_sql_names() -> None:

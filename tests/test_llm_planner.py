@@ -73,6 +73,7 @@ VALID = {
     "group_by": None,
     "order": None,
     "limit": None,
+    "fields": [],
 }
 UNKNOWN_FIELD = {**VALID, "filters": [{"field": "Cylindres", "op": "=", "value": 8}]}
 

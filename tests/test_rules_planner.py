@@ -111,13 +111,26 @@ def test_child_table_values_and_quantities(planner: RulesPlanner) -> None:
     "question",
     [
         "Tell me about the chevrolet chevelle malibu",
-        "What is the horsepower of the ford pinto?",
-        "How many cylinders does the ford pinto have?",
         "Compare the ford pinto with the toyota corolla",
+        "Describe the toyota corolla",
+        "Is the ford pinto from Japan?",
     ],
 )
-def test_lookups_are_not_analytic(planner: RulesPlanner, question: str) -> None:
+def test_open_questions_about_records_are_not_analytic(planner: RulesPlanner, question: str) -> None:
     assert planner.plan(question).status == NOT_ANALYTIC
+
+
+@pytest.mark.parametrize(
+    ("question", "field"),
+    [
+        ("What is the horsepower of the ford pinto?", "Horsepower"),
+        ("How many cylinders does the ford pinto have?", "Cylinders"),
+        ("How heavy is the Ford Pinto?", "Weight_in_lbs"),
+    ],
+)
+def test_a_field_of_a_named_record_is_read_off_the_records(planner: RulesPlanner, question: str, field: str) -> None:
+    spec = _spec(planner, question)
+    assert (spec.aggregation, spec.fields, spec.filters) == ("records", (field,), (Filter("Name", "=", "ford pinto"),))
 
 
 def test_an_average_of_nothing_named_is_unfilled_with_a_reason(planner: RulesPlanner) -> None:

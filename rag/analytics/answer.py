@@ -7,19 +7,22 @@ goes into ``Answer.meta["computed"]`` (and the stream buffer, before the model's
 Fields are shown under their own names (the flat path: ``a"b``, the key ``["a.b"]`` apart from the nested
 ``a.b``). Where a reader could take one field for another, the assumptions name the one used
 (``field_notes``): a field called like an internal column (``_record_id``), names equal but for case or
-punctuation, names that are not plain words. The record id column of an argmax is found by position.
+punctuation, names that are not plain words. The record id column of an argmax or of records is found by
+position. The sentences of a ``records`` result are ``rag.analytics.records``'s; values are written as
+``rag.analytics.wording`` writes them.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from typing import Any, Mapping, Sequence
 
+from rag.analytics import records
 from rag.analytics.plan import Plan
-from rag.analytics.spec import RECORD_AGGREGATIONS, RECORD_ID, QuerySpec, TableSchema
+from rag.analytics.spec import RECORD_ID, RECORDS, ROW_AGGREGATIONS, QuerySpec, TableSchema
 from rag.analytics.sql import INTERNAL_NAMES
+from rag.analytics.wording import describe_filters, format_key, format_value
 from rag.analytics.words import field_words
 
 MAX_TABLE_ROWS = 50
@@ -38,36 +41,6 @@ _AGGREGATION_WORDS = {
     "min": "lowest",
     "max": "highest",
 }
-_OP_WORDS = {"=": "=", "!=": "≠", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
-
-
-def format_value(value: Any) -> str:
-    """A number as a person reads it: ``1,234``, ``30.45``, ``0.0012``; other values as they are."""
-    if isinstance(value, bool) or value is None:
-        return "missing" if value is None else str(value).lower()
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        if value.is_integer() and abs(value) < 1e15:
-            return f"{int(value):,}"
-        magnitude = abs(value)
-        if magnitude >= 100:
-            return f"{value:,.2f}"
-        if magnitude >= 0.01:
-            return f"{value:.2f}" if round(value, 2) == round(value, 4) else f"{value:.4g}"
-        return f"{value:.3g}"
-    return str(value)
-
-
-def format_key(value: Any) -> str:
-    """A group key as it is written: ``1982``, not ``1,982`` (years, codes, ids are names, not amounts)."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        value = int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return format_value(value)
 
 
 def row_cells(row: Sequence[Any], keep: Sequence[int], grouped: bool) -> list[str]:
@@ -75,14 +48,9 @@ def row_cells(row: Sequence[Any], keep: Sequence[int], grouped: bool) -> list[st
     return [format_key(row[i]) if grouped and i == 0 else format_value(row[i]) for i in keep if i < len(row)]
 
 
-def _filter_formatter(field: str) -> Any:
-    """How a filter's values are written: years as years (``year ≥ 2005``), other numbers as amounts."""
-    return format_key if "year" in field.lower() else format_value
-
-
 def record_id_position(spec: QuerySpec | Mapping[str, Any] | None) -> int | None:
-    """Where the record id stands in the rows of ``spec``'s result (argmax/argmin: first, or second after the
-    group), else None. Told by the spec's shape, never by the column's name: a data field may be called
+    """Where the record id stands in the rows of ``spec``'s result (argmax/argmin/records: first, or second after
+    the group), else None. Told by the spec's shape, never by the column's name: a data field may be called
     ``_record_id`` as well, and its column is the data's."""
     if isinstance(spec, QuerySpec):
         aggregation, grouped = spec.aggregation, spec.group_by is not None
@@ -90,7 +58,7 @@ def record_id_position(spec: QuerySpec | Mapping[str, Any] | None) -> int | None
         aggregation, grouped = spec.get("aggregation"), bool(spec.get("group_by"))
     else:
         return None
-    if aggregation not in RECORD_AGGREGATIONS:
+    if aggregation not in ROW_AGGREGATIONS:
         return None
     return 1 if grouped else 0
 
@@ -112,29 +80,6 @@ def computed_table(computed: Mapping[str, Any]) -> tuple[list[str], list[list[st
     return [columns[i] for i in keep], rows
 
 
-def describe_filters(spec: QuerySpec) -> str:
-    """ "Origin = Japan and Horsepower > 100" (empty when there are no filters)."""
-    parts = []
-    for f in spec.filters:
-        format_value = _filter_formatter(f.field)
-        if f.op == "is_missing":
-            parts.append(f"no {f.field} value")
-        elif f.op == "not_missing":
-            parts.append(f"a {f.field} value")
-        elif f.op == "between":
-            low, high = f.value
-            parts.append(f"{f.field} between {format_value(low)} and {format_value(high)}")
-        elif f.op == "in":
-            parts.append(f"{f.field} in ({', '.join(format_value(v) for v in f.value)})")
-        elif f.op == "contains":
-            parts.append(f"{f.field} contains '{f.value}'")
-        elif f.op in ("starts_with", "ends_with"):
-            parts.append(f"{f.field} {'starting' if f.op == 'starts_with' else 'ending'} with '{f.value}'")
-        else:
-            parts.append(f"{f.field} {_OP_WORDS.get(f.op, f.op)} {format_value(f.value)}")
-    return " and ".join(parts)
-
-
 def measure_label(spec: QuerySpec, noun: str = "records") -> str:
     """ "average Miles_per_Gallon", "number of records", "number of distinct Origin"."""
     if spec.aggregation == "count":
@@ -148,6 +93,8 @@ def summarize(
     spec: QuerySpec, result: Any, schema: TableSchema, noun: str = "records", *, with_share: bool = True
 ) -> str:
     """One plain sentence that states the result (a count's share of all records in brackets)."""
+    if spec.aggregation == RECORDS:
+        return records.sentence(spec, result, schema, noun)
     rows = result.rows
     filters = describe_filters(spec)
     total = result.total_rows
@@ -205,6 +152,7 @@ def field_notes(spec: QuerySpec, schema: TableSchema) -> list[str]:
     like an internal column (``_record_id``: the data's own, not the record id), and a field whose name
     differs from another's only by case or punctuation (``a.b``, the key ``["a.b"]``, ``a"b``)."""
     used = [spec.field] if spec.field else []
+    used += list(spec.fields)
     used += [spec.group_by.field] if spec.group_by is not None else []
     used += [item.field for item in spec.filters]
     notes: list[str] = []
@@ -269,7 +217,7 @@ def _key_words(path: str) -> str:
 def computed_answer(plan: Plan, result: Any, schema: TableSchema, *, noun: str = "records") -> dict[str, Any]:
     """The JSON-safe computed part of an answer."""
     spec = plan.spec
-    value = _headline_value(spec, result)
+    value = _headline_value(spec, result, schema)
     if plan.share and isinstance(value, int) and result.total_rows:  # "what percentage of cars are from Japan"
         percent = f"{100 * value / result.total_rows:.1f}%"
         where = describe_filters(spec)
@@ -299,8 +247,10 @@ def computed_answer(plan: Plan, result: Any, schema: TableSchema, *, noun: str =
     }
 
 
-def _headline_value(spec: QuerySpec, result: Any) -> Any:
+def _headline_value(spec: QuerySpec, result: Any, schema: TableSchema) -> Any:
     """The one value to show large, when there is one."""
+    if spec.aggregation == RECORDS:
+        return records.headline(spec, result, schema)
     if spec.group_by is not None:
         return result.rows[0][0] if spec.limit == 1 and result.rows else None
     if spec.aggregation in ("argmax", "argmin"):

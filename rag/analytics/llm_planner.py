@@ -35,6 +35,8 @@ NOT_ANALYTIC = "none"
 SCHEMA_NAME = "query_spec"
 MAX_FILTERS = 4
 """Most filters the schema lets a model write (questions rarely need more; small models loop)."""
+MAX_FIELDS = 6
+"""Most fields a ``records`` plan may ask to show."""
 MAX_VALUE_LENGTH = 80
 """Longest text value the schema allows (keeps a small model from rambling inside a string)."""
 MAX_PLAN_TOKENS = 300
@@ -82,6 +84,7 @@ def spec_json_schema(schema: TableSchema) -> dict[str, Any]:
             "group_by": _nullable(group),
             "order": _nullable({"type": "string", "enum": list(ORDERS)}),
             "limit": _nullable({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
+            "fields": {"type": "array", "items": field_name, "maxItems": MAX_FIELDS},
         }
     )
 
@@ -150,14 +153,18 @@ def planner_prompt(schema: TableSchema) -> str:
         f"The table{name} has {schema.record_count} records. Its columns:",
     ]
     lines += [f"- {describe_column(column, schema)}" for column in schema.columns.values()]
+    label = f" (records are named by {schema.label_field})" if schema.label_field else ""
     lines += [
         "The plan:",
-        "- aggregation: count, count_distinct, sum, mean, median, min, max, or argmax/argmin (the records with "
-        f'the highest/lowest field); "{NOT_ANALYTIC}" when the question is not a computation over the records '
-        "(a lookup of one record, a description, an open question).",
+        "- aggregation: count, count_distinct, sum, mean, median, min, max, argmax/argmin (the records with "
+        "the highest/lowest field), or records (the records matching the filters themselves: a field of a named "
+        f'record, or the records meeting conditions{label}); "{NOT_ANALYTIC}" when the question is not a '
+        "computation over the records and asks for no field of them (a description, a comparison, an open "
+        "question).",
         "- field: the column measured; null for count (counts records"
         + (", or a child table's name to count its rows" if schema.children else "")
-        + ").",
+        + "); for records, the column to sort them by, or null.",
+        "- fields: for records only, the columns asked of them (e.g. the weight of a named car); else [].",
         "- filters: conditions that must all hold, each {field, op, value}. Ops: = != < <= > >=, in (a list), "
         "contains, starts_with and ends_with (text, ignoring case), between ([low, high]), is_missing and "
         "not_missing (value null). "
@@ -166,9 +173,7 @@ def planner_prompt(schema: TableSchema) -> str:
         "of a date column, else null.",
         "- order: desc or asc, for top-N and highest/lowest; limit: N of a top N, else null.",
     ]
-    example = _example(schema)
-    if example:
-        lines.append(example)
+    lines += [example for example in (_example(schema), _records_example(schema)) if example]
     lines.append("Answer with the JSON plan only.")
     return "\n".join(lines)
 
@@ -204,8 +209,28 @@ def _example(schema: TableSchema) -> str:
         "group_by": None,
         "order": None,
         "limit": None,
+        "fields": [],
     }
     return f'Example: "How many records have {category.path} {_shown(value)}?" -> {json.dumps(plan)}'
+
+
+def _records_example(schema: TableSchema) -> str:
+    """A worked lookup over the dataset's own label and another of its record fields, when it has a label."""
+    label = schema.columns.get(schema.label_field or "")
+    asked = next((c for c in schema.columns.values() if c.table == RECORDS_TABLE and c is not label), None)
+    name = next((v for v in (label.values if label else ()) if isinstance(v, str)), None)
+    if label is None or asked is None or name is None:
+        return ""
+    plan = {
+        "aggregation": "records",
+        "field": None,
+        "filters": [{"field": label.path, "op": "=", "value": name}],
+        "group_by": None,
+        "order": None,
+        "limit": None,
+        "fields": [asked.path],
+    }
+    return f'Example: "What is the {asked.path} of {_shown(name)}?" -> {json.dumps(plan)}'
 
 
 def _repair_request(error: SpecError) -> dict[str, str]:

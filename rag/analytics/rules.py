@@ -7,9 +7,17 @@ gallon" and "mpg"), a synonym table for adjectives ("heaviest" -> a weight field
 through each categorical column's distinct values ("Japan" -> ``Origin = Japan``). Every reading
 that is not literal becomes an assumption shown to the user.
 
-A question with no analytic cue is ``not_analytic`` (retrieval answers it). One with a cue that
-cannot be filled (no field for "average", an unknown name that looks like a filter) is
-``unfilled``, with the reason; the engine then tries the LLM planner or falls back to retrieval.
+A question with no analytic cue may still ask for records, which are then computed like aggregates (a
+``records`` spec, see ``rag.analytics.records``): a field of a named record ("What is the alpha-3 code of
+Norway?", "How heavy is the chevrolet impala?", "How many cylinders does the ford pinto have?") or the records
+meeting conditions ("Which subdivisions end with 'burg'?", "Show the Japanese cars with more than 30 mpg",
+"Which country has the code NOR?"). Names are found among the values of the dataset's text fields
+(``rag.analytics.names``): as written (case, accents, punctuation aside), then as a close writing of one name
+(a typo, a name in part), never guessed among several. Any other question with no cue, an open one
+("describe…", "compare…", "why…") or one holding words nothing explains, is ``not_analytic`` (retrieval
+answers it). One that cannot be filled (no field for "average", an unknown name that looks like a filter, a
+record name that meets nothing) is ``unfilled``, with the reason; the engine then tries the LLM planner or
+falls back to retrieval.
 """
 
 from __future__ import annotations
@@ -20,8 +28,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Sequence
 
+from rag.analytics.names import NameIndex, NameMatch
 from rag.analytics.plan import Plan, PlanOutcome
-from rag.analytics.spec import ColumnInfo, Filter, GroupBy, QuerySpec, TableSchema
+from rag.analytics.spec import RECORDS, ColumnInfo, Filter, GroupBy, QuerySpec, TableSchema
 from rag.analytics.words import FUNCTION_WORDS, Token, field_words, parse_number, stem, tokenize, value_words
 
 Embed = Callable[[list[str]], Any]
@@ -195,9 +204,30 @@ QUESTION_FILLERS = frozenset(
     "same single given use used using make made being so such it its them they those these".split()
 )
 """Words a question may hold without naming a field or a value."""
+OPEN_QUESTIONS = frozenset({"why", "describe", "tell", "explain", "compare", "summarize", "summarise", "summary",
+                            "discuss", "overview", "is", "are", "was", "were", "does", "do", "did", "has", "have",
+                            "should", "will"})
+"""First words of questions no spec answers: an open question ("why…", "describe…", "compare…") or a yes/no one
+("is the ford pinto from Japan?"). Asking them of records goes to retrieval."""
+POLITE_OPENINGS = frozenset({"please", "can", "could", "would", "you", "kindly", "now", "then", "so", "ok", "okay"})
+"""Words before the question proper ("can you list…", "please show…")."""
+LISTING_VERBS = frozenset({"list", "show", "name", "give", "find", "display", "get", "enumerate", "return"})
+"""Verbs that open a listing ("list the languages of type E"); "which"/"what" + a noun open one as well."""
+HOW_ADJECTIVES: dict[str, tuple[str, ...]] = {
+    "heavy": ("weight", "mass"), "tall": ("height",), "high": ("height", "elevation", "altitude"),
+    "long": ("length", "duration"), "old": ("age", "year", "born", "founded"), "big": ("size", "area"),
+    "large": ("size", "area"), "far": ("distance",), "wide": ("width",), "deep": ("depth",),
+    "fast": ("speed",), "expensive": ("price", "cost"), "populous": ("population", "pop"),
+}
+"""``how <adjective> is <record>``: the field the adjective asks for ("How heavy is the chevrolet impala?")."""
+LOOKUP_FILLERS = frozenset({"all", "every", "exactly", "actually", "again", "called", "named", "known", "my", "our",
+                            "your", "data", "dataset", "file", "table", "about", "its", "their", "what's", "whats",
+                            "who's", "where's", "which's"})
+"""Words a question about records may hold around the names it writes, naming nothing themselves."""
 
 _YEAR = re.compile(r"^(1[6-9]\d\d|20\d\d|2100)$")
-_QUOTED = re.compile(r"[\"'“‘]([^\"'”’]{1,80})[\"'”’]")
+_QUOTED = re.compile(r"(?<!\w)[\"'“‘]([^\"'”’]{1,80})[\"'”’](?!\w)")
+"""Text between quotes; an apostrophe inside a word ("What's Iceland's capital") opens and closes none."""
 
 
 # ----------------------------------------------------------------------------------------- matching
@@ -246,8 +276,12 @@ class _State:
 class RulesPlanner:
     """Reads questions about one dataset's table."""
 
-    def __init__(self, schema: TableSchema, *, embed: Embed | None = None, record_noun: str | None = None) -> None:
+    def __init__(self, schema: TableSchema, *, embed: Embed | None = None, record_noun: str | None = None,
+                 names: NameIndex | Callable[[], NameIndex] | None = None) -> None:
+        """``names``: the dataset's ``NameIndex`` (or what builds it on first use), for finding records by the
+        names questions write; without it, the values the schema lists are the names."""
         self._schema = schema
+        self._names = names
         self._embed = embed
         self._field_vectors: Any = None
         self._columns = list(schema.columns.values())
@@ -279,9 +313,9 @@ class RulesPlanner:
         cues = _find_cues(lowers)
         superlative = self._superlative(state, cues)
         if not (cues.count or cues.mean or cues.median or cues.has_sum or superlative or cues.group_word or cues.common):
-            return PlanOutcome.not_analytic()
+            return self._plan_records(state, question)  # a field of a named record, the records meeting conditions
         if cues.count and self._is_record_lookup(state, cues):
-            return PlanOutcome.not_analytic()
+            return self._plan_records(_State(tokens=tokens), question)
 
         self._read_limit(state)
         self._read_dates(state)
@@ -294,6 +328,254 @@ class RulesPlanner:
         self._read_group(state, mentions, cues)
         self._read_values(state, mentions)
         return self._assemble(state, mentions, cues, superlative, question)
+
+    # ------------------------------------------------------------------ records: lookups and listings
+    def _plan_records(self, state: _State, question: str) -> PlanOutcome:
+        """A question asking for records rather than a measure: a field of a named record ("What is the alpha-3
+        code of Norway?", "How heavy is the chevrolet impala?") or the records meeting conditions ("Which
+        subdivisions end with 'burg'?", "Show the Japanese cars with more than 30 mpg").
+
+        Names are found among the values of the dataset's text fields (``NameIndex``): written as they are
+        first (case, accents and punctuation aside), then, for words nothing else explains, as a close writing
+        of one name (a typo, a name in part); a name that meets nothing, or several names equally, is not
+        guessed. Open and yes/no questions ("describe …", "compare …", "is …"), a question naming no record
+        or no condition, or holding a word nothing explains, are not analytic (retrieval answers them)."""
+        tokens = state.tokens
+        words = [t.lower for t in tokens]
+        start = 0
+        while start < len(words) and words[start] in POLITE_OPENINGS:
+            start += 1
+        if start >= len(words) or words[start] in OPEN_QUESTIONS or words[start:start + 2] == ["how", "come"]:
+            return PlanOutcome.not_analytic()
+        state.mark(0, start)
+        listing_verb = words[start] in LISTING_VERBS
+        if listing_verb:
+            state.mark(start, start + 1)
+        index = self._name_index()
+        reads = self._exact_names(state, self._mentions(state), question, index)
+        self._read_limit(state)
+        self._read_dates(state)
+        mentions = self._mentions(state)
+        self._read_comparisons(state, mentions)
+        self._read_affixes(state, mentions, question)
+        self._read_quoted(state, question)
+        self._read_contains(state, mentions)
+        self._read_missing(state, mentions)
+        self._read_values(state, mentions)
+        if self._asks_for_elements(state, mentions):
+            return PlanOutcome.not_analytic()  # "show me the items of order ORD-10003": the elements, not records
+        noun = self._listed_noun(state, mentions, words, start, listing_verb)
+        asked = self._asked_fields(state, mentions, words, start)
+        listing = listing_verb or noun is not None
+        if not asked and not listing:
+            return PlanOutcome.not_analytic()
+        runs = self._unexplained_runs(state, mentions, reads)
+        for run in runs:
+            read = self._close_name(state, question, run, index)
+            if isinstance(read, str):  # said when the words stand where a name does ("the mpg of the tesla")
+                named_at = _names_position(words, run[0])
+                return PlanOutcome.unfilled(read) if asked and named_at else PlanOutcome.not_analytic()
+            reads = [r for r in reads if not (run[0] <= r.start and r.end <= run[1])] + [read]
+        for read in sorted(reads, key=lambda r: r.start):
+            state.filters.append(read.filter())
+            state.assumptions.append(read.note(index))
+        if not state.filters:
+            return PlanOutcome.not_analytic()  # a field of no record in particular: retrieval
+        shown = list(dict.fromkeys(asked or self._reasons_shown(state.filters)))
+        spec = QuerySpec(aggregation=RECORDS, filters=tuple(state.filters), limit=state.limit, fields=tuple(shown))
+        return PlanOutcome.planned(Plan(spec=spec, planner="rules", assumptions=tuple(dict.fromkeys(state.assumptions)),
+                                        noun=noun))
+
+    def _name_index(self) -> NameIndex:
+        names = self._names
+        if names is None:
+            names = self._names = NameIndex.from_schema(self._schema)
+        elif not isinstance(names, NameIndex):
+            names = names()
+        return names
+
+    def _exact_names(self, state: _State, mentions: list[_Mention], question: str, index: NameIndex) -> list["_NameRead"]:
+        """The names the question writes as they are (longest first), marked as used; a field named right before a
+        name of its own ("the code NOR", "alpha-3 NOR") is part of it."""
+        tokens = state.tokens
+        reads: list[_NameRead] = []
+        i = 0
+        while i < len(tokens):
+            found = None
+            for end in range(min(len(tokens), i + max(1, index.max_words)), i, -1):
+                if any(k in state.used for k in range(i, end)) or self._cuts_a_mention(mentions, i, end):
+                    continue
+                written = question[tokens[i].start : tokens[end - 1].end]
+                match = index.exact(written)
+                if match is None and written.lower().endswith(("'s", "’s")):  # "Germany's alpha-3 code"
+                    written = written[:-2]
+                    match = index.exact(written)
+                if match is not None and self._plausible_name(state, mentions, i, end, written, match, question):
+                    found = _NameRead(i, end, written, match)
+                    break
+            if found is None:
+                i += 1
+                continue
+            reads.append(found)
+            state.mark(found.start, found.end)
+            for mention in mentions:  # "the code DE-HH": the field named right before a name is the name's
+                if (not mention.is_value and mention.column.path == found.column and not mention.via
+                        and 0 <= found.start - mention.end <= 1):
+                    state.mark(mention.start, mention.end)
+            i = found.end
+        return reads
+
+    @staticmethod
+    def _cuts_a_mention(mentions: list[_Mention], start: int, end: int) -> bool:
+        """A span that overlaps a field or value mention without holding it whole and more."""
+        for mention in mentions:
+            if mention.start < end and start < mention.end:
+                if not (start <= mention.start and mention.end <= end and end - start > mention.end - mention.start):
+                    return True
+        return False
+
+    def _plausible_name(self, state: _State, mentions: list[_Mention], start: int, end: int, written: str,
+                        match: NameMatch, question: str) -> bool:
+        """Whether the words at ``start:end`` are the name ``match`` rather than words of the question: not all
+        words of a question ("the", "code", "which"), not the text of "ends with X" or "contains X", and a short
+        code or a number ("NOR", "no", "578") written as stored, quoted, or right after a naming word or its
+        field ("the code no")."""
+        tokens = state.tokens
+        words = [t.lower for t in tokens]
+        stored = {value for _path, value in match.values}
+        opening = tokens[start].start
+        quoted = opening > 0 and question[opening - 1] in "\"'“‘"
+        before = words[start - 1] if start > 0 else ""
+        after_affix = (before in ("with", "in") and start > 1 and words[start - 2] in AFFIX_WORDS) or before in CONTAIN_WORDS
+        if after_affix:
+            return False
+        stop = FUNCTION_WORDS | QUESTION_FILLERS | _ALL_CUE_WORDS | NAMING_WORDS | FIELD_WORDS | COUNT_WORDS | \
+            OPEN_QUESTIONS | LISTING_VERBS | POLITE_OPENINGS | LOOKUP_FILLERS | NEGATIONS | self._record_nouns
+        as_stored = written in stored and any(ch.isupper() for ch in written) and start > 0
+        if all(w in stop or stem(w) in stop for w in words[start:end]) and not (as_stored or quoted):
+            return False
+        if end - start == 1 and (len(words[start]) <= 3 or tokens[start].text[:1].isdigit()):
+            named = before in NAMING_WORDS or before in FIELD_WORDS or any(
+                not m.is_value and m.end == start and m.column.path in {path for path, _ in match.values} for m in mentions
+            )
+            return quoted or named or (written in stored and not tokens[start].text[:1].isdigit() and start > 0
+                                       and words[start] not in stop)
+        return True
+
+    def _asks_for_elements(self, state: _State, mentions: list[_Mention]) -> bool:
+        """The question names a list of the records ("the items of order …") other than as part of a value of it
+        ("Electronics items"): it asks for the elements, which a listing of records does not give."""
+        for k, token in enumerate(state.tokens):
+            child = self._child_nouns.get(token.stem)
+            if child is None or k in state.used:
+                continue
+            if any(m.is_value and m.column.table == child and m.end == k for m in mentions):
+                continue
+            if any(not m.is_value and m.start <= k < m.end and token.stem in self._leaf_stems[m.column.path]
+                   for m in mentions):
+                continue  # "the language of Norway": the field languages.language, named like its list
+            return True
+        return False
+
+    def _asked_fields(self, state: _State, mentions: list[_Mention], words: list[str], start: int) -> list[str]:
+        """The fields a question asks of its records: the fields it names that no filter took, and the field a
+        "how <adjective>" asks for ("how heavy" -> a weight field)."""
+        asked: list[str] = []
+        for mention in mentions:
+            if mention.is_value or set(range(mention.start, mention.end)) & state.used:
+                continue
+            if all(stem(words[k]) in self._child_nouns and stem(words[k]) not in self._leaf_stems[mention.column.path]
+                   for k in range(mention.start, mention.end)):
+                continue  # "Electronics items": the value's own list, not one field of it
+            asked.append(mention.column.path)
+            end = mention.end  # "life expectancy" for lifeExp: the next word spells out the rest of the name
+            rest = [w for w in field_words(_leaf(mention.column.path, mention.column.table)) if len(w) >= 3
+                    and w not in {stem(words[k]) for k in range(mention.start, mention.end)}]
+            while end < len(words) and end not in state.used and any(words[end].startswith(w) for w in rest):
+                end += 1
+            state.mark(mention.start, end)
+            if mention.via:
+                state.assumptions.append(mention.via)
+        if words[start:start + 1] == ["how"] and start + 1 < len(words) and start + 1 not in state.used:
+            hints = HOW_ADJECTIVES.get(words[start + 1])
+            column = self._hinted_field(hints, ("number", "date", "timestamp", "text")) if hints else None
+            if column is not None:
+                asked.append(column.path)
+                state.mark(start + 1, start + 2)
+                state.assumptions.append(f"'how {words[start + 1]}' read as {column.path}")
+        return list(dict.fromkeys(asked))
+
+    def _listed_noun(self, state: _State, mentions: list[_Mention], words: list[str], start: int,
+                     listing_verb: bool) -> str | None:
+        """What a listing calls its records, right after its opening ("which subdivisions …", "list the languages
+        …", "show the Japanese cars …"), marked as read; None when the question opens no listing."""
+        if not listing_verb and words[start] not in ("which", "what"):
+            return None
+        k = start + 1
+        while k < len(words) and (words[k] in ("me", "us", "the", "all", "of", "every", "a", "an", "any")
+                                   or (k in state.used and any(m.is_value and m.start <= k < m.end for m in mentions))
+                                   or (k in state.used and state.limit is not None and words[k].isdigit())):
+            k += 1
+        if k >= len(words) or k in state.used or not words[k].isalpha() or words[k] in QUESTION_FILLERS | FUNCTION_WORDS:
+            return None
+        if any(m.start <= k < m.end and not (m.via and not m.is_value and m.score <= 0.7) for m in mentions):
+            return None  # a field ("which name …"), not the records ("which stations": not a short "state")
+        state.mark(k, k + 1)
+        return words[k]
+
+    def _unexplained_runs(self, state: _State, mentions: list[_Mention], reads: list["_NameRead"]) -> list[tuple[int, int]]:
+        """Spans of words nothing has read (a name written with a typo or in part), each stretched over the names
+        read beside it ("ford pinto runabuot": the name read, "ford pinto", is part of the run)."""
+        explained = _explained(state, mentions)
+        skip = FUNCTION_WORDS | QUESTION_FILLERS | NAMING_WORDS | FIELD_WORDS | LOOKUP_FILLERS | POLITE_OPENINGS
+        named = {k for read in reads for k in range(read.start, read.end)}
+        tokens = state.tokens
+        open_words = [k for k, t in enumerate(tokens) if k not in explained and t.lower not in skip
+                      and stem(t.lower) not in self._record_nouns and not _names_the_records(tokens, k)]
+        runs: list[tuple[int, int]] = []
+        for k in open_words:
+            if runs and all(j in named or tokens[j].lower in FUNCTION_WORDS or j in open_words
+                            for j in range(runs[-1][1], k)):
+                runs[-1] = (runs[-1][0], k + 1)
+            else:
+                runs.append((k, k + 1))
+        stretched = []
+        for begin, end in runs:
+            while begin > 0 and begin - 1 in named:
+                begin -= 1
+            while end < len(tokens) and end in named:
+                end += 1
+            stretched.append((begin, end))
+        return stretched
+
+    def _close_name(self, state: _State, question: str, run: tuple[int, int], index: NameIndex) -> "_NameRead | str":
+        """The one name the words of ``run`` are a close writing of, or why there is none."""
+        tokens = state.tokens
+        written = question[tokens[run[0]].start : tokens[run[1] - 1].end]
+        found = index.close(written)
+        if not found:
+            return f"no record is named {written!r} or anything close to it"
+        tied = [match for match in found if match.rank() == found[0].rank()]
+        if len(tied) > 1:  # "Korea": North Korea or South Korea, not guessed
+            shown = ", ".join(match.shown for match in tied[:-1][:3]) + f" or {tied[-1].shown}"
+            return f"{written!r} could name {shown}"
+        state.mark(*run)
+        others = tuple(match.shown for match in found[1:] if match.values[0][0] == found[0].values[0][0])
+        return _NameRead(run[0], run[1], written, found[0], others=others)
+
+    def _reasons_shown(self, filters: list[Filter]) -> list[str]:
+        """The fields a listing shows beside its records' labels: those its filters compare or look into ("more than
+        30 mpg" shows Miles_per_Gallon; "the code NOR" shows alpha_3), not a value all of them share."""
+        label = self._schema.label_field
+        shown = []
+        for item in filters:
+            column = self._schema.columns.get(item.field)
+            if column is None or item.field == label or item.op == "is_missing":
+                continue
+            if item.op in ("=", "in") and (column.categorical or column.type == "boolean"):
+                continue
+            shown.append(item.field)
+        return shown
 
     # ------------------------------------------------------------------ question shapes
     def _is_record_lookup(self, state: _State, cues: "_Cues") -> bool:
@@ -1323,6 +1605,39 @@ class RulesPlanner:
 
 
 # ----------------------------------------------------------------------------------------- helpers
+@dataclass(frozen=True)
+class _NameRead:
+    """A name the question writes, and the values it was read as."""
+
+    start: int
+    end: int
+    """Token span."""
+    written: str
+    """As the question writes it."""
+    match: NameMatch
+    others: tuple[str, ...] = ()
+    """Other values as close (a close reading only)."""
+
+    @property
+    def column(self) -> str:
+        return self.match.values[0][0]
+
+    def filter(self) -> Filter:
+        values = list(dict.fromkeys(value for path, value in self.match.values if path == self.column))
+        return Filter(self.column, "=", values[0]) if len(values) == 1 else Filter(self.column, "in", values)
+
+    def note(self, index: NameIndex) -> str:
+        """The read line: which value the name was taken as, and what else was close."""
+        value = self.match.shown
+        taken = value if self.match.values[0][0] == index.label else f"{self.column} = {value}"
+        others = self.others if self.match.extra_words or self.match.likeness < 1 else tuple(
+            other.shown for other in index.containing(self.written, field=self.column)
+        )
+        closest = " (the closest name)" if self.match.extra_words or self.match.likeness < 1 else ""
+        also = f"; also {', '.join(others[:3])}" if others else ""
+        return f"'{self.written}' → {taken}{closest}{also}"
+
+
 @dataclass
 class _Cues:
     count: int | None = None
@@ -1392,6 +1707,23 @@ def _find_cues(words: list[str]) -> _Cues:
         if index + 1 < len(words) and words[index + 1] == "of" and (cues.common is None or index < cues.common):
             cues.count = index + 2
     return cues
+
+
+def _names_the_records(tokens: list[Token], k: int) -> bool:
+    """ "the country with …", "a language whose …": a noun that the conditions after it are about, the records."""
+    after = tokens[k + 1].lower if k + 1 < len(tokens) else ""
+    before = tokens[k - 1].lower if k > 0 else ""
+    return tokens[k].lower.isalpha() and before in ("the", "a", "an", "any", "every") and after in (
+        "with", "whose", "that", "which", "named", "called", "having", "where", "without")
+
+
+def _names_position(words: list[str], start: int) -> bool:
+    """Whether the words from ``start`` stand where a question names a record: after "of", "for", "is", "named"
+    ("the horsepower of the tesla", "how heavy is the tesla"), not after a field ("the column mean")."""
+    k = start - 1
+    while k >= 0 and words[k] in ("the", "a", "an"):
+        k -= 1
+    return k >= 0 and words[k] in ("of", "for", "is", "was", "are", "were", "does", "did", "named", "called", "about")
 
 
 def _which_at(words: list[str]) -> int | None:

@@ -48,7 +48,7 @@ class DatasetAnalytics:
                  query_timeout: float = 5.0) -> None:
         self._table = table
         self._noun = noun
-        self._rules = RulesPlanner(table.schema, embed=embed, record_noun=noun)
+        self._rules = RulesPlanner(table.schema, embed=embed, record_noun=noun, names=table.name_index)
         self._query_timeout = query_timeout
 
     @classmethod

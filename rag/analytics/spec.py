@@ -2,7 +2,9 @@
 
 A planner (rules or an LLM) fills a ``QuerySpec``; ``validate_spec`` checks it against the
 dataset's ``TableSchema``; only then is SQL built from it, with identifiers taken from the
-schema and values bound as parameters.
+schema and values bound as parameters. Most operations compute a value, per group or not; ``argmax``,
+``argmin`` and ``records`` return records (``records``: those matching the filters, with the ``fields``
+asked of them; its spec rules, SQL and sentences sit together in ``rag.analytics.records``).
 
 Field names are the dataset's flattened field paths as the profile shows them (``Origin``,
 ``customer.city``). Fields of arrays of objects inside records are named by the array's path
@@ -14,9 +16,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-AGGREGATIONS = ("count", "count_distinct", "sum", "mean", "median", "min", "max", "argmax", "argmin")
-"""``count`` with no field counts records; ``argmax``/``argmin`` return the records themselves."""
+AGGREGATIONS = ("count", "count_distinct", "sum", "mean", "median", "min", "max", "argmax", "argmin", "records")
+"""``count`` with no field counts records; ``argmax``/``argmin`` return the records with the highest/lowest
+value; ``records`` returns the records matching the filters, with the ``fields`` asked of them (a lookup:
+"What is the alpha_3 of Norway?", or a listing: "Which subdivisions end with 'burg'?")."""
 RECORD_AGGREGATIONS = ("argmax", "argmin")
+"""The ranking operations whose result rows are records."""
+RECORDS = "records"
+"""The operation that returns the matching records themselves (``rag.analytics.records``)."""
+ROW_AGGREGATIONS = RECORD_AGGREGATIONS + (RECORDS,)
+"""Operations whose result rows are records, the record id in each (found by position)."""
 FIELD_AGGREGATIONS = ("count_distinct", "sum", "mean", "median", "min", "max", "argmax", "argmin")
 """Aggregations that need a field."""
 NUMERIC_AGGREGATIONS = ("sum", "mean", "median")
@@ -72,15 +81,20 @@ class QuerySpec:
     aggregation: str
     """One of ``AGGREGATIONS``."""
     field: str | None = None
-    """The measured field; None only for ``count`` (count the records). A child table's own name
-    (``items``) with ``count`` counts its rows."""
+    """The measured field; None only for ``count`` (count the records) and ``records``. A child table's own
+    name (``items``) with ``count`` counts its rows. For ``records``: the field the records are sorted by."""
     filters: tuple[Filter, ...] = ()
     """All must hold (AND)."""
     group_by: GroupBy | None = None
     order: str | None = None
-    """Order of the groups (by the aggregated value) or of the records of argmax/argmin: ``desc``/``asc``."""
+    """Order of the groups (by the aggregated value), of the records of argmax/argmin, or of ``records`` by
+    ``field``: ``desc``/``asc``."""
     limit: int | None = None
-    """Top-N groups, or N records for argmax/argmin (1 when unset)."""
+    """Top-N groups, or N records for argmax/argmin (1 when unset), or at most N records for ``records``."""
+    fields: tuple[str, ...] = ()
+    """``records`` only: the fields to show of each record (its label is always shown). A field of a child
+    table (``items.product``) shows the record's elements' values as a list. For ``records``, ``field`` is
+    the field to sort by (None: the file's order)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,6 +104,7 @@ class QuerySpec:
             "group_by": self.group_by.to_dict() if self.group_by else None,
             "order": self.order,
             "limit": self.limit,
+            "fields": list(self.fields),
         }
 
     @classmethod
@@ -111,6 +126,9 @@ class QuerySpec:
             elif isinstance(group, dict) and group.get("field"):
                 group_by = GroupBy(field=str(group["field"]), date_part=group.get("date_part") or None)
             limit = data.get("limit")
+            shown = data.get("fields") or ()
+            if isinstance(shown, str):
+                shown = (shown,)
             return cls(
                 aggregation=str(data["aggregation"]),
                 field=(str(data["field"]) if data.get("field") not in (None, "") else None),
@@ -118,6 +136,7 @@ class QuerySpec:
                 group_by=group_by,
                 order=data.get("order") or None,
                 limit=int(limit) if limit not in (None, "") else None,
+                fields=tuple(str(name) for name in shown if name not in (None, "")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SpecError(f"the plan has a bad shape ({exc})") from exc

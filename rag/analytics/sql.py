@@ -28,6 +28,8 @@ What a spec computes
   are shown in. With a group: per group, the record(s) with the highest / lowest value, as
   [group, ...], ``limit`` groups. The record id's column is told by position
   (``SqlQuery.record_id_column``), never by name: a data field may be called ``_record_id`` too.
+* **records**: the matching records themselves, with the fields asked of them (``rag.analytics.records``
+  builds that statement, on this module's ``_Scope``).
 * **Names**: result columns carry the data's own field names (``mean(a"b)``, ``_record_id``); inside a
   statement every column is qualified by its table's alias and the outer ORDER BY goes by position,
   so a field called like a name the statement uses itself (``v``, ``g``, ``record``) changes nothing.
@@ -53,11 +55,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from rag.analytics import records
 from rag.analytics.spec import (
     MAX_LIMIT,
     RECORD_AGGREGATIONS,
     RECORD_ID,
+    RECORDS,
     RECORDS_TABLE,
+    ROW_AGGREGATIONS,
     ColumnInfo,
     Filter,
     QuerySpec,
@@ -125,6 +130,8 @@ def sql_literal(value: Any) -> str:
 
 def build_sql(spec: QuerySpec, schema: TableSchema) -> SqlQuery:
     """The statement computing ``spec`` (validated against ``schema``)."""
+    if spec.aggregation == RECORDS:
+        return records.build_sql(spec, schema)
     scope = _Scope(spec, schema)
     if spec.aggregation in RECORD_AGGREGATIONS:
         return scope.records_query()
@@ -143,7 +150,7 @@ def build_matched_sql(spec: QuerySpec, schema: TableSchema) -> SqlQuery | None:
 
 def build_record_ids_sql(spec: QuerySpec, schema: TableSchema, limit: int = RECORD_IDS_SHOWN) -> SqlQuery | None:
     """The statement listing the first matching record ids of a filtered single-value spec, else None."""
-    if not spec.filters or spec.group_by is not None or spec.aggregation in RECORD_AGGREGATIONS:
+    if not spec.filters or spec.group_by is not None or spec.aggregation in ROW_AGGREGATIONS:
         return None
     return _Scope(spec, schema).record_ids_query(limit)
 

@@ -34,7 +34,9 @@ missing): no row-by-row INSERT. Afterwards the connection refuses file and netwo
 extension loading, its memory and threads are limited, and its configuration is locked.
 
 ``AnalyticTable.run`` validates a spec, builds its SQL (``rag.analytics.sql``) and runs it with
-a time limit: a query still running after ``timeout`` seconds is interrupted.
+a time limit: a query still running after ``timeout`` seconds is interrupted. ``AnalyticTable.name_index``
+reads the distinct values of the record fields holding text once, when a question first names a record
+(``rag.analytics.names``).
 """
 
 from __future__ import annotations
@@ -53,13 +55,15 @@ from typing import Any, Callable, Iterable, Sequence
 import duckdb
 import numpy as np
 
+from rag.analytics import names
 from rag.analytics.errors import QueryError
+from rag.analytics.names import NameIndex
 from rag.analytics.result import QueryResult, json_safe
 from rag.analytics.spec import (
     MAX_LIMIT,
-    RECORD_AGGREGATIONS,
     RECORD_ID,
     RECORDS_TABLE,
+    ROW_AGGREGATIONS,
     ChildTable,
     ColumnInfo,
     QuerySpec,
@@ -121,6 +125,8 @@ class AnalyticTable:
         """Cursors running a statement (``close`` interrupts them)."""
         self._matched: dict[str, int] = {}
         """Records having a child row, by statement (a spec without filters at a child table's grain)."""
+        self._names: NameIndex | None = None
+        self._names_lock = threading.Lock()
         self.build_seconds = build_seconds
         """How long ``build`` took, wall clock."""
 
@@ -200,7 +206,7 @@ class AnalyticTable:
             matched = cached
 
         record_ids: list[str] = []
-        if spec.aggregation in RECORD_AGGREGATIONS:
+        if spec.aggregation in ROW_AGGREGATIONS:
             position = query.record_id_column  # by position: a data field may be called _record_id too
             record_ids = list(dict.fromkeys(str(row[position]) for row in rows))
         else:
@@ -222,6 +228,36 @@ class AnalyticTable:
             truncated=truncated,
             spec=spec,
         )
+
+    def name_index(self) -> NameIndex:
+        """The distinct values of the record fields that hold names (see ``rag.analytics.names``), read from the
+        table when a question first needs them (about 0.1 s for 10,000 names, 1-2 s for 100,000); fields with more
+        than ``names.MAX_VALUES`` distinct values, or long texts, are left out."""
+        with self._names_lock:
+            if self._names is None:
+                try:
+                    self._names = NameIndex(self._name_columns(), label=self._schema.label_field)
+                except QueryError:  # closed, or too slow: the values the schema lists, this time
+                    return NameIndex.from_schema(self._schema)
+            return self._names
+
+    def _name_columns(self) -> dict[str, list[str]]:
+        columns: dict[str, list[str]] = {}
+        for column in self._schema.columns.values():
+            if column.table != RECORDS_TABLE or column.type != "text" or column.distinct > names.MAX_VALUES:
+                continue
+            if column.categorical:  # every value is in the schema already
+                values = [value for value in column.values if isinstance(value, str)]
+            else:
+                name = quote_identifier(column.sql_name or column.path)
+                rows, _ = self._execute(
+                    f"SELECT DISTINCT {name} FROM {quote_identifier(RECORDS_TABLE)} WHERE {name} IS NOT NULL",
+                    max_rows=names.MAX_VALUES,
+                )
+                values = [row[0] for row in rows if isinstance(row[0], str)]
+            if values and sum(map(len, values)) / len(values) <= names.MAX_MEAN_LENGTH:
+                columns[column.path] = values
+        return columns
 
     def _execute(
         self,

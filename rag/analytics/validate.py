@@ -13,7 +13,9 @@ for the user that names the field or value at fault. What it normalises:
   not among the column's values is an error listing some valid ones;
 * ``=``/``!=``/``in`` on a list field mean "has the element" (``=`` becomes ``contains``);
 * ``between`` bounds in order; ``in`` lists without duplicates; ``order`` in ``desc``/``asc``;
-  ``limit`` dropped where it means nothing (a single value).
+  ``limit`` dropped where it means nothing (a single value);
+* ``fields`` (the fields a ``records`` spec shows) resolved like any field, without repeats; dropped for
+  the other operations. What else a ``records`` spec must be is checked by ``rag.analytics.records``.
 
 Fields of two different child tables in one spec are refused: each spec runs over one table, or
 over one child table joined to the records.
@@ -29,6 +31,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
+from rag.analytics import records
 from rag.analytics.errors import SpecError
 from rag.analytics.spec import (
     AGGREGATIONS,
@@ -39,8 +42,9 @@ from rag.analytics.spec import (
     MAX_LIMIT,
     NUMERIC_AGGREGATIONS,
     ORDERS,
-    RECORD_AGGREGATIONS,
+    RECORDS,
     RECORDS_TABLE,
+    ROW_AGGREGATIONS,
     TEXT_OPS,
     ColumnInfo,
     Filter,
@@ -80,21 +84,24 @@ def validate_spec(spec: QuerySpec, schema: TableSchema) -> QuerySpec:
     group_by = _group_by(spec.group_by, schema) if spec.group_by is not None else None
     if group_by is not None and measure is not None and group_by.field == measure.path and aggregation != "count":
         raise SpecError(f"cannot group {field} by itself; group by another field")
-    _check_one_child_table(field, measure, filters, group_by, schema)
+    shown = _shown_fields(spec.fields, schema) if aggregation == RECORDS else ()
+    _check_one_child_table(field, measure, filters, group_by, schema, shown)
 
     order = _order(spec.order)
     limit = _limit(spec.limit)
-    if group_by is None and aggregation not in RECORD_AGGREGATIONS:
+    if group_by is None and aggregation not in ROW_AGGREGATIONS:
         limit = None  # a single value: a limit means nothing
         order = None
-    return QuerySpec(
+    validated = QuerySpec(
         aggregation=aggregation,
         field=field,
         filters=filters,
         group_by=group_by,
         order=order,
         limit=limit,
+        fields=shown,
     )
+    return records.check(validated, schema) if aggregation == RECORDS else validated
 
 
 # --- fields -----------------------------------------------------------------------------------------
@@ -153,6 +160,12 @@ def _measure(aggregation: str, field: Any, schema: TableSchema) -> tuple[str | N
     return path, column
 
 
+def _shown_fields(names: Any, schema: TableSchema) -> tuple[str, ...]:
+    if isinstance(names, str) or not isinstance(names, (list, tuple)):
+        raise SpecError("the fields to show must be a list of field names")
+    return tuple(dict.fromkeys(resolve_field(name, schema) for name in names))
+
+
 def _group_by(group: GroupBy, schema: TableSchema) -> GroupBy:
     if not isinstance(group, GroupBy):
         raise SpecError("the grouping has a bad shape")
@@ -178,13 +191,14 @@ def _check_one_child_table(
     filters: tuple[Filter, ...],
     group_by: GroupBy | None,
     schema: TableSchema,
+    shown: tuple[str, ...] = (),
 ) -> None:
     tables: dict[str, str] = {}  # child table -> first field of it
     if field is not None:
         table = measure.table if measure is not None else field
         if table != RECORDS_TABLE:
             tables.setdefault(table, field)
-    for path in [item.field for item in filters] + ([group_by.field] if group_by else []):
+    for path in [item.field for item in filters] + ([group_by.field] if group_by else []) + list(shown):
         table = schema.columns[path].table
         if table != RECORDS_TABLE:
             tables.setdefault(table, path)
