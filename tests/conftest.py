@@ -1,4 +1,10 @@
-"""Shared fixtures: protocol-faithful fake servers, the bundled GGUF model, a real llama.cpp server."""
+"""Shared fixtures: protocol-faithful fake servers, the bundled GGUF model, a real llama.cpp server.
+
+Tests fall in two groups. A test is **slow** when it needs one of ``SLOW_FIXTURES``: a browser, the GGUF
+model, the embedding model (``embedder``: every record embedded for real), a llama.cpp server, redis-server
+or a process of its own (``processes``); it is marked so from its fixtures at collection, never by hand. ``pytest -m "not slow"`` runs the fast group (under a minute on
+2 cores); a whole run runs the fast group first, then the slow one, and its summary gives each group's time.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +28,45 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 LLAMA_SERVER_START_TIMEOUT = 120.0
+SLOW_FIXTURES = frozenset({
+    "browser", "gguf_path", "embedder", "llama_server", "llama_server_pid", "redis_server", "processes",
+})
+"""Fixtures that start a browser, load the GGUF or the embedding model, or start a server or process: their
+tests are slow."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slow: starts a browser, a model, a server or a process (set from its fixtures, never by hand)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests that need a slow fixture, and run the fast group first (the sort keeps each group's order)."""
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: item.get_closest_marker("slow") is not None)
+
+
+_group_seconds = {"fast": 0.0, "slow": 0.0}
+_group_counts = {"fast": 0, "slow": 0}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    group = "slow" if "slow" in report.keywords else "fast"
+    _group_seconds[group] += report.duration
+    if report.when == "call":
+        _group_counts[group] += 1
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line per group: how many tests ran and the seconds they took (setup and teardown included)."""
+    for group in ("fast", "slow"):
+        if _group_counts[group]:
+            terminalreporter.write_line(
+                f"{group} group: {_group_counts[group]} tests in {_group_seconds[group]:.1f} s"
+            )
 
 
 @pytest.fixture(scope="session")
@@ -80,6 +125,42 @@ def browser() -> Iterator[Any]:
         chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
+
+
+class Processes:
+    """Starts processes for a test (``run`` / ``popen``, as ``subprocess`` does) and ends those still running
+    when the test ends; each child also gets SIGTERM if the test process dies."""
+
+    def __init__(self) -> None:
+        self.started: list[subprocess.Popen[Any]] = []
+
+    def run(self, command: list[str] | str, **options: Any) -> subprocess.CompletedProcess[Any]:
+        """``subprocess.run`` of ``command``."""
+        return subprocess.run(command, preexec_fn=_die_with_parent if sys.platform == "linux" else None, **options)
+
+    def popen(self, command: list[str] | str, **options: Any) -> subprocess.Popen[Any]:
+        """``subprocess.Popen`` of ``command``, ended with the test if still running."""
+        process = subprocess.Popen(command, preexec_fn=_die_with_parent if sys.platform == "linux" else None, **options)
+        self.started.append(process)
+        return process
+
+    def end_all(self) -> None:
+        for process in self.started:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=10)
+
+
+@pytest.fixture
+def processes() -> Iterator[Processes]:
+    """Start processes of the test's own (the app, the CLI); the test is in the slow group."""
+    started = Processes()
+    yield started
+    started.end_all()
 
 
 def _die_with_parent() -> None:

@@ -35,13 +35,22 @@ def embedded_settings(max_tokens: int = 48, num_ctx: int = 2048) -> dict[str, An
 
 
 def answer_cases(
-    cases: Iterable[Case], overrides: dict[str, Any], embedder: Any, on_answer: Callable[[FinalAnswer], None] | None = None
+    cases: Iterable[Case],
+    overrides: dict[str, Any],
+    embedder: Any,
+    on_answer: Callable[[FinalAnswer], None] | None = None,
+    *,
+    cache_dir: str | None = None,
 ) -> list[FinalAnswer]:
-    """Ask every case's question of an engine that loaded the case's dataset; grade each final answer."""
+    """Ask every case's question of an engine that loaded the case's dataset; grade each final answer.
+
+    ``cache_dir`` keeps the embeddings and the dataset store between calls (a dataset asked about in several
+    batches is embedded once); a temporary folder by default."""
     results: list[FinalAnswer] = []
     engine: RAGEngine | None = None
     loaded: str | None = None
-    with tempfile.TemporaryDirectory() as cache_dir:
+    with tempfile.TemporaryDirectory() as temporary:
+        cache_dir = cache_dir or temporary
         settings = apply_overrides(Settings(), {**overrides, "cache": {"directory": cache_dir}}, "final answers")
         for case in cases:
             if engine is None:

@@ -17,6 +17,7 @@ import pytest
 from tests.protocol_servers import ChatReply
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.usefixtures("processes")  # every test runs the tool as a process of its own
 SUMMARY = re.compile(
     r"(?P<partial>partial: )?(?P<tokens>\d+) tokens · time to first token (?P<ttft>[\d.]+ s|n/a) · "
     r"duration (?P<duration>[\d.]+) s · (?P<rate>[\d.]+|n/a) tokens/s \((?P<source>server|measured)\)"

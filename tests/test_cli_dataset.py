@@ -9,7 +9,7 @@ from tests.protocol_servers import ChatReply
 from tests.test_cli import run_cli
 
 
-def test_answers_over_a_dataset_with_the_computed_part_first(ollama_server, tmp_path):
+def test_answers_over_a_dataset_with_the_computed_part_first(ollama_server, tmp_path, processes):
     ollama_server.reply = ChatReply(pieces=["Fourteen ", "orders ", "were returned."])
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"cache": {"directory": str(tmp_path / "cache")}}))
@@ -31,7 +31,7 @@ def test_answers_over_a_dataset_with_the_computed_part_first(ollama_server, tmp_
     assert "time to first token" in result.stderr
 
 
-def test_a_bad_dataset_file_is_a_usage_error(tmp_path):
+def test_a_bad_dataset_file_is_a_usage_error(tmp_path, processes):
     bad = tmp_path / "bad.json"
     bad.write_text('{"a": [1, 2,')
     result = run_cli("--data", str(bad), "How many?", "--backend", "ollama")
