@@ -22,13 +22,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from dash import Dash  # noqa: E402
-from flask import jsonify  # noqa: E402
+from flask import jsonify, request  # noqa: E402
 
 from dashboard.callbacks import register_callbacks  # noqa: E402
 from dashboard.health import health_report  # noqa: E402
 from dashboard.layout import build_layout  # noqa: E402
 from dashboard.polling import response_hook  # noqa: E402
+from dashboard.request_guard import install_request_guards  # noqa: E402
 from dashboard.uploads import request_size_limit  # noqa: E402
+from dashboard.visitors import install_visitors  # noqa: E402
 from rag.engine import RAGEngine, configure_rag_engine, get_rag_engine  # noqa: E402
 from rag.errors import ConfigError  # noqa: E402
 from rag.settings import Settings, load_settings  # noqa: E402
@@ -37,6 +39,8 @@ ASSETS_DIR = Path(__file__).resolve().parent / "dashboard" / "assets"
 TITLE = "JSON RAG Chat"
 CONFIG_ENV = "JSON_RAG_CHAT_CONFIG"
 """The settings file of ``wsgi_app()`` (what ``--config`` names), for processes started by gunicorn."""
+HOST_ENV, PORT_ENV = "JSON_RAG_CHAT_HOST", "JSON_RAG_CHAT_PORT"
+"""The address ``--host`` and ``--port`` bind gunicorn to, for its workers' ``server.host`` and ``server.port``."""
 WORKERS_NEED_REDIS = (
     "several workers share answers, Stops and loading jobs through Redis: set \"state\": "
     "{\"backend\": \"redis\", \"redis_url\": \"redis://127.0.0.1:6379/0\"} in the config file"
@@ -58,18 +62,28 @@ def create_app(settings: Settings | None = None, *, engine: RAGEngine | None = N
         hooks={"request_post": response_hook()},
     )
 
+    # first of the request hooks: sign-in, then each request's scope (a browser id cookie, or the signed-in user)
+    visitors = install_visitors(app, engine.settings, shared_state=engine.shared_state)
+    engine.answer_last_by_default = not visitors.isolated  # isolated: the dataset loaded last may be anyone's
+    # the Host check goes before all of them (DNS rebinding); callback bodies are checked after them
+    install_request_guards(app, engine.settings.server)
+
     def current_engine() -> RAGEngine:
         return engine
 
     def layout() -> object:  # runs on every page load: nothing per-visitor is made at import time
-        info = engine.dataset_info
-        return build_layout(engine.settings, info.to_dict() if info else None)
+        info = None if visitors.isolated else engine.dataset_info  # isolated: nobody's dataset, see stores()
+        return build_layout(engine.settings, info.to_dict() if info else None, isolated=visitors.isolated)
 
     app.layout = layout
-    register_callbacks(app, engine=current_engine)
+    register_callbacks(app, engine=current_engine, visitors=visitors)
 
     max_mb = engine.settings.data.max_upload_mb
     app.server.config["MAX_CONTENT_LENGTH"] = request_size_limit(max_mb)
+
+    @app.server.before_request
+    def note_port() -> None:  # the port this app serves on: a model server there is refused (it would ask itself)
+        engine.app_address.note_port(request.environ.get("SERVER_PORT"))
 
     @app.server.after_request
     def worker_header(response: Any) -> Any:  # which process served it, for whoever runs several workers
@@ -91,12 +105,24 @@ def create_app(settings: Settings | None = None, *, engine: RAGEngine | None = N
 
 def wsgi_app() -> Any:
     """The WSGI app for gunicorn (``gunicorn 'app:wsgi_app()'``), with the settings ``JSON_RAG_CHAT_CONFIG``
-    names (``config/config.json`` when unset)."""
-    return serving(create_app(load_settings(os.environ.get(CONFIG_ENV) or None))).server
+    names (``config/config.json`` when unset) and the address ``python app.py --workers`` binds it to; Dash's
+    setup is done before it serves (see ``serving``)."""
+    port = os.environ.get(PORT_ENV)
+    bound = {"host": os.environ.get(HOST_ENV), "port": int(port) if port and port.isdigit() else None}
+    return serving(create_app(load_settings(os.environ.get(CONFIG_ENV) or None, {"server": bound}))).server
+
+
+_DASH_SETUP_LOCK = threading.Lock()
 
 
 def serving(app: Dash) -> Dash:
-    """``app`` about to serve: its engine loads the embedding model in the background meanwhile."""
+    """``app`` about to serve, set up: its engine loads the embedding model in the background meanwhile.
+
+    Dash (4.4) sets itself up in a ``before_request`` hook of its first request, and marks that done before it
+    registers the component libraries: the other first requests of a fresh worker (the page's scripts, fetched
+    at once) were answered 500, "dash is not a registered library". The setup is run here, once, instead."""
+    with _DASH_SETUP_LOCK, app.server.test_request_context("/"):
+        app._setup_server()  # noqa: SLF001  (returns at once when done already; the hook then does nothing)
     threading.Thread(target=get_rag_engine().warm_up, name="warm-up", daemon=True).start()
     return app
 
@@ -135,7 +161,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        settings = load_settings(args.config)
+        settings = load_settings(args.config, {"server": {"host": args.host, "port": args.port}})
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -145,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         if args.config:
             os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
+        os.environ[HOST_ENV], os.environ[PORT_ENV] = args.host, str(args.port)
         print(f"Serving on http://{args.host}:{args.port} (gunicorn, {args.workers} workers)", flush=True)
         os.execv(sys.executable, gunicorn_command(args))
     app = serving(create_app(settings))

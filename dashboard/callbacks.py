@@ -9,6 +9,7 @@ to the two poll routes registered here, one request at a time (see ``dashboard.p
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -21,19 +22,22 @@ from dashboard import ids
 from dashboard.chat_view import render_history, send_question, turn_slot
 from dashboard.data_flow import (
     EXAMPLE_DATASET,
+    NOT_FOUND_MESSAGE,
     expect_upload,
     ingest_view,
     notice,
     open_recent,
     recent_dataset_options,
+    refuse_question,
     render_data_view,
     show_record,
+    start_data,
     start_load,
     tab_dataset_id,
 )
 from dashboard.export import export_conversation
 from dashboard.ingest_jobs import IngestJobRegistry, RedisJobMirror, get_ingest_registry
-from dashboard.model_panel import apply_model_choice, model_options, status_badge
+from dashboard.model_panel import HIDDEN, SHOWN, TabEngine, apply_model_choice, model_options, status_badge, tab_llm
 from dashboard.polling import (
     ANSWER_POLL_PATH,
     INGEST_POLL_PATH,
@@ -45,6 +49,8 @@ from dashboard.polling import (
     stream_update,
 )
 from dashboard.uploads import UploadError, decode_upload
+from dashboard.visitors import ANSWER, JOB, Visitors
+from rag.dataset_access import MAX_DATASETS_PER_SCOPE
 from rag.engine import RAGEngine, get_rag_engine
 from rag.state import SHARED_STATE_DOWN, SHARED_STATE_ERRORS
 from rag.stream_buffer import STREAMING
@@ -62,20 +68,34 @@ def _registry_for(current: RAGEngine) -> IngestJobRegistry:
 
 
 def register_callbacks(
-    app: Dash, *, engine: EngineGetter = get_rag_engine, registry: IngestJobRegistry | None = None
+    app: Dash,
+    *,
+    engine: EngineGetter = get_rag_engine,
+    registry: IngestJobRegistry | None = None,
+    visitors: Visitors | None = None,
 ) -> None:
-    """Attach every callback of the page to ``app``."""
+    """Attach every callback of the page to ``app``. ``visitors`` says whose request each one serves (see
+    ``dashboard.visitors``; everybody's when None)."""
     jobs = registry or _registry_for(engine())
-    register_data_callbacks(app, engine, jobs)
+    visitors = visitors or Visitors(isolated=False)
+    register_data_callbacks(app, engine, jobs, visitors)
     register_model_callbacks(app, engine)
-    register_chat_callbacks(app, engine)
-    register_poll_routes(app, engine, jobs)
+    register_chat_callbacks(app, engine, visitors)
+    register_poll_routes(app, engine, jobs, visitors)
+    if visitors.isolated:
+        register_visitor_callbacks(app, engine, visitors)
     register_export_callbacks(app)
     register_browser_callbacks(app)
 
 
 # ----------------------------------------------------------------------------------------- data
-def register_data_callbacks(app: Dash, engine: EngineGetter, jobs: IngestJobRegistry) -> None:
+def register_data_callbacks(app: Dash, engine: EngineGetter, jobs: IngestJobRegistry, visitors: Visitors) -> None:
+    def load(source: Any, name: str, tab: str | None) -> str:
+        """Start loading for the visitor's tab: the dataset becomes the visitor's, the job theirs to poll."""
+        job = start_load(engine(), jobs, source, name, visitors.tab(tab), on_dataset=visitors.recorder(loaded=True))
+        visitors.claim(JOB, job)
+        return job
+
     @app.callback(
         Output(ids.INGEST_JOB, "data"),
         Output(ids.INGEST_INTERVAL, "disabled"),
@@ -87,7 +107,7 @@ def register_data_callbacks(app: Dash, engine: EngineGetter, jobs: IngestJobRegi
     def load_example(clicks: int, tab: str | None) -> tuple:
         if not clicks:
             raise PreventUpdate
-        return start_load(engine(), jobs, EXAMPLE_DATASET, EXAMPLE_DATASET.name, tab), False, []
+        return load(EXAMPLE_DATASET, EXAMPLE_DATASET.name, tab), False, []
 
     @app.callback(
         Output(ids.INGEST_JOB, "data", allow_duplicate=True),
@@ -107,19 +127,20 @@ def register_data_callbacks(app: Dash, engine: EngineGetter, jobs: IngestJobRegi
             data = decode_upload(contents, filename, engine().settings.data.max_upload_mb)
         except UploadError as exc:
             return no_update, no_update, notice(str(exc), "error"), None
-        return start_load(engine(), jobs, data, filename or "upload.json", tab), False, [], None
+        return load(data, filename or "upload.json", tab), False, [], None
 
     @app.callback(Input(ids.CANCEL_LOAD_BUTTON, "n_clicks"), State(ids.TAB_ID, "data"), prevent_initial_call=True)
     def cancel_loading(clicks: int, tab: str | None) -> None:
         if clicks:
-            engine().cancel_load(tab=tab or "")  # the load stops at its next step; its job then reports the cancel
+            # the load stops at its next step; its job then reports the cancel
+            engine().cancel_load(tab=visitors.tab(tab))
 
     @app.callback(
         Output(ids.RECENT_DATASETS, "options"),
         Input(ids.DATA_MESSAGE, "children"),  # on page load, and after each load or reopening
     )
     def list_recent(_message: Any) -> list[dict[str, str]]:
-        return recent_dataset_options(engine())
+        return recent_dataset_options(engine(), visible=visitors.visible(MAX_DATASETS_PER_SCOPE))
 
     @app.callback(
         Output(ids.STORED_DATA, "data", allow_duplicate=True),
@@ -132,7 +153,9 @@ def register_data_callbacks(app: Dash, engine: EngineGetter, jobs: IngestJobRegi
     def reopen_recent(dataset_id: str | None, tab: str | None) -> tuple:
         if not dataset_id:
             raise PreventUpdate
-        stored, message = open_recent(engine(), dataset_id, tab)
+        stored, message = open_recent(engine(), visitors.dataset(dataset_id), visitors.tab(tab))
+        if stored is not None:
+            visitors.record(stored["dataset_id"], loaded=False)
         return (stored if stored is not None else no_update), message, None
 
     @app.callback(
@@ -151,7 +174,9 @@ def register_data_callbacks(app: Dash, engine: EngineGetter, jobs: IngestJobRegi
         Input(ids.STORED_DATA, "data"),
     )
     def show_dataset(stored: Any) -> tuple:
-        view = render_data_view(engine(), tab_dataset_id(stored))
+        view = render_data_view(
+            engine(), visitors.dataset(tab_dataset_id(stored)), last_if_none=not visitors.isolated
+        )
         return (
             view.summary,
             view.record_columns,
@@ -179,7 +204,8 @@ def register_data_callbacks(app: Dash, engine: EngineGetter, jobs: IngestJobRegi
         record = request.get("record") if isinstance(request, dict) else None
         if not isinstance(record, str) or not record:
             raise PreventUpdate
-        view = show_record(engine(), record, tab_dataset_id(stored))
+        dataset_id = visitors.dataset(tab_dataset_id(stored))
+        view = show_record(engine(), record, dataset_id, last_if_none=not visitors.isolated)
         return view.filter_model, view.panel, "records"
 
     @app.callback(
@@ -192,8 +218,84 @@ def register_data_callbacks(app: Dash, engine: EngineGetter, jobs: IngestJobRegi
         return {}, []
 
 
+_ASK_START_DATASET = """
+function(_config) {
+    let kept = null;
+    try {
+        kept = JSON.parse(window.sessionStorage.getItem('STORE_ID') || 'null');
+    } catch (error) { /* unreadable storage: nothing kept */ }
+    return kept && kept.dataset_id ? window.dash_clientside.no_update : Date.now();
+}
+""".replace("STORE_ID", ids.STORED_DATA)
+
+SHARED = "shared"
+
+
+def register_visitor_callbacks(app: Dash, engine: EngineGetter, visitors: Visitors) -> None:
+    """When visitors are isolated: a new tab starts with the visitor's most recent dataset (the layout carries
+    nobody's), and whoever loaded a file may share it with everyone."""
+    app.clientside_callback(  # once per page load: a tab that keeps a dataset of its own keeps it
+        _ASK_START_DATASET,
+        Output(ids.START_DATASET_REQUEST, "data"),
+        Input(ids.POLL_CONFIG, "data"),
+    )
+
+    @app.callback(
+        Output(ids.STORED_DATA, "data", allow_duplicate=True),
+        Input(ids.START_DATASET_REQUEST, "data"),
+        State(ids.STORED_DATA, "data"),
+        prevent_initial_call=True,
+    )
+    def start_with_latest(_asked: Any, stored: Any) -> Any:
+        if tab_dataset_id(stored):  # the tab loaded or reopened one meanwhile
+            raise PreventUpdate
+        started = start_data(engine(), visitors.dataset(visitors.latest()))
+        if started is None:
+            raise PreventUpdate
+        return started
+
+    @app.callback(
+        Output(ids.SHARE_DATASET, "value"),
+        Output(ids.SHARE_DATASET, "options"),
+        Output(ids.SHARE_DATASET_ROW, "hidden"),
+        Input(ids.DATASET_SUMMARY, "children"),  # drawn for each dataset the tab shows
+        State(ids.STORED_DATA, "data"),
+    )
+    def show_sharing(_summary: Any, stored: Any) -> tuple:
+        dataset_id = visitors.dataset(tab_dataset_id(stored))
+        if dataset_id is None:
+            return [], share_options(False), True
+        value = [SHARED] if visitors.is_shared(dataset_id) else []
+        return value, share_options(visitors.may_share(dataset_id)), False
+
+    @app.callback(
+        Output(ids.DATA_MESSAGE, "children", allow_duplicate=True),
+        Input(ids.SHARE_DATASET, "value"),
+        State(ids.STORED_DATA, "data"),
+        prevent_initial_call=True,
+    )
+    def share(value: Any, stored: Any) -> Any:
+        dataset_id = visitors.dataset(tab_dataset_id(stored))
+        wanted = SHARED in (value or [])
+        if dataset_id is None or wanted == visitors.is_shared(dataset_id):  # (also: set by ``show_sharing``)
+            raise PreventUpdate
+        name = (stored or {}).get("name") or "This dataset"
+        if not visitors.share(dataset_id, wanted):
+            return notice(f"Only whoever loaded {name} may share it.", "error")
+        if wanted:
+            return notice(f"{name} is shared with everyone: it is in everyone's Recent datasets.", "success")
+        return notice(f"{name} is no longer shared.", "info")
+
+
+def share_options(enabled: bool) -> list[dict[str, Any]]:
+    """The one option of the sharing checklist (disabled for a dataset the visitor did not load)."""
+    return [{"label": " Shared with everyone", "value": SHARED, "disabled": not enabled}]
+
+
 # ---------------------------------------------------------------------------------------- model
 def register_model_callbacks(app: Dash, engine: EngineGetter) -> None:
+    """The tab's model choice: kept in its session store, never applied to the engine (other tabs keep theirs)."""
+
     @app.callback(
         Output(ids.BACKEND_STATUS, "children"),
         Output(ids.MODEL_SELECT, "options"),
@@ -201,31 +303,54 @@ def register_model_callbacks(app: Dash, engine: EngineGetter) -> None:
         Output(ids.BASE_URL_INPUT, "value"),
         Output(ids.BASE_URL_INPUT, "placeholder"),
         Output(ids.BASE_URL_INPUT, "disabled"),
+        Output(ids.BACKEND_SELECT, "value"),
+        Output(ids.SERVER_SELECT, "value"),
+        Output(ids.API_KEY_FIELD, "style"),
+        Output(ids.API_KEY_INPUT, "placeholder"),
+        Output(ids.API_KEY_INPUT, "value"),
+        Output(ids.LLM_CHOICE, "data"),
         Input(ids.BACKEND_SELECT, "value"),
         Input(ids.REFRESH_MODELS_BUTTON, "n_clicks"),
         Input(ids.MODEL_SELECT, "value"),
         Input(ids.BASE_URL_INPUT, "value"),
+        Input(ids.SERVER_SELECT, "value"),
+        Input(ids.API_KEY_INPUT, "value"),
+        Input(ids.LLM_CHOICE, "data"),  # also when the tab's store is read from its session storage on page load
     )
-    def update_model(backend: str | None, _clicks: int, model: str | None, base_url: str | None) -> tuple:
+    def update_model(
+        backend: str | None, _clicks: int, model: str | None, base_url: str | None, server: str | None,
+        api_key: str | None, stored: Any,
+    ) -> tuple:
         trigger = {
             ids.BACKEND_SELECT: "backend",
             ids.REFRESH_MODELS_BUTTON: "refresh",
             ids.BASE_URL_INPUT: "refresh",
             ids.MODEL_SELECT: "model",
+            ids.SERVER_SELECT: "server",
+            ids.API_KEY_INPUT: "api_key",
         }.get(ctx.triggered_id)
-        state = apply_model_choice(engine(), trigger=trigger, backend=backend, base_url=base_url, model=model)
+        state = apply_model_choice(
+            engine(), trigger=trigger, stored=stored, backend=backend, base_url=base_url, model=model,
+            server=server, api_key=api_key,
+        )
         return (
-            status_badge(state.ok, state.message),
+            status_badge(state.ok, state.message, state.label),
             model_options(state.models, state.model),
             state.model,
             state.base_url,
             state.url_placeholder,
             state.url_disabled,
+            state.backend,
+            state.server,
+            SHOWN if state.key_shown else HIDDEN,
+            state.key_placeholder,
+            "" if state.clear_key or trigger == "api_key" else no_update,  # a typed key is kept in the store only
+            state.choice if state.choice != (stored or None) else no_update,
         )
 
 
 # ----------------------------------------------------------------------------------------- chat
-def register_chat_callbacks(app: Dash, engine: EngineGetter) -> None:
+def register_chat_callbacks(app: Dash, engine: EngineGetter, visitors: Visitors) -> None:
     @app.callback(
         Output(ids.CHAT_HISTORY, "children", allow_duplicate=True),
         Output(ids.CHAT_HISTORY_STORE, "data", allow_duplicate=True),
@@ -244,24 +369,36 @@ def register_chat_callbacks(app: Dash, engine: EngineGetter) -> None:
         State(ids.UPLOAD, "filename"),
         State(ids.STORED_DATA, "data"),
         State(ids.TAB_ID, "data"),
+        State(ids.LLM_CHOICE, "data"),
         prevent_initial_call=True,
     )
     def send(
         _clicks: int, _submits: int, question: str | None, turns: list | None, active: bool,
-        gate: Any, upload: Any, filename: Any, stored: Any, tab: str | None,
+        gate: Any, upload: Any, filename: Any, stored: Any, tab: str | None, choice: Any,
     ) -> tuple:
         if active:
             return (no_update,) * 6 + ("Wait for the current answer to finish, or stop it.",)
+        tab = visitors.tab(tab)
         if question and question.strip():
             expect_upload(engine(), gate, upload, filename, tab)
         turns = turns or []
-        turn = send_question(engine(), question, turns, dataset_id=tab_dataset_id(stored), tab=tab)
+        named = tab_dataset_id(stored)
+        dataset_id = visitors.dataset(named)
+        session_id = uuid.uuid4().hex
+        visitors.claim(ANSWER, session_id)
+        llm, refused = tab_llm(engine(), choice)  # the tab's model; a choice not allowed falls back, saying so
+        if named and dataset_id is None:  # a dataset the visitor may not use is not found (the model is not asked)
+            turn = refuse_question(engine(), question, session_id, NOT_FOUND_MESSAGE)
+        else:  # (isolated, a question naming no dataset waits for the tab's load, or has none: never the last one)
+            turn = send_question(
+                TabEngine(engine(), llm), question, turns, session_id=session_id, dataset_id=dataset_id, tab=tab
+            )
         if turn is None:
             return (no_update,) * 6 + ("Type a question first.",)
         history = _add_turn(turns, turn)
         store = Patch()
         store.append(turn)
-        return history, store, turn["id"], True, new_progress(len(turns), turn["id"], turn), "", ""
+        return history, store, turn["id"], True, new_progress(len(turns), turn["id"], turn), "", refused
 
     @app.callback(
         Output(ids.CHAT_NOTICE, "children", allow_duplicate=True),
@@ -271,7 +408,7 @@ def register_chat_callbacks(app: Dash, engine: EngineGetter) -> None:
         prevent_initial_call=True,
     )
     def stop(_clicks: int, session_id: str | None, active: bool) -> str:
-        if not session_id or not active:
+        if not session_id or not active or not visitors.may_read(ANSWER, session_id):
             raise PreventUpdate
         return "Stopping…" if engine().cancel(session_id) else ""
 
@@ -287,7 +424,7 @@ def register_chat_callbacks(app: Dash, engine: EngineGetter) -> None:
         prevent_initial_call=True,
     )
     def clear(_clicks: int, session_id: str | None, active: bool) -> tuple:
-        if active and session_id:
+        if active and session_id and visitors.may_read(ANSWER, session_id):
             engine().cancel(session_id)
         return [], [], False, None, ""
 
@@ -320,8 +457,12 @@ def _add_turn(turns: list[dict[str, Any]], turn: dict[str, Any]) -> Any:
 
 
 # ---------------------------------------------------------------------------------------- polls
-def register_poll_routes(app: Dash, engine: EngineGetter, jobs: IngestJobRegistry) -> None:
-    """The routes the page's pollers post to (not Dash callbacks: those are dropped when re-requested)."""
+def register_poll_routes(
+    app: Dash, engine: EngineGetter, jobs: IngestJobRegistry, visitors: Visitors | None = None
+) -> None:
+    """The routes the page's pollers post to (not Dash callbacks: those are dropped when re-requested). An answer
+    or loading job another visitor started is not found (404)."""
+    visitors = visitors or Visitors(isolated=False)
     prefix = app.config.routes_pathname_prefix
 
     def poll_answer() -> Response:
@@ -329,6 +470,8 @@ def register_poll_routes(app: Dash, engine: EngineGetter, jobs: IngestJobRegistr
         if poll is None:
             return _json({"error": "Not an answer poll request."}, 400)
         try:
+            if not visitors.may_read(ANSWER, poll.session):
+                return _json({"error": "No such answer."}, 404)
             hold_until_news(engine().read, engine().wait_for_change, poll)
             return _json(stream_update(engine().read, poll))
         except SHARED_STATE_ERRORS:  # the page keeps what it shows and retries; Redis coming back ends it
@@ -338,6 +481,8 @@ def register_poll_routes(app: Dash, engine: EngineGetter, jobs: IngestJobRegistr
         poll = parse_ingest_request(request.get_json(silent=True))
         if poll is None:
             return _json({"error": "Not a loading-progress poll request."}, 400)
+        if not visitors.may_read(JOB, poll.job):
+            return _json({"error": "No such loading job."}, 404)
         return _json(ingest_reply(poll, ingest_view(jobs.get(poll.job))))
 
     app.server.add_url_rule(prefix + ANSWER_POLL_PATH, "poll_answer", poll_answer, methods=["POST"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from dash import dcc, html
 
 from dashboard.charts import build_figures
+from dashboard.chat_view import new_turn
 from dashboard.data_view import (
     MAX_TABLE_ROWS,
     dataset_summary,
@@ -20,6 +22,8 @@ from dashboard.data_view import (
     summary_data,
 )
 from dashboard.ingest_jobs import CANCELLED, FAILED, SUCCEEDED, IngestJob, IngestJobRegistry, JobProgress
+from rag.dataset_access import DatasetUse
+from rag.stream_buffer import ERROR
 
 EXAMPLE_DATASET = Path(__file__).resolve().parent / "example_data" / "orders.json"
 STAGE_LABELS = {
@@ -35,10 +39,20 @@ STAGE_LABELS = {
 CHART_CONFIG = {"displayModeBar": False, "responsive": True}
 
 
-def start_load(engine: Any, registry: IngestJobRegistry, source: Any, name: str, tab: str | None = None) -> str:
-    """Load ``source`` into the engine in a background job for ``tab``; return the job id."""
+def start_load(
+    engine: Any,
+    registry: IngestJobRegistry,
+    source: Any,
+    name: str,
+    tab: str | None = None,
+    *,
+    on_dataset: Callable[[str], None] | None = None,
+) -> str:
+    """Load ``source`` into the engine in a background job for ``tab``; return the job id. ``on_dataset(id)`` is
+    told the dataset's id (from the job's thread) once it answers questions, before the page is."""
 
     ticket = engine.begin_load(name, tab=tab or "")  # before the job starts: the tab's questions now wait for it
+    tell = on_dataset or (lambda _dataset_id: None)
 
     def work(progress: JobProgress) -> dict[str, Any]:
         published: list[str] = []
@@ -48,10 +62,12 @@ def start_load(engine: Any, registry: IngestJobRegistry, source: Any, name: str,
                 opened = engine.dataset_by_id(ticket.dataset_id)
                 if opened is not None:
                     published.append(ticket.dataset_id)
+                    tell(ticket.dataset_id)
                     progress.usable(summary_data(opened[1].to_dict()))
             progress(stage, done, total)
 
         info = engine.load_json(source, name=name, progress=report, ticket=ticket)
+        tell(info.dataset_id)
         return info.to_dict()
 
     return registry.start(name, work)
@@ -150,10 +166,18 @@ def tab_dataset_id(stored: Any) -> str | None:
     return dataset_id if isinstance(dataset_id, str) and dataset_id else None
 
 
-def render_data_view(engine: Any, dataset_id: str | None = None) -> DataViewOutputs:
-    """The data view of the tab's dataset (the dataset loaded last when it names none; an empty view when
-    there is none, or when it is no longer kept)."""
-    found = engine.dataset_by_id(dataset_id)
+def tab_dataset(engine: Any, dataset_id: str | None, *, last_if_none: bool = True) -> Any:
+    """``engine.dataset_by_id``: the records and facts of ``dataset_id``, or of the dataset loaded last when it
+    is None and ``last_if_none`` (False when visitors are isolated: the dataset loaded last may be anyone's)."""
+    if dataset_id is None and not last_if_none:
+        return None
+    return engine.dataset_by_id(dataset_id)
+
+
+def render_data_view(engine: Any, dataset_id: str | None = None, *, last_if_none: bool = True) -> DataViewOutputs:
+    """The data view of the tab's dataset (the dataset loaded last when it names none and ``last_if_none``; an
+    empty view when there is none, or when it is no longer kept)."""
+    found = tab_dataset(engine, dataset_id, last_if_none=last_if_none)
     dataset, info = found if found is not None else (None, None)
     if dataset is None or info is None:
         return DataViewOutputs(
@@ -186,9 +210,9 @@ class RecordView:
     panel: list[Any]
 
 
-def show_record(engine: Any, record_id: str, dataset_id: str | None = None) -> RecordView:
+def show_record(engine: Any, record_id: str, dataset_id: str | None = None, *, last_if_none: bool = True) -> RecordView:
     """Filter the records grid to ``record_id`` and show the whole record of the tab's dataset above it."""
-    shown = engine.dataset_by_id(dataset_id)
+    shown = tab_dataset(engine, dataset_id, last_if_none=last_if_none)
     found = find_record(shown[0] if shown is not None else None, record_id)
     if found is None:
         return RecordView(filter_model={}, panel=record_panel(None, record_id, in_table=False))
@@ -200,21 +224,59 @@ def show_record(engine: Any, record_id: str, dataset_id: str | None = None) -> R
     )
 
 
-def recent_dataset_options(engine: Any, limit: int = 20) -> list[dict[str, str]]:
-    """The "Recent datasets" list: every dataset in the store, most recently used first."""
+NOT_FOUND_MESSAGE = "That dataset was not found: load its file again."
+"""Said of a dataset that is no longer stored, and of one the visitor may not use (the two look alike)."""
+MAX_LISTED = 100_000
+"""Stored datasets looked through for a visitor's Recent list."""
+
+
+def recent_dataset_options(
+    engine: Any, limit: int = 20, *, visible: Sequence[DatasetUse] | None = None
+) -> list[dict[str, str]]:
+    """The "Recent datasets" list: every dataset in the store, most recently used first; or, when visitors are
+    isolated, the ``visible`` ones (the visitor's and those shared with everyone, most recent first) that are
+    still stored."""
     store = engine.store
     if store is None:
         return []
-    return [
-        {"label": f"{listing.name} ({listing.record_count:,} records)", "value": listing.key}
-        for listing in store.recent(limit)
-    ]
+    if visible is None:
+        return [
+            {"label": f"{listing.name} ({listing.record_count:,} records)", "value": listing.key}
+            for listing in store.recent(limit)
+        ]
+    stored = {listing.key: listing for listing in store.recent(MAX_LISTED)}
+    options = []
+    for use in visible:
+        listing = stored.get(use.dataset_id)
+        if listing is not None:
+            shared = ", shared" if use.shared else ""
+            label = f"{listing.name} ({listing.record_count:,} records{shared})"
+            options.append({"label": label, "value": listing.key})
+    return options[:limit]
 
 
-def open_recent(engine: Any, dataset_id: str, tab: str | None = None) -> tuple[dict[str, Any] | None, list[Any]]:
-    """Make a stored dataset the tab's: its new ``stored-data`` and a message (None and an error when it is
-    gone)."""
-    info = engine.open_dataset(dataset_id, tab=tab or "")
+def open_recent(engine: Any, dataset_id: str | None, tab: str | None = None) -> tuple[dict[str, Any] | None, list[Any]]:
+    """Make a stored dataset the tab's: its new ``stored-data`` and a message (None and "not found" when it is
+    gone, or when ``dataset_id`` is None: a dataset the visitor may not use)."""
+    info = engine.open_dataset(dataset_id, tab=tab or "") if dataset_id else None
     if info is None:
-        return None, notice("That dataset is no longer stored; load its file again.", "error")
+        return None, notice(NOT_FOUND_MESSAGE, "error")
     return summary_data(info.to_dict()), notice(f"Opened {info.name}: {info.record_count:,} records.", "success")
+
+
+def start_data(engine: Any, dataset_id: str | None) -> dict[str, Any] | None:
+    """What a new tab's ``stored-data`` starts with when visitors are isolated: ``dataset_id`` (the visitor's most
+    recent dataset), or None when it has none or it is no longer stored."""
+    found = engine.dataset_by_id(dataset_id) if dataset_id else None
+    return summary_data(found[1].to_dict()) if found is not None else None
+
+
+def refuse_question(engine: Any, question: str | None, session_id: str, message: str) -> dict[str, Any] | None:
+    """A question that is not sent to the model (its tab names no dataset it may use): its turn, which the
+    answer poll ends with ``message``; None when the question is empty."""
+    text = (question or "").strip()
+    if not text:
+        return None
+    engine.buffer.start(session_id, question=text, cached=False, notes=[])
+    engine.buffer.finish(session_id, status=ERROR, error=message)
+    return new_turn(text, session_id)

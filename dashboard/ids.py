@@ -61,6 +61,12 @@ PROFILE_TABLE = "profile-table"
 CHARTS = "charts"
 RECORD_PANEL = "record-panel"
 SHOW_ALL_RECORDS_BUTTON = "show-all-records-button"
+SHARE_DATASET = "share-dataset"
+"""Checklist: the tab's dataset shared with everyone (only whoever loaded the file may tick it)."""
+SHARE_DATASET_ROW = "share-dataset-row"
+START_DATASET_REQUEST = "start-dataset-request"
+"""Store: set once per page load when the tab keeps no dataset of its own; the server then gives it the visitor's
+most recent one (``/_dash-layout`` carries nobody's dataset when visitors are isolated)."""
 
 # ---------------------------------------------------------------- model
 BACKEND_SELECT = "backend-select"
@@ -68,6 +74,13 @@ MODEL_SELECT = "model-select"
 BASE_URL_INPUT = "base-url-input"
 REFRESH_MODELS_BUTTON = "refresh-models-button"
 BACKEND_STATUS = "backend-status"
+SERVER_SELECT = "server-select"
+"""The configured server and the ``llm.servers`` entries, by name."""
+API_KEY_INPUT = "api-key-input"
+"""A key typed for this tab's OpenAI-compatible server (kept in the tab's session store only)."""
+API_KEY_FIELD = "api-key-field"
+LLM_CHOICE = "llm-choice"
+"""Store (session): the tab's own choice of backend, server, model and key (None: the configured settings)."""
 
 # ---------------------------------------------------------------- repeated widgets
 ANSWER_PART_TYPE = "answer-part"

@@ -10,7 +10,7 @@ from dash import dcc, html
 
 from dashboard import ids
 from dashboard.data_view import summary_data
-from dashboard.model_panel import BACKEND_OPTIONS, model_options, url_placeholder
+from dashboard.model_panel import model_bar
 from dashboard.polling import poll_config
 from dashboard.uploads import limit_bytes
 from rag.settings import Settings
@@ -36,8 +36,9 @@ GRID_COLUMN_DEFAULTS = {
 }
 
 
-def build_layout(settings: Settings, dataset_info: dict[str, Any] | None) -> html.Div:
-    """The whole page for one visitor, from the engine's current settings and dataset."""
+def build_layout(settings: Settings, dataset_info: dict[str, Any] | None, *, isolated: bool = False) -> html.Div:
+    """The whole page for one visitor, from the engine's current settings and the dataset a new tab starts with
+    (None when visitors are ``isolated``: the page asks for the visitor's own once loaded)."""
     return html.Div(
         className="app",
         children=[
@@ -52,8 +53,8 @@ def build_layout(settings: Settings, dataset_info: dict[str, Any] | None) -> htm
                 ],
             ),
             html.Div(id=ids.CONNECTION_NOTICE, className="connection-notice", role="status"),
-            html.Main(className="columns", children=[data_panel(), chat_panel(settings)]),
-            *stores(settings, dataset_info),
+            html.Main(className="columns", children=[data_panel(shareable=isolated), chat_panel(settings)]),
+            *stores(settings, dataset_info, isolated=isolated),
             preloaded_code(),
         ],
     )
@@ -71,9 +72,12 @@ def preloaded_code() -> dcc.Markdown:
     return dcc.Markdown(PRELOAD_MARKDOWN, className="preload", style={"display": "none"})
 
 
-def stores(settings: Settings, dataset_info: dict[str, Any] | None) -> list[Any]:
-    """Client-side state and timers."""
+def stores(settings: Settings, dataset_info: dict[str, Any] | None, *, isolated: bool = False) -> list[Any]:
+    """Client-side state and timers. When visitors are ``isolated`` the tab's dataset starts empty: nobody's
+    dataset is in the layout every visitor receives (``START_DATASET_REQUEST`` asks for the visitor's own)."""
+    isolation = [dcc.Store(id=ids.START_DATASET_REQUEST, data=None)] if isolated else []
     return [
+        *isolation,
         dcc.Store(id=ids.CHAT_HISTORY_STORE, storage_type="session", data=[]),
         dcc.Store(id=ids.STREAMING_SESSION_ID, data=None),
         dcc.Store(id=ids.STREAMING_ACTIVE, data=False),
@@ -81,10 +85,12 @@ def stores(settings: Settings, dataset_info: dict[str, Any] | None) -> list[Any]
         dcc.Store(id=ids.POLL_CONFIG, data=poll_config(STREAM_POLL_MS)),
         dcc.Store(id=ids.HISTORY_RESTORE_REQUEST, data=None),
         dcc.Store(id=ids.SOURCE_REQUEST, data=None),
-        # the tab's dataset (a new tab starts with the dataset loaded last) and the tab's own id, kept across
-        # reloads of the tab and restarts of the app
-        dcc.Store(id=ids.STORED_DATA, storage_type="session", data=summary_data(dataset_info)),
+        # the tab's dataset (a new tab starts with the dataset loaded last, or the visitor's most recent one when
+        # visitors are isolated) and the tab's own id, kept across reloads of the tab and restarts of the app
+        dcc.Store(id=ids.STORED_DATA, storage_type="session", data=None if isolated else summary_data(dataset_info)),
         dcc.Store(id=ids.TAB_ID, storage_type="session", data=uuid.uuid4().hex),
+        # the tab's own model choice (None: the configured settings), sent with each of its questions
+        dcc.Store(id=ids.LLM_CHOICE, storage_type="session", data=None),
         dcc.Store(id=ids.UPLOAD_GATE, data=None),
         dcc.Store(
             id=ids.UPLOAD_LIMIT,
@@ -97,8 +103,9 @@ def stores(settings: Settings, dataset_info: dict[str, Any] | None) -> list[Any]
     ]
 
 
-def data_panel() -> html.Section:
-    """Upload, example button, progress, messages, summary and the records / profile / charts tabs."""
+def data_panel(*, shareable: bool = False) -> html.Section:
+    """Upload, example button, progress, messages, summary and the records / profile / charts tabs (and, when
+    visitors are isolated, the "Shared with everyone" checkbox of the tab's dataset)."""
     return html.Section(
         className="panel data-panel",
         children=[
@@ -135,6 +142,7 @@ def data_panel() -> html.Section:
                 searchable=False,
                 className="recent-datasets",
             ),
+            *([share_row()] if shareable else []),
             html.Div(id=ids.INGEST_PROGRESS, className="ingest-progress", hidden=True),
             html.Button(  # shown only next to a visible progress block (see style.css)
                 "Cancel loading",
@@ -185,6 +193,18 @@ def data_panel() -> html.Section:
     )
 
 
+def share_row() -> html.Div:
+    """Whether the tab's dataset is shared with everyone; only whoever loaded the file may change it (hidden
+    until the tab has a dataset)."""
+    return html.Div(
+        id=ids.SHARE_DATASET_ROW,
+        className="share-dataset",
+        hidden=True,
+        title="Shared datasets appear in every visitor's Recent datasets",
+        children=dcc.Checklist(id=ids.SHARE_DATASET, options=[], value=[], inline=True),
+    )
+
+
 def data_grid(grid_id: str, page_size: int, **props: Any) -> dag.AgGrid:
     """An AG Grid (community) with paging, sorting and a filter under every column header."""
     return dag.AgGrid(
@@ -221,68 +241,11 @@ def profile_grid() -> dag.AgGrid:
 
 def chat_panel(settings: Settings) -> html.Section:
     """Model picker, the conversation, the question box and the export buttons."""
-    llm = settings.llm
     return html.Section(
         className="panel chat-panel",
         children=[
             html.Div(className="panel-head", children=[html.H2("Chat")]),
-            html.Div(
-                className="model-bar",
-                children=[
-                    html.Label(
-                        [
-                            "Backend",
-                            dcc.Dropdown(
-                                id=ids.BACKEND_SELECT,
-                                options=BACKEND_OPTIONS,
-                                value=llm.backend,
-                                clearable=False,
-                                searchable=False,
-                            ),
-                        ],
-                        className="field backend",
-                    ),
-                    html.Label(
-                        [
-                            "Model",
-                            dcc.Dropdown(
-                                id=ids.MODEL_SELECT,
-                                options=model_options([], llm.model),
-                                value=llm.model,
-                                clearable=False,
-                                placeholder="server default",
-                            ),
-                        ],
-                        className="field model",
-                    ),
-                    html.Label(
-                        [
-                            "Server URL",
-                            dcc.Input(
-                                id=ids.BASE_URL_INPUT,
-                                type="text",
-                                value=llm.base_url or "",
-                                placeholder=url_placeholder(llm.backend),
-                                disabled=llm.backend == "embedded",
-                                debounce=True,
-                            ),
-                        ],
-                        className="field url",
-                    ),
-                    html.Button(
-                        "Refresh",
-                        id=ids.REFRESH_MODELS_BUTTON,
-                        n_clicks=0,
-                        className="button secondary",
-                        title="Apply the URL and ask the server again",
-                    ),
-                    html.Div(
-                        id=ids.BACKEND_STATUS,
-                        className="backend-status",
-                        children=[html.Span(className="dot unknown"), html.Span("checking…", className="status-label")],
-                    ),
-                ],
-            ),
+            model_bar(settings),
             html.Div(id=ids.CHAT_HISTORY, className="chat-history", children=[]),
             html.Div(id=ids.CHAT_NOTICE, className="chat-notice"),
             html.Div(

@@ -59,6 +59,7 @@ from dashboard.chat_view import (
 )
 from dashboard.computed_view import render_computed
 from dashboard.data_flow import IngestView
+from rag.redis_buffer import is_answer_id
 from rag.stream_buffer import STREAMING, StreamSnapshot
 
 Reader = Callable[[str, int], "StreamSnapshot | None"]
@@ -180,11 +181,12 @@ class StreamRequest:
 
 
 def parse_stream_request(data: Any) -> StreamRequest | None:
-    """The answer poll request posted by the page, or None when it is not one."""
+    """The answer poll request posted by the page, or None when it is not one (a ``session`` that is not shaped
+    as an answer id, ``rag.redis_buffer.ANSWER_ID``, included: no buffer is asked about it)."""
     if not isinstance(data, Mapping):
         return None
     seq, session, offset, view = data.get("seq"), data.get("session"), data.get("offset", 0), data.get("view")
-    if not isinstance(seq, int) or not isinstance(session, str) or not session:
+    if not _is_int(seq) or not is_answer_id(session):
         return None
     if not isinstance(offset, int) or offset < 0:
         return None
@@ -195,7 +197,7 @@ def parse_stream_request(data: Any) -> StreamRequest | None:
         offset=offset,
         view=dict(view) if isinstance(view, Mapping) else {},
         version=version if _is_int(version) else None,
-        hold_ms=max(0, hold_ms) if _is_int(hold_ms) else None,
+        hold_ms=min(max(0, hold_ms), HOLD_MS) if _is_int(hold_ms) else None,
     )
 
 
@@ -359,11 +361,12 @@ class IngestRequest:
 
 
 def parse_ingest_request(data: Any) -> IngestRequest | None:
-    """The loading-progress poll request posted by the page, or None when it is not one."""
+    """The loading-progress poll request posted by the page, or None when it is not one (a ``job`` not shaped as
+    the ids jobs get, ``uuid4().hex``, included)."""
     if not isinstance(data, Mapping):
         return None
     seq, job = data.get("seq"), data.get("job")
-    if not isinstance(seq, int) or not isinstance(job, str) or not job:
+    if not _is_int(seq) or not is_answer_id(job):
         return None
     return IngestRequest(seq=seq, job=job)
 

@@ -31,13 +31,14 @@ from rag.errors import ConfigError, DataLoadError, LLMError, RAGError
 from rag.llm.base import LLMClient
 from rag.llm.cancel import CancelToken
 from rag.llm.types import BackendStatus
+from rag.llm_choice import AppAddress, client_key, refuse_app_address
 from rag.loader import load_dataset
 from rag.loading import LoadTicket
 from rag.profile import DatasetProfile, profile_dataset
 from rag.prompt import build_prompt, cited_labels, estimate_tokens
 from rag.records import Dataset, Record
 from rag.retriever import Hit, HybridRetriever
-from rag.settings import Settings, apply_overrides, load_settings
+from rag.settings import LLMSettings, Settings, apply_overrides, load_settings
 from rag.state import SHARED_STATE_ERRORS, make_stream_buffer
 from rag.stream_buffer import DONE, ERROR, STOPPED, StreamBuffer, StreamSnapshot
 
@@ -76,6 +77,11 @@ ORPHANED_MESSAGE = (
 )
 LOAD_START_TIMEOUT = 30.0
 """Seconds a question waits for an announced file that never starts loading (the browser lost it)."""
+CLIENTS_KEPT = 8
+"""Clients kept for the settings tabs chose (least recently used dropped first; the configured one and the
+embedded model are kept for good)."""
+PANEL_STATUS_WAIT = 2.0
+"""Longest wait, in seconds, for a new check of a model server (``backend_status``)."""
 COMPUTED_PROMPT_RECORDS = 3
 """Records given to the model with a result that names records (argmax/argmin). The matches behind a
 count are shown as sources only: beside them, small models repeat their numbers instead of the count."""
@@ -174,9 +180,17 @@ class RAGEngine:
         """The Redis connection when the buffer is shared by several workers; None within one process."""
         self._client_factory = client_factory or _create_client
         self._client: LLMClient | None = None
+        self._clients: OrderedDict[str, LLMClient] = OrderedDict()
+        """Clients for settings tabs chose, by ``client_key``, least recently used first."""
         self._client_lock = threading.Lock()
+        self.app_address = AppAddress(self._settings.server.host, self._settings.server.port)
+        """Where this app listens: a model server there is refused (the app would ask itself)."""
+        self._probes = self._make_probes()
         self._loaded: _Loaded | None = None
         """The dataset loaded last: questions that name no dataset are answered over it."""
+        self.answer_last_by_default = True
+        """Whether a question naming no dataset is answered over the dataset loaded last; False when visitors are
+        isolated (``dashboard.visitors``): that dataset may be anyone's."""
         self._datasets: OrderedDict[str, _Loaded] = OrderedDict()
         """Open datasets by id, least recently used first."""
         self._datasets_lock = threading.Lock()
@@ -365,12 +379,18 @@ class RAGEngine:
         return (loaded.dataset, loaded.info) if loaded is not None else None
 
     def _dataset_for(self, dataset_id: str) -> _Loaded | None:
-        """An open dataset, or one reopened from the store (kept open from then on)."""
+        """An open dataset, or one reopened from the store (kept open from then on). Ids come from browsers:
+        anything but a key the store makes is None at once, the store untouched."""
+        if not DatasetStore.is_key(dataset_id):
+            return None
         with self._datasets_lock:
             loaded = self._datasets.get(dataset_id)
             if loaded is not None:
                 self._datasets.move_to_end(dataset_id)
-                return loaded
+        if loaded is not None:
+            if self._store is not None:
+                self._store.touch(dataset_id)  # used by a tab: eviction keeps it (written at most once a minute)
+            return loaded
         loaded = self._open_stored(dataset_id)
         if loaded is not None:
             self._remember(loaded)
@@ -597,43 +617,92 @@ class RAGEngine:
         return EmbeddingCache(self._settings.cache_dir() / "embeddings")
 
     # ------------------------------------------------------------------- llm
-    def client(self) -> LLMClient:
-        """The LLM client for the current settings (made on first use)."""
+    def client(self, llm: LLMSettings | None = None) -> LLMClient:
+        """The LLM client for ``llm`` (the configured settings when None), made on first use and kept: the
+        configured one and the embedded model for good, others among the ``CLIENTS_KEPT`` used last. Raises
+        ``ConfigError`` for a server at the app's own address."""
+        configured = self._settings.llm
+        llm = llm if llm is not None else configured
+        refuse_app_address(llm, self.app_address)
+        key = client_key(llm)
         with self._client_lock:
-            if self._client is None:
-                self._client = self._client_factory(self._settings.llm)
-            return self._client
+            if llm is configured or key == client_key(configured):
+                if self._client is None:
+                    self._client = self._client_factory(configured)
+                return self._client
+            client = self._clients.get(key)
+            if client is None:
+                client = self._clients[key] = self._client_factory(llm)
+                for old in list(self._clients):
+                    if len(self._clients) <= CLIENTS_KEPT:
+                        break
+                    if old != key and getattr(self._clients[old], "backend", "") != "embedded":
+                        del self._clients[old]
+            self._clients.move_to_end(key)
+            return client
+
+    def _make_probes(self) -> Any:
+        from rag.backend_probe import BackendProbes
+
+        return BackendProbes(self._check_backend)
+
+    def _check_backend(self, llm: LLMSettings) -> BackendStatus:
+        """One check of ``llm``'s backend (run by the probes, off the request threads), with short timeouts."""
+        from rag.backend_probe import CONNECT_SECONDS, READ_SECONDS
+
+        try:
+            refuse_app_address(llm, self.app_address)
+            if llm.backend == "embedded" or self._client_factory is not _create_client:
+                return self.client(llm).check()  # the one embedded model (its check starts loading it)
+            quick = dataclasses.replace(
+                llm,
+                connect_timeout=min(llm.connect_timeout, CONNECT_SECONDS),
+                read_timeout=min(llm.read_timeout, READ_SECONDS),
+            )
+            return self._client_factory(quick).check()
+        except ConfigError as exc:
+            return BackendStatus(ok=False, message=str(exc), models=[])
 
     def configure_analytics(self, **changes: Any) -> None:
         """Change the analytic settings (``planner``, ``query_timeout``) at run time (raises ``ConfigError``)."""
         self._settings = apply_overrides(self._settings, {"analytics": changes}, "analytics settings")
 
     def configure_llm(self, **changes: Any) -> None:
-        """Switch backend, model, URL or generation settings at run time (raises ``ConfigError``)."""
+        """Switch backend, model, URL or generation settings at run time, for every tab (raises ``ConfigError``).
+
+        For the terminal tool and tests: the page never calls it (a tab's choice is its own, see
+        ``rag.llm_choice``)."""
         settings = apply_overrides(self._settings, {"llm": changes}, "model settings")
         if changes.get("backend") not in (None, self._settings.llm.backend) and "base_url" not in changes:
             settings.llm.base_url = None
         with self._client_lock:
             self._settings = settings
             self._client = None
+            self._clients = OrderedDict(
+                (key, client) for key, client in self._clients.items() if getattr(client, "backend", "") == "embedded"
+            )
             if "max_concurrent" in changes:
                 self._model_queue = self._make_model_queue()
 
-    def backend_status(self) -> BackendStatus:
-        """Whether the backend answers, with the reason when it does not."""
-        try:
-            return self.client().check()
-        except ConfigError as exc:
-            return BackendStatus(ok=False, message=str(exc), models=[])
+    def backend_status(
+        self, llm: LLMSettings | None = None, *, wait: float = PANEL_STATUS_WAIT, fresh: bool = False
+    ) -> BackendStatus:
+        """Whether ``llm``'s backend (the configured one when None) answers, with the reason when it does not.
 
-    def list_models(self) -> list[str]:
-        """Models the backend offers."""
-        return self.client().list_models()
+        Checked in the background, one check per distinct settings, remembered a few seconds
+        (``rag.backend_probe``): this waits at most ``wait`` seconds, then reports the last status known.
+        ``fresh`` checks again even when the status is recent."""
+        return self._probes.status(llm if llm is not None else self._settings.llm, wait=wait, fresh=fresh)
 
-    def context_window(self, client: LLMClient) -> int:
+    def list_models(self, llm: LLMSettings | None = None) -> list[str]:
+        """Models ``llm``'s backend (the configured one when None) offers."""
+        return self.client(llm).list_models()
+
+    def context_window(self, client: LLMClient, llm: LLMSettings | None = None) -> int:
         """Tokens the prompt and the answer share: the setting, else the model's, capped."""
-        if self._settings.llm.num_ctx:
-            return self._settings.llm.num_ctx
+        num_ctx = (llm or self._settings.llm).num_ctx
+        if num_ctx:
+            return num_ctx
         try:
             known = client.model_context_length()
         except LLMError:
@@ -649,12 +718,14 @@ class RAGEngine:
         history: Sequence[Mapping[str, str]] | None = None,
         dataset_id: str | None = None,
         tab: str = "",
+        llm: LLMSettings | None = None,
     ) -> None:
         """Start answering in a background thread; read the answer from ``buffer`` under ``session_id``.
 
         The answer is over ``dataset_id`` (the dataset loaded last when None), or over the file ``tab`` is
-        loading when there is one: the question waits for it."""
-        self._start(question, session_id, history, dataset_id, tab)
+        loading when there is one: the question waits for it. ``llm`` is the tab's model settings
+        (``rag.llm_choice.resolve_choice``); the configured ones when None."""
+        self._start(question, session_id, history, dataset_id, tab, llm)
 
     def _start(
         self,
@@ -663,9 +734,10 @@ class RAGEngine:
         history: Sequence[Mapping[str, str]] | None,
         dataset_id: str | None = None,
         tab: str = "",
+        llm: LLMSettings | None = None,
     ) -> _Run:
         turns = [{"role": str(t["role"]), "content": str(t["content"])} for t in (history or [])]
-        meta = self._describe(question)
+        meta = self._describe(question, llm)
         run = _Run()
         self._buffer.start(session_id, **meta)
         with self._running_lock:
@@ -675,7 +747,7 @@ class RAGEngine:
                 self._stop_watcher.start()
         thread = threading.Thread(
             target=self._answer,
-            args=(question, session_id, turns, run, meta, dataset_id, tab),
+            args=(question, session_id, turns, run, meta, dataset_id, tab, llm),
             name=f"answer-{session_id[:8]}",
             daemon=True,
         )
@@ -774,10 +846,10 @@ class RAGEngine:
         if self._cache is not None:
             self._cache.clear()
 
-    def _describe(self, question: str) -> dict[str, Any]:
-        llm = self._settings.llm
+    def _describe(self, question: str, llm: LLMSettings | None = None) -> dict[str, Any]:
+        llm = llm or self._settings.llm  # (no URL, no key: the metadata is shown, kept and exported)
         retrieval = self._settings.retrieval
-        info = self.dataset_info  # until the question's own dataset is known (``_answer``)
+        info = self.dataset_info if self.answer_last_by_default else None  # until ``_answer`` knows the question's
         return {
             "question": question,
             "backend": llm.backend,
@@ -795,8 +867,10 @@ class RAGEngine:
             "notes": [],
         }
 
-    def _cache_key(self, loaded: _Loaded, question: str, history: list[dict[str, str]]) -> str:
-        llm = self._settings.llm
+    def _cache_key(
+        self, loaded: _Loaded, question: str, history: list[dict[str, str]], llm: LLMSettings | None = None
+    ) -> str:
+        llm = llm or self._settings.llm
         return answer_key(
             dataset_hash=loaded.info.content_hash,
             llm={
@@ -823,6 +897,7 @@ class RAGEngine:
         meta: dict[str, Any],
         dataset_id: str | None = None,
         tab: str = "",
+        llm: LLMSettings | None = None,
     ) -> None:
         buffer = self._buffer
         try:
@@ -833,7 +908,8 @@ class RAGEngine:
                 dataset_id = ticket.dataset_id
             else:  # a load that ended before the page heard of it, or a dataset reopened from the list
                 dataset_id = self._tab_dataset(tab) or dataset_id
-            loaded = self._dataset_for(dataset_id) if dataset_id else self._loaded
+            last = self._loaded if self.answer_last_by_default else None
+            loaded = self._dataset_for(dataset_id) if dataset_id else last
             if loaded is None:
                 buffer.finish(session_id, status=ERROR, error=DATASET_GONE_MESSAGE if dataset_id else NO_DATASET_MESSAGE)
                 return
@@ -843,7 +919,7 @@ class RAGEngine:
             if not question.strip():
                 buffer.finish(session_id, status=ERROR, error="The question is empty.")
                 return
-            key = self._cache_key(loaded, question, history) if self._cache is not None else None
+            key = self._cache_key(loaded, question, history, llm) if self._cache is not None else None
             cached = self._cache.get(key) if key else None
             if cached is not None:
                 if cached.get("meta", {}).get("computed"):
@@ -853,7 +929,7 @@ class RAGEngine:
                 buffer.append(session_id, cached.get("text", ""))
                 buffer.finish(session_id, status=DONE, metrics=cached.get("metrics", {}))
                 return
-            self._generate(question, session_id, history, run.cancel, loaded, key, meta)
+            self._generate(question, session_id, history, run.cancel, loaded, key, meta, llm)
         except SHARED_STATE_ERRORS as exc:  # Redis away: nowhere to write; the page keeps what it has
             log.warning("answer %s ended: the shared state is not reachable (%s)", session_id, exc)
         except Exception as exc:  # the page must get a message, never a dead stream
@@ -957,16 +1033,17 @@ class RAGEngine:
         loaded: _Loaded,
         key: str | None,
         meta: dict[str, Any],
+        llm: LLMSettings | None = None,
     ) -> None:
         buffer = self._buffer
-        llm = self._settings.llm
+        llm = llm or self._settings.llm
         top_k = self._settings.retrieval.top_k
         try:
-            client: LLMClient | None = self.client()
+            client: LLMClient | None = self.client(llm)
             client_error: Exception | None = None
         except (ConfigError, LLMError) as exc:
             client, client_error = None, exc
-        computed, computed_note = self._compute(question, loaded, client)
+        computed, computed_note = self._compute(question, loaded, client, llm)
         notes: list[str] = [computed_note] if computed_note else []
         semantic = loaded.retriever.semantic_progress
         if semantic is not None and computed is None:
@@ -992,7 +1069,7 @@ class RAGEngine:
             buffer.update_meta(session_id, **meta)
             buffer.finish(session_id, status=ERROR, error=str(client_error))
             return
-        window = self.context_window(client)
+        window = self.context_window(client, llm)
         try:
             plan = build_prompt(
                 question,
@@ -1106,16 +1183,15 @@ class RAGEngine:
         return taken
 
     def _compute(
-        self, question: str, loaded: _Loaded, client: LLMClient | None
+        self, question: str, loaded: _Loaded, client: LLMClient | None, llm: LLMSettings | None = None
     ) -> tuple[dict[str, Any] | None, str | None]:
         """The part of the answer computed over all records, or a note on why there is none."""
         analytics = loaded.analytics
         mode = self._settings.analytics.planner
         if analytics is None or mode == "off":
             return None, None
-        outcome = analytics.compute(
-            question, mode=mode, llm_client=client, server=self._settings.llm.backend != "embedded"
-        )
+        backend = (llm or self._settings.llm).backend
+        outcome = analytics.compute(question, mode=mode, llm_client=client, server=backend != "embedded")
         return outcome.computed, outcome.note
 
     @staticmethod

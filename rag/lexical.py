@@ -13,8 +13,10 @@ AD?" would otherwise rank every record whose name contains "the" above Andorra, 
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
+from pathlib import Path
 from typing import Callable, Sequence
 
 import bm25s
@@ -30,6 +32,9 @@ yet would put every document into the BM25 ranking ("alpha" and "3" of the field
 "alpha-3 code NOR") and crowd the one that holds the rare word out of the fused ranking."""
 
 LexicalProgress = Callable[[int, int], None]
+
+_LEXICAL_FILE = "lexical.json"
+_BM25_DIR = "bm25"
 
 
 def _words(text: str) -> list[str]:
@@ -71,6 +76,30 @@ class LexicalIndex:
             self._bm25.index(corpus_tokens, show_progress=False)
         if progress is not None:
             progress(self.size, self.size)
+
+    def save(self, folder: str | Path) -> None:
+        """Write the index into ``folder``: its size as JSON and bm25s's own files (``.npy`` arrays written
+        with ``allow_pickle=False``, the vocabulary and parameters as JSON)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / _LEXICAL_FILE).write_text(json.dumps({"size": self.size, "bm25": self._bm25 is not None}), "utf-8")
+        if self._bm25 is not None:
+            self._bm25.save(str(folder / _BM25_DIR), corpus=None, allow_pickle=False)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> LexicalIndex:
+        """The index ``save`` wrote into ``folder`` (arrays read with ``allow_pickle=False``)."""
+        folder = Path(folder)
+        facts = json.loads((folder / _LEXICAL_FILE).read_text("utf-8"))
+        index = cls.__new__(cls)
+        index.size = int(facts["size"])
+        index._bm25 = None
+        if facts["bm25"]:
+            index._bm25 = bm25s.BM25.load(str(folder / _BM25_DIR), load_corpus=False, mmap=False, allow_pickle=False)
+            indexed = int(index._bm25.scores["num_docs"])
+            if indexed != index.size:
+                raise ValueError(f"{folder}: the keyword index holds {indexed} texts, not {index.size}")
+        return index
 
     def scores(self, query: str) -> np.ndarray:
         """The BM25 score of every text for ``query``, counting only words that occur in at most half of them."""

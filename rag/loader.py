@@ -26,13 +26,18 @@ different fields never share a path. Empty objects and arrays add no field.
 
 ``NaN``, ``Infinity`` and ``-Infinity`` (and numbers too large for a float, like ``1e999``) load as
 ``None``: they mean "no usable number", and keeping them would make the profile's figures and every
-JSON export downstream invalid. A UTF-8 byte order mark is ignored.
+JSON export downstream invalid. A UTF-8 byte order mark is ignored. A ``\\uD800``-``\\uDFFF`` escape that is
+not half of a surrogate pair (a lone surrogate) is refused: it is no character, and no UTF-8 text (the
+indexes, the analytic table, an export) can hold it.
 
 ``Dataset.content_hash`` is the SHA-256 of the canonical JSON (sorted keys, no whitespace) of the
 ``[id, data]`` pairs, so the same records give the same hash whatever the formatting, and records
 that moved to other ids (another root) give a different one.
 
-Every input that cannot be used raises ``DataLoadError`` with a message naming the file.
+Every input that cannot be used raises ``DataLoadError`` with a one-line message naming the file, and for bad
+JSON the line and column, in its own words (never Python's exception text)::
+
+    cars.json: invalid JSON at line 3, column 12: a lone surrogate (\\ud800) is not a character; ...
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ import json
 import math
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -59,6 +65,22 @@ _CONTAINER_TYPES = frozenset((dict, list))
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _BYTES_NAME = "uploaded data"
 _OBJECT_NAME = "data"
+_JSON_PROBLEMS = (
+    ("Expecting value", "a value was expected"),
+    ("Expecting property name", "a key in double quotes was expected"),
+    ("Expecting ':'", "a colon (:) was expected"),
+    ("Expecting ','", "a comma (,) or a closing bracket was expected"),
+    ("Unterminated string", "a string is not closed"),
+    ("Invalid \\uXXXX", "a \\u escape needs four hexadecimal digits"),
+    ("Invalid \\escape", "a backslash escape that JSON does not have"),
+    ("Invalid control character", "a control character inside a string"),
+    ("Illegal trailing comma", "a comma before a closing bracket"),
+    ("Extra data", "more data follows a complete JSON value"),
+)
+"""The JSON parser's messages (prefixes) in our words."""
+_SURROGATE_ESCAPE = re.compile(r"(\\+)u([dD][89a-fA-F][0-9a-fA-F]{2})")
+_LOW_SURROGATE_ESCAPE = re.compile(r"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+_RAW_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _UTF16_32_BOMS = (
     (codecs.BOM_UTF32_LE, "UTF-32"),
     (codecs.BOM_UTF32_BE, "UTF-32"),
@@ -97,7 +119,9 @@ def load_dataset(
     if not text.strip():
         raise DataLoadError(f"{label}: the file is empty; expected JSON records")
     if json_lines:
-        return _make_dataset(label, _parse_json_lines(text, label, max_depth), (), len(raw))
+        values = _parse_json_lines(text, label, max_depth)
+        _refuse_lone_surrogates(text, label, json_lines=True)
+        return _make_dataset(label, values, (), len(raw))
     try:
         document = _parse_document(text, label, max_depth)
     except _ExtraData as extra:
@@ -107,7 +131,9 @@ def load_dataset(
             if extra.one_per_line:  # looks like JSON Lines: the line error is the useful one
                 raise
             raise extra.error from None
+        _refuse_lone_surrogates(text, label, json_lines=True)
         return _make_dataset(label, values, (), len(raw))
+    _refuse_lone_surrogates(text, label, json_lines=False)
     return _dataset_from_document(document, label, len(raw))
 
 
@@ -240,7 +266,7 @@ def _parse_document(text: str, label: str, max_depth: int) -> Any:
     try:
         value = _parse_value(text)
     except json.JSONDecodeError as error:
-        failure = DataLoadError(f"{label}: invalid JSON at {_where(error)}: {error.msg}{_excerpt(error)}")
+        failure = DataLoadError(f"{label}: invalid JSON at {_where(error)}: {_problem(error)}{_excerpt(error)}")
         if error.msg == "Extra data":
             first_end = len(text[: error.pos].rstrip())
             one_per_line = "\n" not in text[:first_end].strip() and "\n" in text[first_end : error.pos]
@@ -248,8 +274,8 @@ def _parse_document(text: str, label: str, max_depth: int) -> Any:
         raise failure from None
     except RecursionError:
         raise _too_deep_in_text(text, label, max_depth, line_offset=0) from None
-    except ValueError as error:  # e.g. an integer with more digits than Python converts
-        raise DataLoadError(f"{label}: invalid JSON: {error}") from None
+    except ValueError:  # an integer with more digits than Python converts
+        raise DataLoadError(f"{label}: invalid JSON{_long_number(text)}") from None
     _check_depth(value, label, max_depth, base_depth=0, base_path=())
     return value
 
@@ -265,12 +291,13 @@ def _parse_json_lines(text: str, label: str, max_depth: int) -> list[Any]:
             value = _parse_value(line)
         except json.JSONDecodeError as error:
             raise DataLoadError(
-                f"{label}: invalid JSON Lines: line {line_number}, column {error.colno}: {error.msg}{_excerpt(error)}"
+                f"{label}: invalid JSON Lines: line {line_number}, column {error.colno}: "
+                f"{_problem(error)}{_excerpt(error)}"
             ) from None
         except RecursionError:
             raise _too_deep_in_text(line, label, max_depth, line_offset=line_index, base_depth=1) from None
-        except ValueError as error:
-            raise DataLoadError(f"{label}: invalid JSON Lines: line {line_number}: {error}") from None
+        except ValueError:
+            raise DataLoadError(f"{label}: invalid JSON Lines{_long_number(line, line_offset=line_index)}") from None
         _check_depth(value, label, max_depth, base_depth=1, base_path=(len(values),), line=line_number)
         values.append(value)
     if not values:
@@ -282,8 +309,61 @@ def _where(error: json.JSONDecodeError) -> str:
     return f"line {error.lineno}, column {error.colno}"
 
 
+def _position(text: str, index: int, line_offset: int = 0) -> str:
+    """``line L, column C`` of ``text[index]`` (both from 1)."""
+    line = text.count("\n", 0, index) + 1 + line_offset
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return f"line {line}, column {column}"
+
+
+def _problem(error: json.JSONDecodeError) -> str:
+    """What the parser found wrong, in our words (not the parser's message)."""
+    if not error.doc[error.pos :].strip():
+        return "the text ends before the JSON is complete (is the file cut short?)"
+    for prefix, words in _JSON_PROBLEMS:
+        if error.msg.startswith(prefix):
+            return words
+    return "this is not valid JSON"
+
+
+def _long_number(text: str, line_offset: int = 0) -> str:
+    """``" at line L, column C: a number with more than N digits"``: what makes the parser refuse a text it can
+    otherwise read (Python converts integers of up to ``sys.get_int_max_str_digits()`` digits)."""
+    limit = getattr(sys, "get_int_max_str_digits", lambda: 4300)() or 4300
+    found = re.search(r"[0-9]{%d,}" % (limit + 1), text)
+    if found is None:
+        return ": the text cannot be read as JSON"
+    return f" at {_position(text, found.start(), line_offset)}: a number with more than {limit:,} digits"
+
+
+def _refuse_lone_surrogates(text: str, label: str, *, json_lines: bool) -> None:
+    """Raise when ``text`` (valid JSON) holds a ``\\uD800``-``\\uDFFF`` escape that is not half of a pair.
+
+    Only the surrogate escapes are looked at: in valid JSON a backslash is always inside a string, and an odd
+    run of backslashes before ``u`` makes an escape (an even one is escaped backslashes followed by text)."""
+    paired_until = -1
+    for match in _SURROGATE_ESCAPE.finditer(text):
+        if len(match.group(1)) % 2 == 0:
+            continue
+        start = match.end(1) - 1
+        if int(match.group(2), 16) >= 0xDC00:  # low half: only right after a high half
+            if start == paired_until:
+                continue
+        elif _LOW_SURROGATE_ESCAPE.match(text, match.end()):
+            paired_until = match.end()
+            continue
+        where = _position(text, start)
+        kind = "invalid JSON Lines: " if json_lines else "invalid JSON at "
+        raise DataLoadError(
+            f"{label}: {kind}{where}: a lone surrogate ({text[start : match.end()]}) is not a character; "
+            "only a pair of them (\\ud83d\\ude00) is"
+        )
+
+
 def _excerpt(error: json.JSONDecodeError, width: int = 30) -> str:
     """A short piece of the text where parsing failed."""
+    if not error.doc[error.pos :].strip():
+        return ""  # the problem says the text ends there
     piece = error.doc[error.pos : error.pos + width]
     piece = piece.split("\n", 1)[0].strip()
     return f" (near {json.dumps(piece, ensure_ascii=False)})" if piece else " (at the end of the text)"
@@ -359,13 +439,29 @@ def _load_object(source: Any, label: str, max_depth: int) -> Dataset:
         raise DataLoadError(
             f"{label}: the data is nested too deeply: more than {max_depth} levels of arrays and objects"
         ) from None
-    except (TypeError, ValueError) as error:
+    except _NotJSON as error:
         raise DataLoadError(f"{label}: the object cannot be used as JSON data: {error}") from None
+    except TypeError:  # json.dumps refuses a key that is not a string, number, boolean or None
+        raise DataLoadError(
+            f"{label}: the object cannot be used as JSON data: a key is not a string or a number"
+        ) from None
+    except ValueError:  # json.dumps refuses a container that holds itself
+        raise DataLoadError(f"{label}: the object cannot be used as JSON data: it contains itself") from None
+    surrogate = _RAW_SURROGATE.search(text)
+    if surrogate is not None:
+        raise DataLoadError(
+            f"{label}: the object cannot be used as JSON data: a string holds a lone surrogate "
+            f"(\\u{ord(surrogate.group()):04x}), which is not a character"
+        )
     return _dataset_from_document(_parse_document(text, label, max_depth), label, 0)
 
 
+class _NotJSON(TypeError):
+    """A value of a type JSON has no counterpart for; the message is ours."""
+
+
 def _unsupported(value: Any) -> Any:
-    raise TypeError(f"a value of type {type(value).__name__} is not JSON")
+    raise _NotJSON(f"a value of type {type(value).__name__} is not JSON")
 
 
 def _dataset_from_document(document: Any, label: str, size_bytes: int) -> Dataset:

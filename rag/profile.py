@@ -108,6 +108,30 @@ class FieldProfile:
             "mean_length": self.mean_length,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FieldProfile:
+        """The profile ``to_dict`` gave (``date_like`` is derived, not read)."""
+        return cls(
+            path=str(data["path"]),
+            kind=str(data["kind"]),
+            present=int(data["present"]),
+            missing=int(data["missing"]),
+            types={str(name): int(count) for name, count in data["types"].items()},
+            distinct=int(data["distinct"]),
+            distinct_capped=bool(data["distinct_capped"]),
+            top_values=[(item["value"], int(item["count"])) for item in data["top_values"]],
+            examples=list(data["examples"]),
+            min=data["min"],
+            max=data["max"],
+            mean=data["mean"],
+            median=data["median"],
+            sum=data["sum"],
+            date_count=int(data["date_count"]),
+            date_min=data["date_min"],
+            date_max=data["date_max"],
+            mean_length=data["mean_length"],
+        )
+
 
 @dataclass(frozen=True)
 class DatasetProfile:
@@ -133,6 +157,12 @@ class DatasetProfile:
             "field_count": len(self.fields),
             "fields": [profile.to_dict() for profile in self.fields],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DatasetProfile:
+        """The profile ``to_dict`` gave (the dataset store keeps profiles as JSON)."""
+        fields = [FieldProfile.from_dict(item) for item in data["fields"]]
+        return cls(record_count=int(data["record_count"]), fields=fields)
 
     def to_prompt_text(self, max_chars: int = 2000) -> str:
         """A compact description for the LLM prompt, at most ``max_chars`` characters.

@@ -152,6 +152,9 @@ class ServerSettings:
     allow_custom_llm_urls: bool | None = None
     """Whether visitors may point their tab at a model server of their own. None: automatic, only when the
     app is bound to loopback; otherwise the page offers the configured server and ``llm.servers`` only."""
+    port: int | None = None
+    """The port the app listens on (``python app.py --port`` sets it): a model server at this app's own address is
+    refused. None: learned from the requests the app receives."""
 
 
 @dataclass

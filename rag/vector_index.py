@@ -7,7 +7,8 @@ approximate index loses against the exact one.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from pathlib import Path
+from typing import Callable
 
 import faiss
 import numpy as np
@@ -68,13 +69,23 @@ class VectorIndex:
                 progress(min(start + ADD_BATCH, count), count)
         return cls(index, kind)
 
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickled with the FAISS index serialised (the dataset store keeps built indexes on disk)."""
-        return {"index": faiss.serialize_index(self._index), "kind": self.kind}
+    def save(self, path: str | Path) -> None:
+        """Write the index to the file ``path`` (FAISS's own format: data, nothing that runs code when read)."""
+        faiss.write_index(self._index, str(path))
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self._index = faiss.deserialize_index(state["index"])
-        self.kind = state["kind"]
+    @classmethod
+    def load(cls, path: str | Path) -> VectorIndex:
+        """The index ``save`` wrote; ValueError when the file holds another kind of index."""
+        index = faiss.read_index(str(path))
+        if isinstance(index, faiss.IndexHNSWFlat):
+            kind = "hnsw"
+        elif isinstance(index, faiss.IndexFlatIP):
+            kind = "exact"
+        else:
+            raise ValueError(f"{path} holds a {type(index).__name__}, not an index this app builds")
+        if index.metric_type != faiss.METRIC_INNER_PRODUCT:
+            raise ValueError(f"{path} holds an index that does not rank by inner product")
+        return cls(index, kind)
 
     @property
     def size(self) -> int:

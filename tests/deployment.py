@@ -19,10 +19,13 @@ from tests.protocol_servers import free_port
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def team_config(path: Path, *, redis_url: str, llm: dict[str, Any], cache: Path) -> Path:
-    """A settings file for several workers: Redis state, one model server, one dataset store."""
+def team_config(
+    path: Path, *, redis_url: str, llm: dict[str, Any], cache: Path, **sections: dict[str, Any]
+) -> Path:
+    """A settings file for several workers: Redis state, one model server, one dataset store (and any other
+    ``sections``, e.g. ``retrieval={"batch_size": 4}``)."""
     path.write_text(json.dumps({"llm": llm, "state": {"backend": "redis", "redis_url": redis_url},
-                                "cache": {"directory": str(cache)}}))
+                                "cache": {"directory": str(cache)}, **sections}))
     return path
 
 
@@ -41,6 +44,8 @@ class Deployment:
         self.url = f"http://127.0.0.1:{self.port}/"
         self.process: subprocess.Popen[str] | None = None
         self.pids: list[str] = []
+        self.browser = requests.Session()
+        """The cookies of the browser ``post`` speaks for (visitors are isolated with several workers)."""
 
     def start(self) -> None:
         output = open(self.log, "ab") if self.log is not None else subprocess.DEVNULL
@@ -66,13 +71,27 @@ class Deployment:
             time.sleep(0.2)
         raise AssertionError(f"only {len(warm)} of {self.workers} workers became ready")
 
+    def worker_pids(self) -> set[int]:
+        """The gunicorn workers running now (the children of its master, the process ``start`` ran)."""
+        assert self.process is not None
+        children = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rpartition(")")[2].split()
+            except OSError:  # gone meanwhile
+                continue
+            if fields[1] == str(self.process.pid) and fields[0] != "Z":  # fields: state, ppid, …
+                children.add(int(stat.parent.name))
+        return children
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=60)
 
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = requests.post(self.url + path, json=body, timeout=30, headers={"Connection": "close"})
+        """One request of one browser: its cookies (the browser id the app gives) go with every post."""
+        response = self.browser.post(self.url + path, json=body, timeout=30, headers={"Connection": "close"})
         response.raise_for_status()
         self.pids.append(response.headers["X-Worker-Pid"])
         return response.json()

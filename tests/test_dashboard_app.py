@@ -358,10 +358,10 @@ def test_a_request_past_flasks_limit_gets_a_clear_413(app):
     assert response.get_json() == {"error": "The upload is larger than the limit of 1 MB (setting data.max_upload_mb)."}
 
 
-def test_a_bad_config_file_is_one_clear_line_and_a_failing_exit(tmp_path):
+def test_a_bad_config_file_is_one_clear_line_and_a_failing_exit(tmp_path, processes):
     config = tmp_path / "config.json"
     config.write_text('{"llm": {"backend": "martian"}}')
-    result = subprocess.run(
+    result = processes.run(
         [sys.executable, str(ROOT / "app.py"), "--config", str(config), "--port", "1"],
         check=False,
         capture_output=True,
@@ -372,7 +372,7 @@ def test_a_bad_config_file_is_one_clear_line_and_a_failing_exit(tmp_path):
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "llm.backend" in lines[0]
-    missing = subprocess.run(
+    missing = processes.run(
         [sys.executable, str(ROOT / "app.py"), "--config", str(tmp_path / "nope.json")],
         check=False,
         capture_output=True,
@@ -399,7 +399,7 @@ def test_healthz_reports_the_app_the_model_backend_and_the_store(app, engine, ol
     assert "127.0.0.1:9" in checks["llm"]["message"]
 
 
-def test_python_app_py_serves_the_page_through_a_production_server(tmp_path, ollama_server):
+def test_python_app_py_serves_the_page_through_a_production_server(tmp_path, ollama_server, processes):
     """Not Flask's development server: waitress, on 127.0.0.1, with /healthz."""
     import socket
 
@@ -413,7 +413,7 @@ def test_python_app_py_serves_the_page_through_a_production_server(tmp_path, oll
         "llm": {"backend": "ollama", "base_url": ollama_server.url, "model": "llama3.2"},
         "cache": {"directory": str(tmp_path / "cache")},
     }))
-    process = subprocess.Popen(
+    process = processes.popen(
         [sys.executable, str(ROOT / "app.py"), "--config", str(config), "--port", str(port)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )

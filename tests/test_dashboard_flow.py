@@ -186,17 +186,21 @@ def test_the_data_view_of_an_empty_engine_invites_a_load(make_engine):
 
 # ------------------------------------------------------------------------------------ model picker
 def test_switching_to_ollama_lists_its_models_and_picks_one(make_engine, ollama_server):
+    """The choice is the tab's (returned for its session store); the engine's settings never change."""
     engine = make_engine()
     state = apply_model_choice(engine, trigger="backend", backend="ollama", base_url="", model=None)
     assert not state.url_disabled and state.url_placeholder == "default: http://127.0.0.1:11434"
-    state = apply_model_choice(engine, trigger="refresh", backend="ollama", base_url=ollama_server.url, model=None)
+    state = apply_model_choice(
+        engine, trigger="refresh", stored=state.choice, backend="ollama", base_url=ollama_server.url, model=None
+    )
     assert state.ok and "reachable" in state.message
     assert state.models == ollama_server.models and state.model == ollama_server.models[0]
-    assert engine.settings.llm.base_url == ollama_server.url and engine.settings.llm.model == state.model
+    assert state.choice == {"backend": "ollama", "base_url": ollama_server.url, "model": state.model}
     state = apply_model_choice(
-        engine, trigger="model", backend="ollama", base_url=ollama_server.url, model="qwen3:0.6b"
+        engine, trigger="model", stored=state.choice, backend="ollama", base_url=ollama_server.url, model="qwen3:0.6b"
     )
-    assert state.ok and engine.settings.llm.model == "qwen3:0.6b"
+    assert state.ok and state.choice["model"] == "qwen3:0.6b"
+    assert engine.settings.llm.backend == "embedded" and engine.settings.llm.base_url is None
     assert model_options(state.models, "mine") == [{"label": "mine", "value": "mine"}] + [
         {"label": m, "value": m} for m in state.models
     ]

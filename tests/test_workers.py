@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -133,10 +132,10 @@ def test_three_workers_share_loads_answers_stops_and_survive_a_restart(redis_ser
         deployment.stop()
 
 
-def test_several_workers_without_redis_are_refused_with_the_setting_to_add(tmp_path):
+def test_several_workers_without_redis_are_refused_with_the_setting_to_add(tmp_path, processes):
     config = tmp_path / "one.json"
     config.write_text('{"state": {"backend": "memory"}}')
-    result = subprocess.run([sys.executable, "app.py", "--workers", "4", "--config", str(config)],
+    result = processes.run([sys.executable, "app.py", "--workers", "4", "--config", str(config)],
                             cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip() == f"error: --workers 4: {WORKERS_NEED_REDIS}"
