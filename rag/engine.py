@@ -38,6 +38,7 @@ from rag.profile import DatasetProfile, profile_dataset
 from rag.prompt import build_prompt, cited_labels, estimate_tokens
 from rag.records import Dataset, Record
 from rag.retriever import Hit, HybridRetriever
+from rag.semantic_wait import WAIT_LIMIT_SECONDS, expected_wait, wait_until_ready
 from rag.settings import LLMSettings, Settings, apply_overrides, load_settings
 from rag.state import SHARED_STATE_ERRORS, make_stream_buffer
 from rag.stream_buffer import DONE, ERROR, STOPPED, StreamBuffer, StreamSnapshot
@@ -1060,6 +1061,14 @@ class RAGEngine:
             hits = prompt_hits = loaded.retriever.search(question, k=top_k)
         retrieval_seconds = time.perf_counter() - started
         meta["timings"] = {**(computed or {}).get("timings", {}), "retrieval_ms": round(retrieval_seconds * 1000, 2)}
+        if not hits and computed is None and semantic is not None and self._wait_for_semantic(session_id, loaded, token):
+            hits = prompt_hits = loaded.retriever.search(question, k=top_k)  # semantic search is ready now
+            semantic = None
+            notes = [note for note in notes if not note.startswith("semantic search still indexing")]
+            retrieval_seconds = time.perf_counter() - started
+        if token.cancelled:
+            buffer.finish(session_id, status=STOPPED)
+            return
         if not hits and computed is None:  # nothing to ground an answer in: the model would only invent one
             self._answer_no_match(session_id, meta, notes, semantic, retrieval_seconds)
             return
@@ -1167,6 +1176,21 @@ class RAGEngine:
         self._buffer.update_meta(session_id, **meta)
         self._buffer.append(session_id, text)
         self._buffer.finish(session_id, status=DONE, metrics={"retrieval_seconds": round(retrieval_seconds, 4)})
+
+    def _wait_for_semantic(self, session_id: str, loaded: _Loaded, token: CancelToken) -> bool:
+        """A question no keyword matches waits for semantic search when it is expected within
+        ``WAIT_LIMIT_SECONDS`` ("Waiting for semantic search, 60%…"); True when it became ready."""
+        progress = lambda: loaded.retriever.semantic_progress  # noqa: E731
+        expected = expected_wait(progress, WAIT_LIMIT_SECONDS)
+        if expected is None or expected > WAIT_LIMIT_SECONDS:
+            return False
+
+        def show(percent: int) -> None:
+            self._buffer.update_meta(session_id, waiting=f"Waiting for semantic search, {percent}%…")
+
+        ready = wait_until_ready(progress, expected + WAIT_LIMIT_SECONDS / 3, stopped=lambda: token.cancelled, on_progress=show)
+        self._buffer.update_meta(session_id, waiting=None)
+        return ready
 
     def _take_model_turn(self, queue: Any, session_id: str, token: CancelToken) -> bool:
         """Wait in line for the model, the turn saying its place; False when Stop was pressed meanwhile."""

@@ -112,6 +112,25 @@ def test_a_question_no_record_matches_by_keywords_is_not_sent_to_the_model(make_
     assert client_answer.sources and client_answer.text == "Invented." and len(client.history) == 1
 
 
+def test_a_question_no_keyword_matches_waits_for_semantic_search_expected_soon(make_engine, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr("rag.engine.WAIT_LIMIT_SECONDS", 600.0)  # whatever the machine's speed: the wait is tested
+    engine, client = make_engine(ScriptedClient().enqueue("Described [1]."), cache={"directory": str(tmp_path)})
+    started = threading.Event()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "embedding" and not started.is_set():  # searchable by keywords only, embeddings under way
+            started.set()
+            engine.chat_stream("Describe every nation in detail", "s1")
+
+    engine.load_json(pycountry_database_path("iso3166-1.json"), progress=progress)
+    assert started.is_set()
+    snap = wait_final(engine, "s1")
+    assert snap.status == "done" and snap.text == "Described [1].", "answered from semantic search, not refused"
+    assert snap.sources and len(client.history) == 1
+    assert not any(note.startswith("semantic search still indexing") for note in snap.meta["notes"])
+    assert not snap.meta.get("waiting")
+
+
 def test_cancelling_a_load_keeps_the_previous_dataset(make_engine, tmp_path) -> None:
     engine, _ = make_engine(ScriptedClient(), cache={"directory": str(tmp_path)})
     engine.load_json(vega_cars_path())
