@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tests import datasets
-from tests.analytics_grading import Expectation, Groups, NotAnalytic, Records, Scalar
+from tests.analytics_grading import Expectation, Groups, NotAnalytic, Records, Refused, Scalar
 
 Record = Mapping[str, Any]
 Rows = Sequence[Record]
@@ -29,10 +29,12 @@ Where = Callable[[Record], bool]
 
 QTYPES = (
     "count", "count_distinct", "sum", "mean", "median", "min", "max", "argmax", "argmin",
-    "group", "topn", "filter_range", "date", "nested", "child", "lookup", "listing", "not_analytic",
+    "group", "topn", "filter_range", "date", "nested", "child", "lookup", "listing", "not_analytic", "refused",
 )
 """Question types: each case has the dominant one. ``lookup``: a field of a named record ("What is the alpha-3
-code of Norway?"); ``listing``: the records meeting conditions ("Which subdivisions end with 'burg'?")."""
+code of Norway?"); ``listing``: the records meeting conditions ("Which subdivisions end with 'burg'?");
+``refused``: an analytic question the data cannot answer as asked ("the average price" of cars that have no
+price), answered with rephrasings and no number."""
 
 
 # --- datasets ------------------------------------------------------------------------------------
@@ -68,22 +70,29 @@ DATASETS: dict[str, DatasetSource] = {
         DatasetSource("languages", lambda: datasets.pycountry_database_path("iso639-3.json"), key="639-3"),
         DatasetSource("subdivisions", lambda: datasets.pycountry_database_path("iso3166-2.json"), key="3166-2"),
         DatasetSource("airports", lambda: vega_csv_as_json("airports.csv", numbers=("latitude", "longitude"))),
+        DatasetSource("weather", lambda: vega_csv_as_json(
+            "seattle-weather.csv", numbers=("precipitation", "temp_max", "temp_min", "wind"), dates=("date",))),
         DatasetSource("orders", datasets.example_orders_path, public=False),
     )
 }
 
 
-def vega_csv_as_json(file_name: str, numbers: tuple[str, ...] = ()) -> Path:
+def vega_csv_as_json(file_name: str, numbers: tuple[str, ...] = (), dates: tuple[str, ...] = ()) -> Path:
     """A CSV file of ``vega_datasets`` exported as a JSON array of records under ``tests/.data/vega/``, the way an
-    analyst would export it: the ``numbers`` columns as numbers, the others as text (codes such as the airport
-    "00M" stay text), empty cells left out."""
+    analyst would export it: the ``numbers`` columns as numbers, the ``dates`` as ISO dates ("2012/01/01" ->
+    "2012-01-01"), the others as text (codes such as the airport "00M" stay text), empty cells left out."""
     import csv
+
+    def cell(key: str, value: str) -> Any:
+        if key in numbers:
+            return float(value)
+        return value.replace("/", "-") if key in dates else value
 
     target = datasets.PLOTLY_JSON_DIR.parent / "vega" / file_name.replace(".csv", ".json")
     if not target.is_file():
         with datasets.vega_dataset_path(file_name).open(encoding="utf-8", newline="") as handle:
             records = [
-                {key: float(value) if key in numbers else value for key, value in row.items() if value != ""}
+                {key: cell(key, value) for key, value in row.items() if value != ""}
                 for row in csv.DictReader(handle)
             ]
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -314,6 +323,51 @@ def ambiguous(rows: Rows, word: str, path: str) -> NotAnalytic:
     if len(found) < 2 or any(name.lower() == word.lower() for name in found):
         raise ValueError(f"{word!r} is not ambiguous in {path}: {found}")
     return NotAnalytic(about=f"{word!r} could name {', '.join(found)}")
+
+
+def field_names(rows: Rows) -> set[str]:
+    """Every key of the records, nested keys included, in lower case."""
+    names: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                names.add(str(key).lower())
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for row in rows:
+        walk(row)
+    return names
+
+
+def no_field(rows: Rows, *words: str) -> Refused:
+    """An analytic question about something no field holds ("the average price" of cars): refused, never computed."""
+    names = field_names(rows)
+    held = [word for word in words if any(word.lower() in name for name in names)]
+    if held:
+        raise ValueError(f"a field holds {held}: {sorted(names)}")
+    return Refused(about=f"no field holds {', '.join(words)}")
+
+
+def month_of_years(rows: Rows, path: str, month: int) -> Refused:
+    """A month named without its year over dates of several years: refused, never every record nor every March."""
+    years = {str(get(row, path))[:4] for row in rows if get(row, path)}
+    if len(years) < 2:
+        raise ValueError(f"{path} spans one year: the month is that year's")
+    if not any(str(get(row, path))[5:7] == f"{month:02d}" for row in rows) and path != "Year":
+        raise ValueError(f"no record in month {month}")
+    return Refused(about=f"month {month} of {len(years)} years of {path}")
+
+
+def two_fields(rows: Rows, word: str, *paths: str) -> Refused:
+    """A word two fields fit equally ("temperature": temp_max and temp_min): refused with both offered."""
+    names = field_names(rows)
+    if not all(path.lower() in names for path in paths):
+        raise ValueError(f"missing {paths}")
+    return Refused(about=f"{word!r} could be {' or '.join(paths)}")
 
 
 def about(rows: Rows, *paths: str) -> NotAnalytic:
@@ -810,6 +864,75 @@ CASES: tuple[Case, ...] = (
          lambda rs: value_of([r for r in rs if r["year"] == 2007], "country", "Japan", "lifeExp")),
     Case("gap_lookup_chile_typo", "gapminder", "What was the population of Chlie in 1957?", "lookup",
          lambda rs: value_of([r for r in rs if r["year"] == 1957], "country", "Chile", "pop")),
+    # Every phrase read, or no number (issue "every value the page states is exact or marked"): groupings written
+    # "per / for each / by number of", the most common value, fields named in other words (synonyms,
+    # abbreviations, typos), stray tokens after or before the question, and questions the data cannot answer as
+    # asked, which are refused with rephrasings. Over cars, vega's seattle-weather (date, precipitation,
+    # temp_max, temp_min, wind, weather: 1,461 days of 2012-2015), the orders, tips and gapminder.
+    Case("cars_hp_per_number_of_cylinders", "cars", "average Horsepower per number of cylinders", "group",
+         lambda rs: groups(grouped(rs, "Cylinders", "Horsepower", fmean))),
+    Case("cars_hp_for_each_cylinders", "cars", "What is the average horsepower for each number of cylinders?",
+         "group", lambda rs: groups(grouped(rs, "Cylinders", "Horsepower", fmean))),
+    Case("cars_mpg_by_number_of_cylinders", "cars", "average miles per gallon by number of cylinders", "group",
+         lambda rs: groups(grouped(rs, "Cylinders", "Miles_per_Gallon", fmean))),
+    Case("cars_hp_by_cylinders_pls", "cars", "average horsepower by number of cylinders pls", "group",
+         lambda rs: groups(grouped(rs, "Cylinders", "Horsepower", fmean))),
+    Case("cars_mode_cylinders", "cars", "What is the most common number of cylinders?", "topn",
+         lambda rs: top(grouped(rs, "Cylinders"), 1)),
+    Case("cars_mode_origin", "cars", "What is the mode of Origin?", "topn",
+         lambda rs: top(grouped(rs, "Origin"), 1)),
+    Case("cars_heaviest_tag", "cars", "Which car is the heaviest? Q-ALPHA", "argmax",
+         lambda rs: best(rs, "Weight_in_lbs", "Name")),
+    Case("cars_lightest_thx", "cars", "Which car is the lightest? thx", "argmin",
+         lambda rs: best(rs, "Weight_in_lbs", "Name", largest=False)),
+    Case("cars_japan_emoji", "cars", "How many cars come from Japan? 🚗", "count",
+         lambda rs: count(rs, lambda r: r["Origin"] == "Japan"), ops=("=",)),
+    Case("cars_mean_hp_typo", "cars", "What is the average horsepwer?", "mean",
+         lambda rs: mean(rs, "Horsepower")),
+    Case("cars_mean_mass", "cars", "What is the average mass of the cars?", "mean",
+         lambda rs: mean(rs, "Weight_in_lbs")),
+    Case("cars_fuel_economy_japan", "cars", "What is the average fuel economy of Japanese cars?", "mean",
+         lambda rs: mean(rs, "Miles_per_Gallon", lambda r: r["Origin"] == "Japan"), ops=("=",)),
+    Case("cars_refused_price", "cars", "What is the average price of the cars?", "refused",
+         lambda rs: no_field(rs, "price", "cost")),
+    Case("cars_refused_age", "cars", "What is the average age of the cars?", "refused",
+         lambda rs: no_field(rs, "age")),
+    Case("cars_refused_salary", "cars", "Which car has the highest salary?", "refused",
+         lambda rs: no_field(rs, "salary", "wage")),
+    Case("cars_refused_march", "cars", "How many cars were made in March?", "refused",
+         lambda rs: month_of_years(rs, "Year", 3)),
+    Case("cars_refused_heavy", "cars", "What is the average horsepower of heavy cars?", "refused",
+         lambda rs: Refused(about="heavier than what: no threshold is given")),
+    Case("weather_refused_march_count", "weather", "How many observations were recorded in March?", "refused",
+         lambda rs: month_of_years(rs, "date", 3)),
+    Case("weather_refused_march_seattle", "weather", "average temp in March at Seattle", "refused",
+         lambda rs: month_of_years(rs, "date", 3)),
+    Case("weather_refused_temperature", "weather", "What is the average temperature?", "refused",
+         lambda rs: two_fields(rs, "temperature", "temp_max", "temp_min")),
+    Case("weather_refused_windy", "weather", "How many windy days were there?", "refused",
+         lambda rs: Refused(about="windier than what: no threshold is given")),
+    Case("weather_mean_max_temperature", "weather", "What is the average maximum temperature?", "mean",
+         lambda rs: mean(rs, "temp_max")),
+    Case("weather_rain_days", "weather", "How many days had rain?", "count",
+         lambda rs: count(rs, lambda r: r["weather"] == "rain"), ops=("=",)),
+    Case("weather_rainfall_2014", "weather", "average rainfall in 2014", "date",
+         lambda rs: mean(rs, "precipitation", lambda r: r["date"].startswith("2014")), ops=("year",)),
+    Case("weather_mode", "weather", "What is the most common weather?", "topn",
+         lambda rs: top(grouped(rs, "weather"), 1)),
+    Case("weather_precipitation_per_type", "weather", "average precipitation per weather type", "group",
+         lambda rs: groups(grouped(rs, "weather", "precipitation", fmean))),
+    Case("weather_coldest_day", "weather", "What was the coldest day?", "argmin",
+         lambda rs: best(rs, "temp_min", "date", largest=False)),
+    Case("weather_windiest_day", "weather", "Which day was the windiest?", "argmax",
+         lambda rs: Records(best(rs, "wind", "date").names)),
+    Case("weather_wind_per_year", "weather", "average wind per year", "date",
+         lambda rs: groups(grouped(rs, year("date"), "wind", fmean)), ops=("year",)),
+    Case("orders_mean_quantity_per_category", "orders", "Average quantity of items per category", "child",
+         lambda rs: groups(grouped(items(rs), "category", "quantity", fmean))),
+    Case("tips_tip_per_day_thx", "tips", "average tip per day thx", "group",
+         lambda rs: groups(grouped(rs, "day", "tip", fmean))),
+    Case("gap_gdp_each_continent", "gapminder", "What is the average GDP per capita for each continent?", "group",
+         lambda rs: groups(grouped(rs, "continent", "gdpPercap", fmean))),
 )
 """Every question of the set."""
 

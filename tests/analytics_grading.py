@@ -7,7 +7,8 @@ An expectation is one of:
 - ``Records``: the names of the records that answer (argmax/argmin, a listing), ties included, or the
   values a lookup finds in several records, with the number of records it must count;
 - ``NotAnalytic``: an open question, or a name the data does not hold, that retrieval must answer (no
-  computed block).
+  computed block); ``Refused``: an analytic question the data cannot answer as asked (no computed block, a
+  refusal with rephrasings instead).
 
 A lookup of one record's field ("What is the alpha-3 code of Norway?") is a ``Scalar``: the asked value is
 the last cell of the single row.
@@ -68,6 +69,12 @@ class NotAnalytic:
     """Retrieval answers: no computed block. ``about`` says what the question refers to."""
 
     about: str = ""
+
+
+@dataclass(frozen=True)
+class Refused(NotAnalytic):
+    """An analytic question the data cannot answer as asked (a field no record holds, a month of several years):
+    no computed block; the answer refuses with rephrasings (checked by ``tests/test_planner_corpus.py``)."""
 
 
 Expectation = Scalar | Groups | Records | NotAnalytic

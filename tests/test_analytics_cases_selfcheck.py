@@ -16,6 +16,7 @@ from tests.analytics_grading import (
     Groups,
     NotAnalytic,
     Records,
+    Refused,
     Scalar,
     accuracy_by_type,
     grade,
@@ -105,8 +106,9 @@ def test_truths_do_not_touch_the_application() -> None:
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_each_truth_computes_and_is_not_trivial(case: Case) -> None:
     truth = case.truth()
-    if case.qtype == "not_analytic":
+    if case.qtype in ("not_analytic", "refused"):
         assert isinstance(truth, NotAnalytic) and truth.about
+        assert isinstance(truth, Refused) == (case.qtype == "refused")
         return
     assert not isinstance(truth, NotAnalytic)
     if case.qtype in SCALAR_TYPES:

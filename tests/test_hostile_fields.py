@@ -365,7 +365,7 @@ def test_which_record_is_the_records_not_a_field_called_record_id() -> None:
         assert computed["spec"]["field"] == "score"
         assert computed["record_ids"] == [f"$[{records.index(best)}]"]
         assert computed["summary"] == (
-            f"The record with the highest score is {best['Name']} ({best['score']}), out of 10 players."
+            f"The player with the highest score is {best['Name']} ({best['score']}), out of 10 players."
         )
         computed = service.compute("Which record has the highest _record_id?").computed
         assert computed["spec"]["field"] == "_record_id" and computed["record_ids"] == ["$[0]"]

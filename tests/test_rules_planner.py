@@ -225,8 +225,8 @@ def test_words_analysts_use_on_exported_tables(question, aggregation, filters, g
 
 def test_grouping_by_a_measure_is_refused_and_an_unplaced_field_in_a_count_falls_back() -> None:
     planner = _tips()
-    spec = _spec(planner, "Average size by total_bill")  # total_bill has a value per bill: not groups
-    assert spec.group_by is None
+    outcome = planner.plan("Average size by total_bill")  # total_bill has a value per bill: not groups, and the
+    assert outcome.status == UNFILLED and "groups by" in outcome.reason  # grouping is never dropped for an average
     outcome = planner.plan("How many tips did pop get?")  # the records counted; pop named in full, read as nothing
     assert outcome.status in (UNFILLED, NOT_ANALYTIC)
 
@@ -470,7 +470,8 @@ def test_women_and_men_are_the_values_of_a_sex_column_however_it_spells_them(fem
 
 def test_a_column_with_m_but_no_f_is_no_sex_column() -> None:
     sizes = _people(("S", "M", "L"))
-    assert sizes.plan("What is the average score for men?").plan.spec.filters == ()
+    outcome = sizes.plan("What is the average score for men?")  # never size = M; "for men" unread: no answer
+    assert outcome.status == UNFILLED and outcome.unread == ("men",)
 
 
 @pytest.mark.parametrize(
@@ -532,3 +533,260 @@ def test_a_short_value_is_named_by_its_adjective_too() -> None:
     planner = RulesPlanner(TableSchema(record_count=10, columns={c.path: c for c in columns}, children={},
                                        label_field=None, dataset_name="cars.json"), record_noun="cars")
     assert _spec(planner, "How many American cars are there?").filters == (Filter("country", "=", "US"),)
+
+
+# --- every phrase read, or no answer (issue "every value the page states is exact or marked") -------------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "average Horsepower per number of cylinders",
+        "average horsepower for each number of cylinders",
+        "average horsepower by number of cylinders",
+        "What is the average horsepower for each cylinder count?",
+    ],
+)
+def test_per_for_each_and_by_number_of_a_field_group_by_it(planner: RulesPlanner, question: str) -> None:
+    spec = _spec(planner, question)  # never the average over every car: the grouping is the question
+    assert (spec.aggregation, spec.field, spec.group_by) == ("mean", "Horsepower", GroupBy("Cylinders"))
+
+
+def test_a_child_field_per_a_child_group_keeps_the_group(planner: RulesPlanner) -> None:
+    spec = _spec(planner, "Average quantity of items per category")
+    assert (spec.aggregation, spec.field, spec.group_by) == ("mean", "items.quantity", GroupBy("items.category"))
+
+
+@pytest.mark.parametrize("question", ["What is the mode of Cylinders?", "the modal number of cylinders",
+                                      "What is the most common number of cylinders?"])
+def test_the_mode_is_the_most_common_value(planner: RulesPlanner, question: str) -> None:
+    spec = _spec(planner, question)
+    assert (spec.aggregation, spec.group_by, spec.order, spec.limit) == ("count", GroupBy("Cylinders"), "desc", 1)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Average horsepower per number of owners", "average horsepower per dealer", "average horsepower by paint colour"],
+)
+def test_a_grouping_that_cannot_be_read_is_never_dropped(planner: RulesPlanner, question: str) -> None:
+    outcome = planner.plan(question)
+    assert outcome.status == UNFILLED and "groups by" in outcome.reason
+    assert outcome.reading is not None and outcome.reading.grouped and outcome.reading.field == "Horsepower"
+
+
+def _nested() -> RulesPlanner:
+    """Records with ``specs.engine.cylinders``: a field named by its leaf."""
+    columns = [
+        ColumnInfo("model", "records", "text", values=("m1", "m2"), present=40, distinct=40),
+        ColumnInfo("maker", "records", "text", categorical=True, values=("ford", "fiat"), present=40, distinct=2),
+        ColumnInfo("specs.engine.cylinders", "records", "number", values=(4, 6, 8), present=40, distinct=3),
+        ColumnInfo("specs.engine.displacement", "records", "number", present=40, distinct=17),
+        ColumnInfo("specs.mass_kg", "records", "number", present=40, distinct=40),
+        ColumnInfo("price", "records", "number", present=40, distinct=40),
+    ]
+    return RulesPlanner(TableSchema(record_count=40, columns={c.path: c for c in columns}, children={},
+                                    label_field="model", dataset_name="fleet.json"), record_noun="records")
+
+
+@pytest.mark.parametrize(
+    "question, aggregation, field, group, filters",
+    [
+        ("average price per number of cylinders", "mean", "price", "specs.engine.cylinders", ()),
+        ("How many records have 8 cylinders?", "count", None, None, (Filter("specs.engine.cylinders", "=", 8),)),
+        ("What is the most common number of cylinders?", "count", None, "specs.engine.cylinders", ()),
+        ("average weight by cylinders", "mean", "specs.mass_kg", "specs.engine.cylinders", ()),
+        ("mean displacement for each maker", "mean", "specs.engine.displacement", "maker", ()),
+    ],
+)
+def test_a_nested_field_is_read_by_its_leaf_name(question, aggregation, field, group, filters) -> None:
+    spec = _spec(_nested(), question)
+    assert (spec.aggregation, spec.field, spec.filters) == (aggregation, field, filters)
+    assert (spec.group_by.field if spec.group_by else None) == group
+
+
+@pytest.mark.parametrize(
+    "question, ignored",
+    [
+        ("Which car is the heaviest? Q-ALPHA", "'Q-ALPHA'"),
+        ("Which car is the heaviest? thx", "'thx'"),
+        ("Which car is the heaviest? 🚗", "'🚗'"),
+        ("Q-ALPHA: which car is the heaviest?", "'Q-ALPHA'"),
+        ("thanks! which car is the heaviest", "'thanks'"),
+    ],
+)
+def test_a_stray_token_is_ignored_and_named(planner: RulesPlanner, question: str, ignored: str) -> None:
+    outcome = planner.plan(question)
+    assert outcome.status == PLANNED, outcome
+    spec = outcome.plan.spec
+    assert (spec.aggregation, spec.field, spec.limit) == ("argmax", "Weight_in_lbs", 1)
+    assert f"ignored: {ignored}" in outcome.plan.assumptions
+    assert ("ignored" in dict(outcome.plan.words).values()) and outcome.plan.ignored
+
+
+@pytest.mark.parametrize(
+    "question, field, read",
+    [
+        ("Whcih car is the heaviest?", "Weight_in_lbs", "'Whcih' read as 'which'"),
+        ("What is the average horsepwer?", "Horsepower", "'horsepwer' read as 'horsepower'"),
+        ("What is the avrage horsepower?", "Horsepower", "'avrage' read as 'average'"),
+    ],
+)
+def test_a_typo_of_a_known_word_is_read_as_it_and_said(planner: RulesPlanner, question, field, read) -> None:
+    plan = planner.plan(question).plan
+    assert plan is not None and plan.spec.field == field and read in plan.assumptions
+
+
+def test_a_tag_where_a_value_stands_is_never_ignored(planner: RulesPlanner) -> None:
+    outcome = planner.plan("How many cars from Q-ALPHA?")  # a filter nobody can read: not every car
+    assert outcome.status == UNFILLED and "Q" in " ".join(outcome.unread + (outcome.reason,))
+
+
+def _seattle(first: str = "2012-01-01", last: str = "2015-12-31") -> RulesPlanner:
+    columns = [
+        ColumnInfo("date", "records", "date", present=1461, distinct=1461, minimum=first, maximum=last),
+        ColumnInfo("precipitation", "records", "number", present=1461, distinct=111),
+        ColumnInfo("temp_max", "records", "number", present=1461, distinct=67),
+        ColumnInfo("temp_min", "records", "number", present=1461, distinct=55),
+        ColumnInfo("wind", "records", "number", present=1461, distinct=79),
+        ColumnInfo("weather", "records", "text", categorical=True, values=("sun", "rain", "fog", "drizzle", "snow"),
+                   present=1461, distinct=5),
+    ]
+    return RulesPlanner(TableSchema(record_count=1461, columns={c.path: c for c in columns}, children={},
+                                    label_field=None, dataset_name="seattle-weather.json"))
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["how many observations were recorded in March", "average temp_max in March at Seattle",
+     "What was the total precipitation in March?"],
+)
+def test_a_month_of_several_years_is_never_dropped(question: str) -> None:
+    outcome = _seattle().plan(question)  # never every record, never every March read as one
+    assert outcome.status == UNFILLED
+    assert outcome.reading is not None and (outcome.reading.month == 3 or "Seattle" in outcome.unread)
+
+
+def test_a_month_of_the_only_year_is_that_month() -> None:
+    spec = _spec(_seattle("2024-01-01", "2024-12-31"), "What was the total precipitation in March?")
+    assert spec.filters == (Filter("date", "between", ["2024-03-01", "2024-03-31"]),)
+
+
+@pytest.mark.parametrize(
+    "question, field",
+    [
+        ("What is the average mass?", "Weight_in_lbs"),
+        ("what is the average fuel economy?", "Miles_per_Gallon"),
+        ("average power by origin", "Horsepower"),
+        ("How heavy are the cars on average?", "Weight_in_lbs"),
+    ],
+)
+def test_a_field_named_in_other_words_is_read_and_said(planner: RulesPlanner, question: str, field: str) -> None:
+    plan = planner.plan(question).plan
+    assert plan is not None and plan.spec.field == field
+    assert any(line.endswith(f"read as {field}") for line in plan.assumptions), plan.assumptions
+
+
+def _mpg() -> RulesPlanner:
+    """ggplot2's mpg: city and highway mileage as ``cty`` and ``hwy``."""
+    columns = [
+        ColumnInfo("manufacturer", "records", "text", categorical=True, values=("audi", "ford"), present=234,
+                   distinct=15),
+        ColumnInfo("displ", "records", "number", present=234, distinct=35),
+        ColumnInfo("cyl", "records", "number", values=(4, 6, 8), present=234, distinct=4),
+        ColumnInfo("cty", "records", "number", present=234, distinct=21),
+        ColumnInfo("hwy", "records", "number", present=234, distinct=27),
+        ColumnInfo("class", "records", "text", categorical=True, values=("compact", "suv"), present=234, distinct=7),
+    ]
+    return RulesPlanner(TableSchema(record_count=234, columns={c.path: c for c in columns}, children={},
+                                    label_field=None, dataset_name="mpg.json"))
+
+
+@pytest.mark.parametrize(
+    "question, field",
+    [("average city mpg", "cty"), ("What is the average highway mileage?", "hwy"),
+     ("average city mileage by class", "cty"), ("median hwy", "hwy")],
+)
+def test_abbreviated_fields_are_met_through_their_words(question: str, field: str) -> None:
+    assert _spec(_mpg(), question).field == field
+
+
+def test_a_word_two_fields_fit_equally_is_a_question_back() -> None:
+    outcome = _mpg().plan("What is the average mpg?")
+    assert outcome.status == UNFILLED and "cty or hwy" in outcome.reason
+    assert set(outcome.reading.candidates) == {"cty", "hwy"}
+    outcome = _seattle().plan("What is the average temperature?")
+    assert outcome.status == UNFILLED and set(outcome.reading.candidates) == {"temp_max", "temp_min"}
+
+
+@pytest.mark.parametrize(
+    "question, aggregation, field",
+    [("Which day was the windiest?", "max", "wind"), ("What was the coldest day?", "argmin", "temp_min"),
+     ("What was the highest temp?", "max", "temp_max")],
+)
+def test_a_superlative_of_a_synonym_names_its_field_and_end(question: str, aggregation: str, field: str) -> None:
+    spec = _spec(_seattle(), question)
+    assert (spec.aggregation, spec.field) == (aggregation, field)
+
+
+@pytest.mark.parametrize(
+    "question, unread",
+    [
+        ("What is the average price of the cars?", "price"),
+        ("What is the median age?", "age"),
+        ("What is the total salary?", "salary"),
+        ("average city mpg", "city"),
+        ("average horsepower of heavy cars", "heavy"),
+        ("average horsepower and weight", "weight"),
+    ],
+)
+def test_a_word_no_field_holds_makes_no_answer(planner: RulesPlanner, question: str, unread: str) -> None:
+    outcome = planner.plan(question)
+    assert outcome.status == UNFILLED and unread in outcome.unread, outcome
+
+
+def test_a_vague_adjective_linked_to_a_field_limits_nothing_it_says() -> None:
+    outcome = _seattle().plan("How many windy days?")  # windier than what? never every day
+    assert outcome.status == UNFILLED and "wind" in outcome.reason
+
+
+def test_every_word_has_a_role_in_the_reading(planner: RulesPlanner) -> None:
+    plan = planner.plan("What is the average miles per gallon of cars from Japan? thx").plan
+    roles = dict(plan.words)
+    assert [word for word, _ in plan.words] == ["What", "is", "the", "average", "miles", "per", "gallon", "of",
+                                               "cars", "from", "Japan", "thx"]
+    assert (roles["average"], roles["gallon"], roles["Japan"], roles["cars"], roles["thx"]) == (
+        "cue", "field", "value", "records", "ignored")
+    assert "ignored: 'thx'" in plan.assumptions
+
+
+@pytest.mark.parametrize(
+    "question, cue",
+    [("How many cars are there?", "how many"), ("average mpg per origin", "average"), ("the hottest day", "hottest"),
+     ("Which car is the heaviest?", "heaviest"), ("What share of cars are from Japan?", "share"),
+     ("What is the horsepower of the ford pinto?", None), ("Tell me about the chevrolet chevelle malibu", None),
+     ("How much does the ford pinto weigh?", None), ("Compare the ford pinto with the toyota corolla", None)],
+)
+def test_analytic_intent_is_told_by_its_words(question: str, cue: str | None) -> None:
+    from rag.analytics.rules import analytic_intent
+
+    assert analytic_intent(question) == cue
+
+
+def test_a_comparison_with_the_average_is_no_average(planner: RulesPlanner) -> None:
+    outcome = planner.plan("How many cars have a horsepower above average?")  # never the average itself
+    assert outcome.status == UNFILLED and "average" in outcome.reason
+
+
+def test_a_share_word_of_an_average_is_never_dropped(planner: RulesPlanner) -> None:
+    outcome = planner.plan("What is the average horsepower percentage?")
+    assert outcome.status == UNFILLED and outcome.unread == ("percentage",)
+
+
+@pytest.mark.parametrize(
+    "question, aggregation, limit, filters",
+    [("Show me the top 5 cars by horsepower", "argmax", 5, ()),
+     ("What's the heaviest Japanese car?", "argmax", 1, (Filter("Origin", "=", "Japan"),))],
+)
+def test_records_ranked_by_a_measure(planner: RulesPlanner, question, aggregation, limit, filters) -> None:
+    spec = _spec(planner, question)
+    assert (spec.aggregation, spec.limit, spec.filters, spec.group_by) == (aggregation, limit, filters, None)

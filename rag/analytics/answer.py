@@ -10,6 +10,12 @@ Fields are shown under their own names (the flat path: ``a"b``, the key ``["a.b"
 punctuation, names that are not plain words. The record id column of an argmax or of records is found by
 position. The sentences of a ``records`` result are ``rag.analytics.records``'s; values are written as
 ``rag.analytics.wording`` writes them.
+
+Sentences name the records by what they are: the question's own noun ("16 of 87 characters"), else the file's
+when it is a word ("cars"), else "records", never the file's name; the rows of a child table by the array's name
+("over the 101 items with items.category = Kitchen (in 89 of 240 orders)"), never "over 1 records" for a mean of
+one record's items; a mean over a field some records lack counts the values it took ("over 400 of the 406
+cars"); the most common value is said so, with every value tied with it ("cat and dog, tied").
 """
 
 from __future__ import annotations
@@ -106,10 +112,21 @@ def summarize(
             return f"No {noun}{where}: nothing to group by {group}."
         shown = "; ".join(f"{format_key(r[0])}: {format_value(r[-1])}" for r in rows[:SUMMARY_GROUPS])
         more = f"; … ({len(rows)} groups)" if len(rows) > SUMMARY_GROUPS else ""
+        tied = [r for r in rows if r[-1] == rows[0][-1]] if spec.limit == 1 else rows[:1]
+        keys = _and([format_key(r[0]) for r in tied])
+        mode = spec.aggregation == "count" and spec.field is None and not spec.group_by.date_part
+        if spec.limit == 1 and rows and mode:
+            which = "most" if spec.order != "asc" else "least"  # the mode: "the most common Origin"
+            share = f"{format_value(rows[0][-1])} of {format_value(matched)} {noun}{where}"
+            if len(tied) > 1:
+                return f"The {which} common values of {group} are {keys}, tied ({share} each)."
+            return f"The {which} common {group} is {keys} ({share})."
         if spec.limit == 1 and rows:
             which = "highest" if spec.order != "asc" else "lowest"
             measure = spec.field if spec.aggregation in ("min", "max") else measure_label(spec, noun)
-            lead = f"{format_key(rows[0][0])} has the {which} {measure} ({format_value(rows[0][-1])})"
+            verb = "have" if len(tied) > 1 else "has"
+            shown = format_value(rows[0][-1]) + (", tied" if len(tied) > 1 else "")
+            lead = f"{keys} {verb} the {which} {measure} ({shown})"
             return f"{lead}, by {group}, over {format_value(matched)} of {format_value(total)} {noun}{where}."
         label = measure_label(spec, noun)
         return f"{label[:1].upper()}{label[1:]} by {group}{where}: {shown}{more}."  # field names keep their case
@@ -120,9 +137,11 @@ def summarize(
         names = [f"{format_value(r[label_index]) if label_index is not None else r[0]} ({format_value(r[-1])})"
                  for r in rows[:10]]
         which = "highest" if spec.aggregation == "argmax" else "lowest"
+        plural, singular = records.nouns(noun)
         if len(rows) == 1:
-            return f"The record with the {which} {spec.field}{where} is {names[0]}, out of {format_value(matched)} {noun}."
-        return f"The {len(rows)} records with the {which} {spec.field}{where}: {', '.join(names)}."
+            out_of = f"out of {format_value(matched)} {noun}"
+            return f"The {singular} with the {which} {spec.field}{where} is {names[0]}, {out_of}."
+        return f"The {len(rows)} {plural} with the {which} {spec.field}{where}: {', '.join(names)}."
     value = rows[0][-1] if rows and rows[0] else None
     if spec.aggregation == "count" and not spec.field:
         if not filters:
@@ -135,8 +154,40 @@ def summarize(
         return f"{format_value(value)} different values of {spec.field} among the {format_value(matched)} {noun}{where}."
     if value is None:
         return f"The {measure_label(spec)} is missing: no {noun}{where} have a value."
-    over = f" over {format_value(matched)} {noun}{where}" if filters else f" over all {format_value(total)} {noun}"
-    return f"The {measure_label(spec)} is {format_value(value)}{over}."
+    return f"The {measure_label(spec)} is {format_value(value)}{_taken_over(spec, result, schema, noun, where)}."
+
+
+def _taken_over(spec: QuerySpec, result: Any, schema: TableSchema, noun: str, where: str) -> str:
+    """What a single value was taken over, named by what the rows are: " over all 406 cars", " over the 79 cars with
+    Origin = Japan", " over 400 of the 406 cars (those with a Horsepower)", " over the 152 items with
+    items.category = Kitchen (in 89 of 240 orders)": never "over 1 records" for a mean of a record's items."""
+    total, matched = result.total_rows, result.matched_rows
+    counted = getattr(result, "values_counted", None)
+    column = schema.columns.get(spec.field) if spec.field else None
+    if column is not None and column.table != "records" and counted is not None:
+        things = child_noun(column.table)
+        within = f"{format_value(matched)} of {format_value(total)}" if matched != total else f"all {format_value(total)}"
+        return f" over the {format_value(counted)} {things}{where} (in {within} {noun})"
+    if counted is not None and counted < matched and spec.aggregation != "count_distinct":
+        base = f"the {format_value(matched)} {noun}{where}" if where else f"the {format_value(total)} {noun}"
+        return f" over {format_value(counted)} of {base} (those with a value of {spec.field})"
+    return f" over {format_value(matched)} {noun}{where}" if where else f" over all {format_value(total)} {noun}"
+
+
+def child_noun(table: str) -> str:
+    """What the rows of a child table are called: the array's name when it is a plural ("items", "films"), else
+    "<name> entries" ("crew entries")."""
+    leaf = table.rsplit(".", 1)[-1].strip("[]") or table
+    words = field_words(leaf)
+    last = words[-1] if words else leaf
+    if last.isalpha() and last.endswith("s") and not last.endswith("ss") and len(last) > 3:
+        return " ".join(words)
+    return f"{leaf} entries"
+
+
+def _and(items: list[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _label_index(columns: list[str], spec: QuerySpec, schema: TableSchema) -> int | None:
@@ -252,7 +303,10 @@ def _headline_value(spec: QuerySpec, result: Any, schema: TableSchema) -> Any:
     if spec.aggregation == RECORDS:
         return records.headline(spec, result, schema)
     if spec.group_by is not None:
-        return result.rows[0][0] if spec.limit == 1 and result.rows else None
+        if spec.limit != 1 or not result.rows:
+            return None
+        tied = [row[0] for row in result.rows if row[-1] == result.rows[0][-1]]
+        return tied[0] if len(tied) == 1 else _and([format_key(key) for key in tied])
     if spec.aggregation in ("argmax", "argmin"):
         return result.rows[0][-1] if result.rows else None
     return result.rows[0][-1] if result.rows and result.rows[0] else None

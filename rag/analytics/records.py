@@ -145,7 +145,7 @@ def sentence(spec: QuerySpec, result: Any, schema: TableSchema, noun: str = "rec
     shape = layout(spec, schema)
     rows = result.rows
     total = max(int(result.matched_rows or 0), len(rows))
-    plural, singular = _nouns(noun)
+    plural, singular = nouns(noun)
     phrases = _Phrases(spec, shape.label)
     asked = asked_fields(spec, schema)
     if total == 0 or not rows:
@@ -268,7 +268,7 @@ _TEXT_VERBS = {
 """A text filter on the label, as a verb after a plural, after a singular, and after a noun."""
 
 
-def _nouns(noun: str) -> tuple[str, str]:
+def nouns(noun: str) -> tuple[str, str]:
     """(plural, singular) of what the records are called ("countries" -> "country")."""
     word = (noun or "records").strip()
     singular = stem(word)

@@ -29,6 +29,9 @@ class QueryResult:
     matched_rows: int
     """Records matching the filters (all records when there are none); at the grain of a child
     table: records having at least one matching child row."""
+    values_counted: int | None = None
+    """For a single-value measure (sum, mean, median, min, max, count_distinct): the values it was taken over,
+    rows at the spec's grain (child rows for a child field) where the field has a value; None otherwise."""
     record_ids: list[str] = field(default_factory=list)
     """The records behind the answer: those of argmax/argmin rows, or the first matching records of a
     filtered single-value query (for sources)."""
@@ -49,6 +52,7 @@ class QueryResult:
             "params": list(self.params),
             "total_rows": self.total_rows,
             "matched_rows": self.matched_rows,
+            "values_counted": self.values_counted,
             "record_ids": list(self.record_ids),
             "elapsed_ms": self.elapsed_ms,
             "truncated": self.truncated,

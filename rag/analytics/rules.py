@@ -18,19 +18,33 @@ meeting conditions ("Which subdivisions end with 'burg'?", "Show the Japanese ca
 answers it). One that cannot be filled (no field for "average", an unknown name that looks like a filter, a
 record name that meets nothing) is ``unfilled``, with the reason; the engine then tries the LLM planner or
 falls back to retrieval.
+
+No phrase is dropped silently. Every word of a question is accounted for (``Plan.words``: a cue, a field, a
+value, a filter, a group, the records, grammar, or ignored); a word that could change the result and is not
+read (a field or value the data lacks, "per <something>" nothing groups by, a month of several years, a field
+named but not used, two fields the words fit equally) makes the question ``unfilled`` with what was read around
+it (``PlanOutcome.reading``), from which ``rag.analytics.rephrase`` offers questions the planner reads. Stray
+tokens (``rag.analytics.stray``: "thx", a closing tag such as "Q-ALPHA", an emoji) are left out and named in
+the read line ("ignored: 'thx'"); a word one typo away from a known word is read as it when nothing else reads
+the question ("horsepwer"). Fields named in other words are met through ``rag.analytics.synonyms`` ("mass" ->
+a weight field, "city mpg" -> ``cty``, "the windiest day" -> the highest ``wind``), always said in the read
+line. "Per / for each / by number of X" groups by X; "the mode of X" and "the most common X" are the most
+common value, every value tied with it named.
 """
 
 from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Callable, Sequence
 
-from rag.analytics.names import NameIndex, NameMatch
-from rag.analytics.plan import Plan, PlanOutcome
+from rag.analytics.names import NameIndex, NameMatch, typo_distance
+from rag.analytics.plan import PLANNED, Plan, PlanOutcome, Reading
 from rag.analytics.spec import RECORDS, ColumnInfo, Filter, GroupBy, QuerySpec, TableSchema
+from rag.analytics.stray import Corrector, strays
+from rag.analytics.synonyms import CONCEPTS, abbreviates, concepts
 from rag.analytics.words import FUNCTION_WORDS, Token, field_words, parse_number, stem, tokenize, value_words
 
 Embed = Callable[[list[str]], Any]
@@ -76,13 +90,15 @@ SEX_WORDS = (
 SEX_ALIASES = frozenset(word for words in SEX_WORDS for word in words if len(word) > 1)
 ALIAS_WORDS = SEX_ALIASES | frozenset(_DEMONYM_PLACES)
 """Words that name a value spelled otherwise; short values ("M", "US") are matched by them as well."""
-VERB_FORMS = {"won": "win", "wins": "win", "sold": "sell", "sells": "sell", "bought": "buy", "made": "make"}
+VERB_FORMS = {"won": "win", "wins": "win", "sold": "sell", "sells": "sell", "bought": "buy", "made": "make",
+              "paid": "pay", "pays": "pay", "shipped": "ship", "ships": "ship"}
 """Verb forms that begin the name of the field they are about ("won" -> "winner", "sold" -> "seller")."""
 COUNT_WORDS = frozenset({"many", "number", "count", "often", "times", "altogether", "overall", "exist", "exists",
                          "existing", "available", "present", "recorded", "stored", "kept", "file", "collection",
                          "dataset", "list", "database", "here", "now", "currently", "contained", "inside", "distinct",
                          "placed", "built", "created", "registered", "produced", "manufactured", "entered",
                          "submitted", "logged", "issued", "published", "released", "received", "reported", "known",
+                         "ordered", "purchased", "booked", "visited",
                          "included", "tracked", "captured", "described", "mentioned", "defined"})
 """Words a plain count of every record is asked with ("how many records exist in the file")."""
 MEAN_WORDS = frozenset({"average", "mean", "avg"})
@@ -176,6 +192,32 @@ AFFIX_NOUNS = frozenset({"letter", "letters", "prefix", "suffix", "string", "tex
 _CLOSING = "\"'”’)]"
 COMMON_WORDS = frozenset({"common", "frequent", "frequently", "popular", "usual", "used", "often"})
 """After "most"/"least": how often a value occurs ("the most common origin", "appear most often")."""
+MODE_WORDS = frozenset({"mode", "modal"})
+"""The most common value: "the mode of Cylinders" is "the most common Cylinders"."""
+GRAMMAR_WORDS = frozenset({"among", "amongst", "within", "cover", "covers", "covered", "overall", "respectively",
+                           "separately", "broken", "down", "split", "grouped", "grouping", "versus", "like", "exactly",
+                           "roughly", "approximately", "about", "around", "currently", "today", "ever"})
+"""More words that carry no field or value: "among", "broken down", "grouped"."""
+RANKING_WORDS = frozenset({"top", "bottom", "rank", "ranked", "ranking", "sort", "sorted", "order", "ordered"})
+"""Words after which "by <number field>" says what to rank by ("the top 5 cars by horsepower")."""
+PARTICIPLES = frozenset({"won", "made", "sold", "paid", "bought", "given", "written", "done", "held", "led", "run",
+                         "taken", "driven", "owned", "built", "shown", "seen", "known", "sent", "spent", "brought"})
+"""Past participles that make "by" name who did something ("won by Joly"), not a grouping."""
+MIN_DEGREE_WORDS = frozenset({"coldest", "coolest", "lightest", "cheapest", "slowest", "shortest", "youngest",
+                              "smallest", "driest", "calmest", "lowest", "weakest", "least"})
+"""Superlatives that ask for the lowest value of their field ("the coldest day": the lowest temperature)."""
+DIRECTION_WORDS = {"max": frozenset({"max", "maximum", "high", "highest", "top", "peak", "upper"}),
+                   "min": frozenset({"min", "minimum", "low", "lowest", "bottom", "lower"})}
+"""Words of field names that say which end of a range the field holds (``temp_max``, ``low``)."""
+LITERAL_FLOOR = 0.62
+"""The least score of a field's head word written as it is ("price" for ``unit_price``): above every synonym
+(0.6 at most)."""
+UNIT_NOUNS = frozenset({"price", "prices", "value", "values", "amount", "amounts", "level", "levels", "rate", "rates",
+                        "deaths", "death", "cases", "figure", "figures", "reading", "readings", "measurement",
+                        "measurements", "score", "scores", "data", "number", "numbers", "size", "sizes", "speed",
+                        "speeds", "type", "types", "kind", "kinds", "category", "categories", "class", "classes",
+                        "conditions", "condition", "total", "totals", "count", "counts"})
+"""Nouns that name a field's unit beside it: "gas price", "closing price", "disease deaths"."""
 SUM_NOUNS = frozenset({"revenue", "sales", "turnover", "spend", "spending"})
 """Nouns that are sums by themselves: "What was the revenue in June 2024?"."""
 DATE_PART_WORDS = {
@@ -245,6 +287,8 @@ class _Mention:
     is_value: bool = False
     via: str = ""
     """How it was matched, when not literally: for the assumptions."""
+    rivals: list[str] = field(default_factory=list)
+    """Other fields the same words fit as well (a synonym or part of a name shared by two fields)."""
 
 
 @dataclass
@@ -265,6 +309,15 @@ class _State:
     consumed_columns: set[str] = field(default_factory=set)
     talked: set[int] = field(default_factory=set)
     """Words that name a value's field without being a mention ("win" for the winner column)."""
+    mentions: list["_Mention"] = field(default_factory=list)
+    """The field and value mentions the reading used (set once they are found)."""
+    group_cue: int | None = None
+    """Token index of a group cue ("per", "by", "for each") whose groups could not be read."""
+    month: int | None = None
+    """A month named without a year that the date field holds in several years ("in March")."""
+    month_at: int | None = None
+    """Token index of that month."""
+    question: str = ""
 
     def words(self, i: int, j: int) -> list[str]:
         return [t.lower for t in self.tokens[max(0, i) : max(0, j)]]
@@ -287,6 +340,7 @@ class RulesPlanner:
         self._columns = list(schema.columns.values())
         self._field_stems = {c.path: _content_stems(c.path) for c in self._columns}
         self._leaf_stems = {c.path: _content_stems(_leaf(c.path, c.table)) for c in self._columns}
+        self._raw_words = {c.path: set(field_words(c.path)) for c in self._columns}
         self._field_digits = {c.path: {w for w in field_words(_leaf(c.path, c.table)) if w.isdigit()}
                               for c in self._columns}
         """The numbers in field names ("alpha_2"), which a question writes as a word of their own."""
@@ -296,7 +350,22 @@ class RulesPlanner:
         """The field's name as one word, the way a question may write it ("gdpPercap", "life_exp")."""
         self._values = _value_index(self._columns)
         self._record_nouns = _record_nouns(schema, record_noun)
+        self._file_noun = record_noun if record_noun and record_noun != "records" else None
         self._child_nouns = {stem(name.split(".")[-1].lower()): name for name in schema.children}
+        self._field_concepts = {
+            c.path: frozenset(g for w in field_words(_leaf(c.path, c.table)) + [self._acronyms[c.path]]
+                              for g in concepts(w)) for c in self._columns
+        }
+        """The synonym groups of each field's name (``rag.analytics.synonyms``): ``Weight_in_lbs`` -> weight."""
+        field_vocabulary = {w for c in self._columns for w in field_words(c.path) if w.isalpha()}
+        self._value_words = {word for key in self._values for word in key}
+        self._vocabulary = (_GRAMMAR | field_vocabulary | {stem(w) for w in field_vocabulary} | self._value_words
+                            | set(MONTHS) | set(_SYNONYM_WORDS) | self._record_nouns | set(self._child_nouns))
+        """Every word the planner knows: grammar, cues, field words, values, synonyms."""
+        self._corrector = Corrector(
+            {w for w in _GRAMMAR | field_vocabulary | set(_SYNONYM_WORDS) | set(SUPERLATIVE_FIELDS) if len(w) >= 4},
+            protected=self._value_words | self._record_nouns,
+        )
 
     @property
     def schema(self) -> TableSchema:
@@ -304,22 +373,71 @@ class RulesPlanner:
 
     # ------------------------------------------------------------------ entry point
     def plan(self, question: str) -> PlanOutcome:
-        """The spec for ``question``, or why there is none."""
-        tokens = [_as_digits(token) for token in tokenize(question)]
+        """The spec for ``question``, or why there is none.
+
+        Stray words (``rag.analytics.stray``: "thx", a closing tag, an emoji) are left out first, and words one
+        typo away from a known word are read as it; then every word left must be placed (``_account``): a word
+        that would change the result and is not read makes the question ``unfilled``, with what was read around
+        it (``PlanOutcome.reading``) for rephrasings."""
+        raw = [_as_digits(token) for token in tokenize(question)]
+        if not raw:
+            return PlanOutcome.not_analytic()
+        found = strays(question, raw, self._knows, self._is_name)
+        tokens = [token for k, token in enumerate(raw) if k not in found.tokens]
         if not tokens:
             return PlanOutcome.not_analytic()
-        state = _State(tokens=tokens)
-        lowers = [t.lower for t in tokens]
-        cues = _find_cues(lowers)
+        outcome = self._read_words(tokens, question, [])
+        if outcome.status != PLANNED:  # words one typo away from known words, read as them: only when needed
+            notes: list[str] = []
+            corrected = [self._corrected(token, notes) for token in tokens]
+            if notes:
+                retried = self._read_words(corrected, question, notes)
+                if retried.status == PLANNED:
+                    outcome = retried
+        if outcome.status == PLANNED and outcome.plan is not None:
+            ignored = list(found.shown)
+            words = list(outcome.plan.words)
+            for k in sorted(found.tokens):  # the stray words, in the question's order
+                words.insert(min(k, len(words)), (raw[k].text, "ignored"))
+            words += [(symbol, "ignored") for symbol in found.symbols]
+            assumptions = list(outcome.plan.assumptions)
+            if ignored:
+                assumptions.append("ignored: " + ", ".join(repr(word) for word in dict.fromkeys(ignored)))
+            outcome = PlanOutcome.planned(replace(outcome.plan, assumptions=tuple(dict.fromkeys(assumptions)),
+                                                  words=tuple(words)))
+        return outcome
+
+    def _read_words(self, tokens: list[Token], question: str, notes: list[str]) -> PlanOutcome:
+        """The outcome of reading ``tokens`` (stray words left out), every word accounted for."""
+        state = _State(tokens=tokens, question=question)
+        cues = _find_cues([t.lower for t in tokens])
         superlative = self._superlative(state, cues)
-        if not (cues.count or cues.mean or cues.median or cues.has_sum or superlative or cues.group_word or cues.common):
-            return self._plan_records(state, question)  # a field of a named record, the records meeting conditions
+        outcome, state, superlative = self._read(state, question, cues, superlative)
+        state.question = question
+        return self._account(outcome, state, cues, superlative, notes)
+
+    def _read(self, state: _State, question: str, cues: "_Cues",
+              superlative: "_Superlative | None") -> tuple[PlanOutcome, _State, "_Superlative | None"]:
+        """The outcome of reading the question, the state it was read into, and the superlative it read."""
+        tokens = state.tokens
+        if not (cues.count or cues.mean or cues.median or cues.has_sum or superlative or cues.group_word
+                or cues.common is not None):
+            return self._plan_records(state, question), state, superlative  # a field of a named record, the records
         if cues.count and self._is_record_lookup(state, cues):
-            return self._plan_records(_State(tokens=tokens), question)
+            state = _State(tokens=tokens)
+            return self._plan_records(state, question), state, None
 
         self._read_limit(state)
         self._read_dates(state)
         mentions = self._mentions(state)
+        state.mentions = mentions
+        if superlative is not None and any(not m.is_value and not m.via and m.start <= superlative.start < m.end
+                                           for m in mentions):
+            superlative = None  # "max temperature" names temp_max: no extreme is asked
+            if not (cues.count or cues.mean or cues.median or cues.has_sum or cues.group_word
+                    or cues.common is not None):
+                state = _State(tokens=tokens, question=state.question)
+                return self._plan_records(state, question), state, None
         self._read_comparisons(state, mentions)
         self._read_affixes(state, mentions, question)
         self._read_quoted(state, question)
@@ -327,7 +445,347 @@ class RulesPlanner:
         self._read_missing(state, mentions)
         self._read_group(state, mentions, cues)
         self._read_values(state, mentions)
-        return self._assemble(state, mentions, cues, superlative, question)
+        return self._assemble(state, mentions, cues, superlative, question), state, superlative
+
+    def _knows(self, token: Token) -> bool:
+        """Whether ``token`` is a word the planner can place: a number, grammar, a cue, a field's or a value's word."""
+        word = token.lower
+        return (not word.isalpha() or word in self._vocabulary or token.stem in self._vocabulary
+                or self._corrector.correct(word) is not None)
+
+    def _is_name(self, text: str) -> bool:
+        """Whether a record of the data is named ``text`` (as written, case and punctuation aside)."""
+        return self._name_index().exact(text) is not None
+
+    def _corrected(self, token: Token, notes: list[str]) -> Token:
+        """``token``, or the known word it is one typo away from ("horsepwer" -> "horsepower"), noted."""
+        if token.lower in self._vocabulary or token.stem in self._vocabulary:
+            return token
+        word = self._corrector.correct(token.lower)
+        if word is None or stem(word) == token.stem:
+            return token  # "character" is no typo of "characters"
+        notes.append(f"'{token.text}' read as '{word}'")
+        return Token(text=token.text, lower=word, stem=stem(word), start=token.start, end=token.end)
+
+    # ------------------------------------------------------------------ every word accounted for
+    def _account(self, outcome: PlanOutcome, state: _State, cues: "_Cues", superlative: "_Superlative | None",
+                 notes: list[str]) -> PlanOutcome:
+        """``outcome`` with every word of the question accounted for: a plan gets its words' roles (and the typos
+        read, in its assumptions); a plan that left a word unread that could change its result (a field, a
+        value, a group, a month, an adjective) becomes ``unfilled``, and so does a plan whose field could be
+        either of two (``temp`` for ``temp_max`` or ``temp_min``); an unfilled outcome gets the words it did
+        not understand and what was read around them."""
+        if outcome.status not in (PLANNED, "unfilled"):
+            return outcome
+        spec = outcome.plan.spec if outcome.status == PLANNED and outcome.plan is not None else None
+        roles, unplaced = self._roles(state, cues, spec, superlative)
+        if outcome.status == PLANNED and outcome.plan is not None:
+            plan = outcome.plan
+            rivals, swap = self._rivals_of(state, plan.spec, superlative)
+            if swap is not None:
+                plan = replace(plan, spec=_swapped(plan.spec, *swap),
+                               assumptions=tuple(a.replace(swap[0], swap[1]) for a in plan.assumptions))
+            missing = self._unread_reason(state, unplaced)
+            if rivals:
+                shown = " or ".join(rivals)
+                return PlanOutcome.unfilled(f"could not tell which field is meant: {shown}",
+                                            unread=tuple(self._rival_words(state, rivals)),
+                                            reading=self._reading(state, cues, superlative, unplaced, rivals=rivals))
+            if missing:
+                return PlanOutcome.unfilled(missing, unread=tuple(state.tokens[k].text for k in unplaced),
+                                            reading=self._reading(state, cues, superlative, unplaced))
+            unused = {m.column.path for m in state.mentions if m.via and not m.is_value} - self._used_fields(plan.spec)
+            assumptions = list(notes) + [line for line in plan.assumptions
+                                         if not any(line.endswith(f" read as {path}") for path in unused)]
+            noun = plan.noun
+            for k, (_word, role) in enumerate(roles):
+                token = state.tokens[k]
+                if role != "records" or token.stem in _GENERIC_NOUNS or token.lower in self._child_nouns \
+                        or stem(token.lower) in self._child_nouns or not token.lower.isalpha():
+                    continue
+                if noun is None:  # the records are called as the question calls them: "16 of 87 characters"
+                    noun = token.lower if token.stem != token.lower else _plural(token.lower)
+                if self._file_noun and token.stem not in self._record_nouns:
+                    assumptions.append(f"'{token.text}' read as the {self._file_noun}")
+            return PlanOutcome.planned(replace(plan, assumptions=tuple(dict.fromkeys(assumptions)), words=tuple(roles),
+                                               noun=noun))
+        unread = tuple(state.tokens[k].text for k in unplaced) or outcome.unread
+        reason = outcome.reason
+        month = state.tokens[state.month_at].text if state.month_at is not None else None
+        missing = [word for word in unread if f"'{word}'" not in reason and word != month]
+        if missing and unplaced:
+            reason += f" ({', '.join(repr(word) for word in missing)}: no field or value of the data is called so)"
+        if month is not None and f"'{month}'" not in reason:
+            reason += f"; {self._unread_reason(state, [])}"
+        return PlanOutcome.unfilled(reason, unread=unread,
+                                    reading=outcome.reading or self._reading(state, cues, superlative, unplaced))
+
+    def _roles(self, state: _State, cues: "_Cues", spec: QuerySpec | None = None,
+               superlative: "_Superlative | None" = None) -> tuple[list[tuple[str, str]], list[int]]:
+        """Each word's role in the reading (``rag.analytics.plan.WORD_ROLES``), and the words placed nowhere.
+
+        A field the words name that the spec does not use is placed nowhere: "how many windy days" names wind,
+        and a count of every day would drop it."""
+        tokens = state.tokens
+        values = {k for m in state.mentions if m.is_value for k in range(m.start, m.end)}
+        used_fields = self._used_fields(spec) if spec is not None else set()
+        fields = {k for m in state.mentions if not m.is_value and (
+            spec is None or m.column.path in used_fields or m.column.table == spec.field
+            or any(k in state.used for k in range(m.start, m.end))) for k in range(m.start, m.end)}
+        grouped = set()
+        if state.group is not None:
+            grouped = {k for m in state.mentions if not m.is_value and m.column.path == state.group.field
+                       for k in range(m.start, m.end)}
+        fields |= self._written_out(state)
+        cue_span = set(range(superlative.start, superlative.end)) if superlative is not None else set()
+        roles: list[tuple[str, str]] = []
+        unplaced: list[int] = []
+        for k, token in enumerate(tokens):
+            word = token.lower
+            if k in values:
+                role = "value"
+            elif k in cue_span:
+                role = "cue"
+            elif k in grouped:
+                role = "group"
+            elif k in fields or k in state.talked:
+                role = "field"
+            elif word in SHARE_WORDS and not (cues.share and spec is not None and spec.aggregation == "count"):
+                role = "unplaced"  # "the average tip percentage": a share of what? not the average tip
+                unplaced.append(k)
+            elif word in _ALL_CUE_WORDS or word in COUNT_WORDS and k in state.used or word in ("how", "many") \
+                    or word in MODE_WORDS:
+                role = "cue"
+            elif k in state.used:
+                role = "date" if word in MONTHS or _YEAR.match(word) else "filter"
+            elif word in AFFIX_NOUNS and self._names_records(state, k, cues):
+                role = "records"  # "the characters" of a file of characters, not "starts with the characters"
+            elif word in _GRAMMAR or token.stem in _GRAMMAR:
+                role = "grammar"
+            elif stem(word) in self._record_nouns or word in self._child_nouns or self._names_records(state, k, cues):
+                role = "records"
+            elif self._unit_of_a_field(state, k) or self._names_a_used_field(token, used_fields):
+                role = "field"
+            elif not word.isalpha() and k == state.month_at:
+                role = "date"
+            else:
+                role = "unplaced"
+                unplaced.append(k)
+            roles.append((token.text, role))
+        return roles, unplaced
+
+    def _used_fields(self, spec: QuerySpec) -> set[str | None]:
+        """The fields a spec reads or shows (an argmax shows its records by their label field)."""
+        used = {spec.field, spec.group_by.field if spec.group_by else None, *spec.fields,
+                *(item.field for item in spec.filters)}
+        if spec.aggregation in ("argmax", "argmin", RECORDS):
+            used.add(self._schema.label_field)  # "which country …": the records are shown by their label
+        return used
+
+    @staticmethod
+    def _names_a_used_field(token: Token, used: set[str | None]) -> bool:
+        """A word naming a field the spec uses by a word of its path ("customers" of customer.city, "paid" of
+        payment.method): it says where the field is, not another condition."""
+        word = VERB_FORMS.get(token.lower, token.stem)
+        if len(word) < 3 or not word.isalpha():
+            return False
+        for path in used:
+            if path and any(part == word or part.startswith(word) for part in field_words(path)):
+                return True
+        return False
+
+    def _written_out(self, state: _State) -> set[int]:
+        """The words of dotted or punctuated field names the question writes as they are spelled ("items.qty",
+        "unit.price"): the service takes the field so written (``prefer_written_fields``)."""
+        question = state.question
+        found: set[int] = set()
+        for path in self._schema.columns:
+            if len(path) < 3 or path.replace("_", "").isalnum():
+                continue
+            start = question.find(path)
+            while start >= 0:
+                end = start + len(path)
+                found |= {k for k, t in enumerate(state.tokens) if start <= t.start and t.end <= end}
+                start = question.find(path, end)
+        return found
+
+    def _names_records(self, state: _State, k: int, cues: "_Cues") -> bool:
+        """Whether the word at ``k`` stands where a question names the records it is about: right after "how many"
+        ("how many flowers"), after a value ("setosa flowers"), after "of"/"among the", or before the name field
+        ("currency names"); a plural (or the name field's noun) nothing else reads."""
+        tokens = state.tokens
+        token = tokens[k]
+        if not token.lower.isalpha() or token.lower in VAGUE_ADJECTIVES or token.lower in MONTHS:
+            return False
+        after = tokens[k + 1].lower if k + 1 < len(tokens) else ""
+        before = tokens[k - 1].lower if k > 0 else ""
+        if stem(after) in NAMING_WORDS:
+            return True  # "currency names", "country codes"
+        plural = token.stem != token.lower and token.lower.endswith("s")
+        if not plural:  # "which character …", "each car": a singular only where one record is meant
+            return before in ("which", "what", "each", "every", "any") and not any(
+                m.start <= k < m.end for m in state.mentions)
+        after_value = any(m.is_value and m.end == k for m in state.mentions)
+        slot = (k == cues.count or after_value or before in ("of", "among", "amongst", "all", "the", "many", "these",
+                                                              "those", "different", "distinct", "unique", "which",
+                                                              "what", "any", "most", "least", "fewest", "more",
+                                                              "fewer"))
+        ends = (not after or after in FUNCTION_WORDS | QUESTION_FILLERS | COUNT_WORDS | NEGATIONS
+                or any(m.start == k + 1 for m in state.mentions))
+        return slot and ends
+
+    def _unit_of_a_field(self, state: _State, k: int) -> bool:
+        """A noun naming a field's unit beside it: a unit noun right after a field ("gas price") or before one with
+        "of"/"from" between ("deaths from wounds"), or a plural closing the words right after a number field
+        ("Coderre votes")."""
+        tokens = state.tokens
+        word = tokens[k].lower
+        if not word.isalpha() or word in VAGUE_ADJECTIVES:
+            return False
+        last = k + 1 >= len(tokens) or tokens[k + 1].lower in FUNCTION_WORDS | QUESTION_FILLERS
+        plural = tokens[k].stem != word and word.endswith("s")
+        for m in state.mentions:
+            if m.is_value:
+                continue
+            if word in UNIT_NOUNS and (m.end == k or m.start == k + 1 or (
+                    m.start == k + 2 and tokens[k + 1].lower in ("of", "from", "in"))):
+                return True
+            if m.end == k and m.column.type == "number" and plural and last:
+                return True
+        return False
+
+    def _unread_reason(self, state: _State, unplaced: list[int]) -> str:
+        """Why a filled plan is not answered: the words it did not read that would change its result."""
+        tokens = state.tokens
+        if state.month is not None:
+            name = calendar.month_name[state.month]
+            column = self._date_column(state)
+            return (f"'{name}' names a month of several years of {column.path if column else 'the dates'}, and "
+                    "months are only read with their year")
+        if state.group_cue is not None and state.group is None:
+            k = state.group_cue
+            after = " ".join(t.text for t in tokens[k : min(len(tokens), k + 4)])
+            return f"could not tell what '{after}' groups by"
+        if unplaced:
+            named = [(k, m) for k in unplaced for m in state.mentions
+                     if not m.is_value and m.start <= k < m.end]
+            if named:  # "how many windy days": wind, above what? "average horsepower and weight": two measures
+                k, mention = named[0]
+                if mention.via:
+                    return (f"'{tokens[k].text}' names {mention.column.path}, but the question does not say which "
+                            "values of it count")
+                return (f"'{tokens[k].text}' names another field, {mention.column.path}, and one question computes one "
+                        "measure")
+            shown = ", ".join(repr(tokens[k].text) for k in unplaced)
+            return f"could not place {shown}: no field or value of the data is called so"
+        return ""
+
+    def _rivals_of(self, state: _State, spec: QuerySpec,
+                   superlative: "_Superlative | None") -> tuple[list[str], tuple[str, str] | None]:
+        """The fields the spec's measured or grouped field was read from words that fit another field as well.
+
+        Other words of the question decide between them when they name the rest of one name only: "the longest
+        petal" is petalLength, not petalWidth; "the highest temp" is temp_max. Returns the tied fields (none when
+        nothing is tied or the words decide), and the field to put in place of the reading's when they decide
+        for another (old, new)."""
+        if superlative is not None and superlative.rivals and spec.field in superlative.rivals:
+            return [spec.field] + [r for r in superlative.rivals if r != spec.field], None
+        for m in state.mentions:
+            if m.is_value or not m.rivals:
+                continue
+            if m.column.path not in (spec.field, spec.group_by.field if spec.group_by else None):
+                continue
+            tied = [m.column.path] + [r for r in m.rivals if r != m.column.path]
+            hints = {t.stem for k, t in enumerate(state.tokens) if not m.start <= k < m.end}
+            if superlative is not None:
+                hints |= set(superlative.hints) | {superlative.direction}
+                hints |= {"max", "maximum", "high"} if superlative.direction == "max" else {"min", "minimum", "low"}
+            named = [path for path in tied if self._leaf_stems[path] & hints]
+            if len(named) == 1:
+                return [], (None if named[0] == m.column.path else (m.column.path, named[0]))
+            return tied, None
+        return [], None
+
+    def _rival_words(self, state: _State, rivals: list[str]) -> list[str]:
+        for m in state.mentions:
+            if not m.is_value and m.column.path == rivals[0]:
+                return [t.text for t in state.tokens[m.start : m.end]]
+        return []
+
+    def _reading(self, state: _State, cues: "_Cues", superlative: "_Superlative | None", unplaced: list[int],
+                 *, rivals: list[str] | None = None) -> Reading:
+        """What was read of a question that could not be read completely (for rephrasings)."""
+        if cues.mean:
+            aggregation = "mean"
+        elif cues.median:
+            aggregation = "median"
+        elif cues.has_sum and not cues.count:
+            aggregation = "sum"
+        elif cues.count or cues.common is not None:
+            aggregation = "count"
+        elif superlative is not None:
+            aggregation = "max" if superlative.direction == "max" else "min"
+        else:
+            aggregation = None
+        measured = next((m.column.path for m in state.mentions if not m.is_value and m.column.type == "number"
+                         and m.column.path not in state.consumed_columns
+                         and not (state.group is not None and m.column.path == state.group.field)), None)
+        words = [state.tokens[k].lower for k in unplaced]
+        group_words: list[str] = []
+        if state.group_cue is not None:
+            k = state.group_cue + 1
+            group_words = [t.lower for t in state.tokens[k:] if t.lower not in _GRAMMAR]
+        numbers = ("number",) if aggregation in ("mean", "median", "sum") else ("number", "date", "timestamp")
+        candidates = list(rivals or [])
+        if not candidates and words:
+            candidates = self.closest_fields(words, numbers if aggregation not in (None, "count") else None)
+        group_candidates = self.closest_fields(group_words, "group") if group_words else []
+        noun = next((t.lower for k, t in enumerate(state.tokens) if k not in unplaced and t.lower.isalpha()
+                     and t.stem != t.lower and self._names_records(state, k, cues) and t.stem not in _GENERIC_NOUNS
+                     and not any(m.start <= k < m.end for m in state.mentions)), None)
+        return Reading(
+            noun=noun,
+            aggregation=aggregation,
+            field=None if rivals else measured,
+            group=state.group.field if state.group is not None else None,
+            filters=tuple(state.filters),
+            grouped=state.group_cue is not None or (cues.group_word and state.group is None),
+            candidates=tuple(candidates[:3]),
+            group_candidates=tuple(group_candidates[:3]),
+            month=state.month,
+        )
+
+    def closest_fields(self, words: Sequence[str], kinds: Sequence[str] | str | None = None, *,
+                       threshold: float = 0.5) -> list[str]:
+        """The fields closest to ``words`` (a question's words no field matched), best first: a synonym (1.0),
+        an abbreviation (0.9), a typo (0.8), else the likeness of their letters (``difflib``), above
+        ``threshold``. ``kinds``: column types allowed, or ``"group"`` for fields one can group by."""
+        from difflib import SequenceMatcher
+
+        scores: dict[str, float] = {}
+        for column in self._columns:
+            if kinds == "group":
+                if not (_groupable(column) or _few_numbers(column) or column.type in ("date", "timestamp")):
+                    continue
+            elif kinds is not None and column.type not in kinds:
+                continue
+            names = field_words(_leaf(column.path, column.table))
+            joined = "".join(names)
+            best = 0.0
+            for word in words:
+                if not word.isalpha() or word in _GRAMMAR:
+                    continue
+                if concepts(word) & self._field_concepts[column.path]:
+                    best = max(best, 1.0)
+                if any(abbreviates(word, name) for name in names):
+                    best = max(best, 0.9)
+                if any(len(name) >= 4 and typo_distance(word, name, limit=1) <= 1 for name in names):
+                    best = max(best, 0.8)
+                likeness = max([SequenceMatcher(None, word, name).ratio() for name in names + [joined]] or [0.0])
+                best = max(best, 0.75 * likeness)
+            if best >= threshold:
+                scores[column.path] = best
+        return sorted(scores, key=lambda path: (-scores[path], path))
 
     # ------------------------------------------------------------------ records: lookups and listings
     def _plan_records(self, state: _State, question: str) -> PlanOutcome:
@@ -362,6 +820,7 @@ class RulesPlanner:
         self._read_contains(state, mentions)
         self._read_missing(state, mentions)
         self._read_values(state, mentions)
+        state.mentions = mentions
         if self._asks_for_elements(state, mentions):
             return PlanOutcome.not_analytic()  # "show me the items of order ORD-10003": the elements, not records
         noun = self._listed_noun(state, mentions, words, start, listing_verb)
@@ -592,6 +1051,11 @@ class RulesPlanner:
     def _superlative(self, state: _State, cues: "_Cues") -> "_Superlative | None":
         words = [t.lower for t in state.tokens]
         for i, word in enumerate(words):
+            if (word.endswith("est") and len(word) > 5 and word not in SUPERLATIVE_FIELDS and word not in MAX_WORDS
+                    and word not in MIN_WORDS and concepts(word)):  # "the windiest day", "the coldest day"
+                found = self._concept_superlative(word, i)
+                if found is not None:
+                    return found
             if word in ("most", "least") and i + 1 < len(words) and words[i + 1] in SUPERLATIVE_FIELDS:
                 hints, _direction = SUPERLATIVE_FIELDS[words[i + 1]]
                 return _Superlative("max" if word == "most" else "min", i, i + 2, hints, words[i + 1])
@@ -620,6 +1084,24 @@ class RulesPlanner:
                     return _Superlative(direction, i, i + 1, hints, word)
                 return _Superlative("max" if word in MAX_WORDS else "min", i, i + 1, (), word)
         return None
+
+    def _concept_superlative(self, word: str, i: int) -> "_Superlative | None":
+        """ "windiest", "hottest", "coldest": the highest (lowest) value of the field named by the word's synonym
+        group (``rag.analytics.synonyms``); between fields of one group ("temp_max", "temp_min") the one named for
+        the direction ("hottest" -> temp_max, "coldest" -> temp_min), else all of them as rivals."""
+        direction = "min" if word in MIN_DEGREE_WORDS else "max"
+        groups = concepts(word)
+        fields = [c for c in self._columns
+                  if c.type in ("number", "date", "timestamp") and self._field_concepts[c.path] & groups]
+        if not fields:
+            return None
+        if len(fields) > 1:
+            named = DIRECTION_WORDS[direction]
+            preferred = [c for c in fields if self._leaf_stems[c.path] & named]
+            fields = preferred or fields
+        hints = tuple(sorted(self._leaf_stems[fields[0].path]))
+        rivals = [c.path for c in fields] if len(fields) > 1 else []
+        return _Superlative(direction, i, i + 1, hints, word, rivals=rivals)
 
     # ------------------------------------------------------------------ limits, dates, numbers
     def _read_limit(self, state: _State) -> None:
@@ -685,6 +1167,9 @@ class RulesPlanner:
                 continue
             span = _date_span(words, i)
             if span is None:
+                month = _month_alone(words, i)
+                if month is not None:
+                    self._read_month(state, i, month)
                 i += 1
                 continue
             start, end, low, high, label = span
@@ -731,6 +1216,30 @@ class RulesPlanner:
                                                         "of") else start, end)
             i = end
 
+    def _read_month(self, state: _State, i: int, month: int) -> None:
+        """A month named without its year ("in March"): the month of the date field's only year; when the dates
+        span several years it is left unread (``state.month``), and the plan is refused with rephrasings that
+        name a year, never computed over every March or over every record."""
+        column = self._date_column(state)
+        if column is None:
+            return  # no dates: the word stays unread, and the question unanswered
+        years = _years_spanned(column)
+        if years is None:
+            return
+        if years[0] != years[1]:
+            state.month, state.month_at = month, i
+            return
+        year = years[0]
+        low, high = date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+        value = [low.isoformat(), high.isoformat()]
+        state.filters.append(Filter(column.path, "between", value))
+        state.consumed_columns.add(column.path)
+        words = [t.lower for t in state.tokens]
+        start = i - 1 if i > 0 and words[i - 1] in ("in", "during", "of", "for") else i
+        state.mark(start, i + 1)
+        state.assumptions.append(f"'{state.tokens[i].text}' read as {column.path} {_op_words('between', value)} "
+                                 f"(every date is in {year})")
+
     def _compares_number_field(self, words: list[str], start: int) -> bool:
         """Whether the number at ``start`` follows a comparison with a number field ("weight over 2000",
         "weigh more than 2000", "a price above 1999"), so that it is that field's value and not a year."""
@@ -768,10 +1277,27 @@ class RulesPlanner:
             span = set(range(mention.start, mention.end))
             if span & taken:
                 continue
+            if not mention.is_value and self._names_leaf(mention, tokens):
+                # the same words fit another field's own name as well: "temp" for temp_max and temp_min (not
+                # "customer" for the fields of customer: customer.name, customer.city, …)
+                mention.rivals = [other.column.path for other in found if other is not mention and not other.is_value
+                                  and (other.start, other.end) == (mention.start, mention.end)
+                                  and abs(other.score - mention.score) < 1e-9
+                                  and other.column.table == mention.column.table
+                                  and self._names_leaf(other, tokens)
+                                  and field_words(other.column.path) != field_words(mention.column.path)]
+                # (fields of the same words, Score and score, a.b and ["a.b"], are told apart by their spelling later)
             kept.append(mention)
             taken |= span
         kept.sort(key=lambda m: m.start)
         return kept
+
+    def _names_leaf(self, mention: _Mention, tokens: list[Token]) -> bool:
+        """Whether a field mention's words meet the field's own name (its leaf), not only the object it is in."""
+        if mention.via:
+            return True
+        leaf = self._leaf_stems[mention.column.path]
+        return any(t.stem in leaf or t.lower in leaf for t in tokens[mention.start : mention.end])
 
     def _field_mentions(self, column: ColumnInfo, tokens: list[Token], state: _State) -> list[_Mention]:
         stems = self._field_stems[column.path]
@@ -796,6 +1322,8 @@ class RulesPlanner:
                 while j < len(tokens) and j not in state.used and (
                     tokens[j].stem in stems or tokens[j].lower in stems
                     or (tokens[j].lower in ("per", "in", "of", "_") and j + 1 < len(tokens)
+                        # "miles per gallon", not "items per category"
+                        and tokens[j].lower in self._raw_words[column.path]
                         and tokens[j + 1].stem in stems and tokens[j + 1].stem not in covered)
                 ):
                     if tokens[j].stem in stems:
@@ -805,6 +1333,7 @@ class RulesPlanner:
                     j += 1
                 while j < len(tokens) and j not in state.used and tokens[j].lower in self._field_digits[column.path]:
                     j += 1  # "alpha 2", "alpha_2"
+                j = self._spelled_out(column, tokens, state, j, covered)
                 leaf_cover = len(covered & leaf) / max(1, len(leaf))
                 full_cover = len(covered) / len(stems)
                 score = max(leaf_cover, full_cover) + 0.01 * len(covered)
@@ -814,6 +1343,9 @@ class RulesPlanner:
                     score -= 0.3
                 if covered <= self._record_nouns and full_cover < 1:
                     score -= 0.3  # "which record": the records, not a field named like them (_record_id)
+                head = field_words(_leaf(column.path, column.table))[-1:]  # "unit price" is a price, not units
+                if head and stem(head[0]) in covered and not _generic(covered) and not covered <= self._record_nouns:
+                    score = max(score, LITERAL_FLOOR)  # "price" is unit_price before it is a synonym of a cost
                 if score > 0.3:
                     mentions.append(_Mention(column, i, j, score))
                 i = max(j, i + 1)
@@ -828,8 +1360,43 @@ class RulesPlanner:
                                                           key=SYNONYMS[token.lower].index)[0])
                 mentions.append(_Mention(column, i, i + 1, 0.6 - 0.05 * rank,
                                          via=f"'{token.text}' read as {column.path}"))
+            else:
+                score = self._linked(column, token)
+                if score:
+                    mentions.append(_Mention(column, i, i + 1, score, via=f"'{token.text}' read as {column.path}"))
             i += 1
-        return mentions
+        return _joined_links(mentions, tokens)
+
+    def _linked(self, column: ColumnInfo, token: Token) -> float:
+        """How a word no literal match placed names ``column`` through ``rag.analytics.synonyms``: 0.58 for a word
+        the field's name abbreviates ("city" for ``cty``, "temperature" for ``temp_max``), 0.55 for a synonym
+        ("mass" for ``Weight_in_lbs``); 0 for none. Cue words are never linked ("lowest" is no ``low``)."""
+        word = token.lower
+        if not word.isalpha() or word in _ALL_CUE_WORDS or word in FUNCTION_WORDS | QUESTION_FILLERS:
+            return 0.0
+        if word.endswith("est") and len(word) > 5:
+            return 0.0  # "hottest", "windiest": superlatives, read with their direction (``_concept_superlative``)
+        names = field_words(_leaf(column.path, column.table))
+        if any(abbreviates(word, name) for name in names):
+            return 0.58
+        if concepts(word) & self._field_concepts[column.path]:
+            return 0.55
+        return 0.0
+
+    def _spelled_out(self, column: ColumnInfo, tokens: list[Token], state: _State, j: int, covered: set[str]) -> int:
+        """Past ``j``, the words that spell out the rest of a short field name: "life expectancy" for ``lifeExp``,
+        "GDP per capita" for ``gdpPercap`` (each added to ``covered``)."""
+        rest = [w for w in field_words(_leaf(column.path, column.table)) if len(w) >= 3 and stem(w) not in covered
+                and w not in covered]
+        for word in rest:
+            if j < len(tokens) and j not in state.used and tokens[j].lower != word and tokens[j].lower.startswith(word):
+                covered.add(stem(word))
+                j += 1
+            elif (j + 1 < len(tokens) and j not in state.used and j + 1 not in state.used
+                  and (tokens[j].lower + tokens[j + 1].lower).startswith(word) and len(tokens[j].lower) < len(word)):
+                covered.add(stem(word))
+                j += 2
+        return j
 
     def _field_talked_about(self, mention: _Mention, tokens: list[Token]) -> int | None:
         """The word outside a value's span that names the value's field, or begins it ("win" of winner, "won"
@@ -1110,9 +1677,13 @@ class RulesPlanner:
                 if word in ("yearly", "monthly", "quarterly", "annually", "daily") and self._group_date(state, word, i, i + 1):
                     return
                 continue
+            if any(m.start <= i < m.end for m in mentions):
+                continue  # "miles per gallon", "GDP per capita": part of a field's name
             j = i + 1
-            while j < len(words) and words[j] in ("each", "every", "of", "the", "a", "by"):
-                j += 1
+            while j < len(words) and (words[j] in ("each", "every", "of", "the", "a", "by") or (
+                words[j] in ("number", "count", "amount") and j + 1 < len(words) and words[j + 1] == "of"
+            )):
+                j += 1  # "per number of cylinders": the cylinders
             if j < len(words) and words[j] in DATE_PART_WORDS and self._group_date(state, words[j], i, j + 1):
                 return
             target = next((m for m in mentions if m.start >= j and m.start <= j + 1 and not m.is_value
@@ -1121,6 +1692,10 @@ class RulesPlanner:
                                            or target.column.type in ("date", "timestamp")
                                            or target.column is self._year_column()):
                 target = None  # "by AAPL", "won by Joly": a measure, not groups
+            if target is None:
+                if state.group_cue is None and self._groups_something(state, mentions, j):
+                    state.group_cue = i  # "per month" with no dates, "by number of owners": groups not read
+                continue
             if target is not None:
                 if target.column.type in ("date", "timestamp"):
                     spoken = set(words[target.start : target.end + 1])
@@ -1136,9 +1711,11 @@ class RulesPlanner:
                 return
         # "which status is the most common", "most common origin", "which city has the most orders"
         if cues.common is not None:  # "the most common number of cylinders": a number with few values is grouped too
+            mode = words[cues.common] in MODE_WORDS  # "the mode of Horsepower": any field, however many values
             target = next((m for m in mentions if not m.is_value and m.start > cues.common
                            and not set(range(m.start, m.end)) & state.used
-                           and (m.column.type != "number" or _few_numbers(m.column))), None)
+                           and (m.column.type != "number" or _few_numbers(m.column) or _groupable(m.column) or mode)),
+                          None)
             if target is None:
                 target = next((m for m in mentions if not m.is_value and m.start < cues.common
                                and not set(range(m.start, m.end)) & state.used
@@ -1169,6 +1746,27 @@ class RulesPlanner:
                 state.group = GroupBy(target.column.path)
                 state.consumed_columns.add(target.column.path)
                 state.mark(target.start, target.end)
+
+    def _groups_something(self, state: _State, mentions: list[_Mention], j: int) -> bool:
+        """Whether the words at ``j``, after a group cue nothing grouped by, ask for groups: not a value ("paid by
+        card", "given by women"), a number ("per 1000"), a measure ("won by Joly") or the records ("for each
+        car"), nor nothing at all."""
+        tokens = state.tokens
+        if j >= len(tokens) or not tokens[j].lower.isalpha():
+            return False
+        cue = next((k for k in range(j - 1, -1, -1) if tokens[k].lower in GROUP_CUES), None)
+        before = tokens[cue - 1].lower if cue else ""
+        if cue is not None and tokens[cue].lower == "by" and (before in PARTICIPLES or before.endswith("ed")):
+            return False  # "won by Joly", "given by women": who did it, not groups
+        ranked = state.limit is not None or any(t.lower in RANKING_WORDS for t in tokens[: cue or 0])
+        measure = next((m for m in mentions if m.start in (j, j + 1) and not m.is_value
+                        and m.column.type in ("number", "date", "timestamp")), None)
+        if cue is not None and tokens[cue].lower == "by" and ranked and measure is not None:
+            state.mark(cue, cue + 1)  # "the top 5 cars by horsepower": ranked by it, not grouped
+            return False
+        if any(m.start in (j, j + 1) and m.is_value for m in mentions):
+            return False
+        return stem(tokens[j].lower) not in self._record_nouns
 
     def _read_versus(self, state: _State, mentions: list[_Mention], words: list[str]) -> bool:
         """ "smokers vs non-smokers" groups by smoker; "Japan vs Europe" by Origin, for those two values."""
@@ -1264,6 +1862,13 @@ class RulesPlanner:
     def _assemble(
         self, state: _State, mentions: list[_Mention], cues: "_Cues", superlative: "_Superlative | None", question: str
     ) -> PlanOutcome:
+        words = [t.lower for t in state.tokens]
+        for k, word in enumerate(words):  # "above average": a comparison with a computed value, which no spec holds
+            if word in MEAN_WORDS | MEDIAN_WORDS and k > 0 and (
+                words[k - 1] in GT | LT | {"than"} or words[k - 1] == "the" and k > 1 and words[k - 2] in GT | LT
+            ):
+                return PlanOutcome.unfilled(f"could not compare with the {word}: ask for the {word} first, then for "
+                                            "the records above or below the number it gives")
         free = [m for m in mentions if not m.is_value and not set(range(m.start, m.end)) & state.used]
         measured = [m for m in free if m.column.type in ("number", "date", "timestamp")]
         if cues.has_sum:
@@ -1307,7 +1912,8 @@ class RulesPlanner:
                 aggregation = "count"
                 child = self._counted_child(state, cues)
                 counted = self._counted_number(state, cues, measured)
-                named = next((m for m in measured if m.column.type == "number" and 0 <= m.start - cues.count <= 2
+                named = next((m for m in measured if m.column.type == "number" and not m.via
+                              and 0 <= m.start - cues.count <= 2
                               and all(k in state.used for k in range(cues.count, m.start))), None)
                 if counted is None and named is not None and not _whole_numbers(named.column):
                     state.mark(named.start, named.end)  # "how many tips": the records are tips, not amounts to add
@@ -1514,10 +2120,13 @@ class RulesPlanner:
         if {"name", "list", "show", "find"} & set(words[:2]):
             return True
         k = superlative.end
-        while k < len(words) and words[k] in FUNCTION_WORDS:
-            k += 1
+        values = {j for m in state.mentions if m.is_value for j in range(m.start, m.end)}
+        while k < len(words) and (words[k] in FUNCTION_WORDS or k in values):
+            k += 1  # "the heaviest Japanese car"
         if k < len(words) and stem(words[k]) in self._record_nouns:
             return True  # "the heaviest car"
+        if k < len(words) and words[k] in ("day", "date") and self._date_columns():
+            return True  # "what was the coldest day": the day's record, not the temperature alone
         if "with" in words[: superlative.start] and words[:1] != ["what"] or "with the" in " ".join(words):
             return True
         if words[:1] == ["what"] and len(words) > 1 and words[1] not in ("is", "was", "are", "'s", "s", "were"):
@@ -1575,6 +2184,8 @@ class RulesPlanner:
                 continue
             if stem(word) in self._record_nouns or word in self._child_nouns or word in COUNT_WORDS:
                 continue
+            if cues.count is None and self._names_records(state, k, cues):
+                continue  # "which day has the most customers": the records, called so
             unread[k] = token.text
         noun = cues.count  # "how many (extinct) languages", "how many versicolor flowers": the last word of the
         while noun is not None and noun in explained and noun not in unread:  # words after the cue names the records
@@ -1602,6 +2213,37 @@ class RulesPlanner:
             elif token.text.lstrip("-")[:1].isdigit():
                 unknown.append(token.text)  # a number (a year, "more than 100") that no filter or limit took
         return unknown
+
+
+# ----------------------------------------------------------------------------------------- analytic intent
+INTENT_WORDS = frozenset(
+    MEAN_WORDS | MEDIAN_WORDS | {"total", "sum", "highest", "lowest", "maximum", "minimum", "max", "min", "most",
+                                 "least", "fewest", "top", "bottom", "rank", "ranked", "ranking", "largest",
+                                 "smallest", "biggest", "best", "worst", "percentage", "percent", "proportion",
+                                 "fraction", "ratio", "share", "mode", "modal", "distribution", "breakdown", "count",
+                                 "per", "tally"}
+    | {word for word in SUPERLATIVE_FIELDS if word not in ("first", "last", "rated", "recent")}
+)
+"""Words that ask for a count, a sum, an average, an extreme or a ranking."""
+
+
+def analytic_intent(question: str) -> str | None:
+    """The words of ``question`` that ask for a computation over records ("how many", "average", "highest",
+    "per", "hottest"), or None for a lookup or an open question. Such a question is never answered by a model
+    from a few retrieved records: computed over all of them, or refused with rephrasings."""
+    words = [token.lower for token in tokenize(question)]
+    for i, word in enumerate(words):
+        pair = tuple(words[i : i + 2])
+        if pair in (("how", "many"), ("number", "of"), ("how", "often"), ("for", "each"), ("in", "each"),
+                    ("on", "average"), ("how", "much")):
+            if pair == ("how", "much") and not ({"total", "altogether", "combined", "overall"} & set(words)):
+                continue  # "how much does the ford pinto weigh": a lookup
+            return " ".join(pair)
+        if word in INTENT_WORDS:
+            return word
+        if len(word) > 5 and word.endswith("est") and concepts(word):
+            return word  # "hottest", "windiest"
+    return None
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -1666,11 +2308,23 @@ class _Superlative:
     end: int
     hints: tuple[str, ...]
     word: str
+    rivals: list[str] = field(default_factory=list)
+    """Fields the word fits equally ("warmest" for two temperature fields, none named for the direction)."""
 
 
 _ALL_CUE_WORDS = (MEAN_WORDS | MEDIAN_WORDS | SUM_WORDS | MAX_WORDS | MIN_WORDS | DISTINCT_WORDS | GROUP_CUES
                   | set(SUPERLATIVE_FIELDS) | set(DATE_PART_WORDS) | GT | LT | {"top", "common", "frequent", "popular"}
-                  | SHARE_WORDS)
+                  | SHARE_WORDS | MODE_WORDS)
+_GRAMMAR = frozenset(
+    FUNCTION_WORDS | QUESTION_FILLERS | _ALL_CUE_WORDS | COUNT_WORDS | NAMING_WORDS | FIELD_WORDS | LOOKUP_FILLERS
+    | POLITE_OPENINGS | OPEN_QUESTIONS | LISTING_VERBS | NEGATIONS | MISSING_AFTER | MISSING_BEFORE | COMMON_WORDS
+    | CONTAIN_WORDS | set(AFFIX_WORDS) | AFFIX_NOUNS | VERSUS | set(VERB_FORMS) | AGE_UNITS | set(MULTIPLIERS)
+    | set(NUMBER_WORDS) | MODE_WORDS | GRAMMAR_WORDS
+    | {"how", "many", "much", "number", "count", "compared", "distribution", "breakdown", "rank", "ranked", "ranking"}
+)
+"""Words that place themselves: question words, cues, comparisons, naming words; they name no field or value."""
+_SYNONYM_WORDS = frozenset(set(SYNONYMS) | {w for group in CONCEPTS.values() for w in group} | set(HOW_ADJECTIVES)
+                           | VAGUE_ADJECTIVES)
 
 
 def _find_cues(words: list[str]) -> _Cues:
@@ -1699,6 +2353,8 @@ def _find_cues(words: list[str]) -> _Cues:
             cues.common = i
             cues.common_least = words[i - 1] == "least"
             cues.common_single = not (i > 1 and _small_int(words[i - 2]))
+        elif word in MODE_WORDS and cues.common is None:  # "the mode of Cylinders": the most common value
+            cues.common, cues.common_least, cues.common_single = i, False, True
     for i, word in enumerate(words[:-1]):  # "what percentage of cars", "what share of the orders"
         if word in SHARE_WORDS and words[i + 1] == "of" and cues.count is None and not cues.mean:
             cues.count, cues.share = i + 2, True
@@ -1707,6 +2363,43 @@ def _find_cues(words: list[str]) -> _Cues:
         if index + 1 < len(words) and words[index + 1] == "of" and (cues.common is None or index < cues.common):
             cues.count = index + 2
     return cues
+
+
+def _joined_links(mentions: list[_Mention], tokens: list[Token]) -> list[_Mention]:
+    """Mentions of one field by words next to each other joined into one ("city mpg" for ``cty``, "highway
+    mileage" for ``hwy``): together they fit it better than either alone."""
+    mentions.sort(key=lambda m: m.start)
+    joined: list[_Mention] = []
+    for mention in mentions:
+        last = joined[-1] if joined else None
+        if last is not None and last.end == mention.start and (last.via or mention.via) and last.score < 1.5:
+            words = " ".join(t.text for t in tokens[last.start : mention.end])
+            via = f"'{words}' read as {mention.column.path}"
+            joined[-1] = _Mention(mention.column, last.start, mention.end, max(last.score, mention.score) + 0.05,
+                                  via=via)
+            continue
+        joined.append(mention)
+    return joined
+
+
+_GENERIC_NOUNS = frozenset({"record", "row", "entry", "item", "one", "thing", "element", "object", "document", "line",
+                            "data", "dataset"})
+
+
+def _plural(word: str) -> str:
+    if word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    if word.endswith(("s", "x", "z", "ch", "sh")):
+        return word + "es"
+    return word + "s"
+
+
+def _swapped(spec: QuerySpec, old: str, new: str) -> QuerySpec:
+    """``spec`` with the field ``old`` (measured or grouped) replaced by ``new``."""
+    group = spec.group_by
+    if group is not None and group.field == old:
+        group = replace(group, field=new)
+    return replace(spec, field=new if spec.field == old else spec.field, group_by=group)
 
 
 def _names_the_records(tokens: list[Token], k: int) -> bool:
@@ -1784,6 +2477,30 @@ def _date_span(words: list[str], i: int) -> tuple[int, int, date, date, str] | N
     if word == "between" and i + 3 < len(words) and _YEAR.match(words[i + 1]) and words[i + 2] == "and" and _YEAR.match(words[i + 3]):
         return i, i + 4, date(int(words[i + 1]), 1, 1), date(int(words[i + 3]), 12, 31), f"{words[i + 1]} to {words[i + 3]}"
     return None
+
+
+def _month_alone(words: list[str], i: int) -> int | None:
+    """The month named at ``i`` without a year after it ("in March", "March's"); a short name ("mar") or "may"
+    only after "in"/"during"."""
+    word = words[i]
+    if word not in MONTHS:
+        return None
+    if i + 1 < len(words) and _YEAR.match(words[i + 1]):
+        return None
+    before = words[i - 1] if i > 0 else ""
+    if (len(word) <= 3 or word == "may") and before not in ("in", "during"):
+        return None
+    if before.isdigit():
+        return None  # "5 March": a day
+    return MONTHS[word]
+
+
+def _years_spanned(column: ColumnInfo) -> tuple[int, int] | None:
+    """The first and last year of a date field's values, when known."""
+    try:
+        return int(str(column.minimum)[:4]), int(str(column.maximum)[:4])
+    except (TypeError, ValueError):
+        return None
 
 
 def _comparator_before(words: list[str], i: int) -> tuple[str | None, int | None]:

@@ -3,11 +3,18 @@
 ``DatasetAnalytics.build`` puts a dataset into its analytic table; ``compute`` takes a question
 and the ``analytics.planner`` setting and returns a ``ComputedOutcome``: the computed part of the
 answer, or a note saying why the question goes to retrieval instead.
+
+An analytic question (``rules.analytic_intent``: "how many", "average", "highest", "per", …) that cannot be
+computed is refused (``ComputedOutcome.refusal``): what was not understood, and two or three rephrasings the
+planner reads (``rag.analytics.rephrase``), each planned and validated before it is offered. The engine then
+answers with the refusal and the retrieved records, without asking the model: a model given a few records would
+invent the count, sum, average, extreme or ranking.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
 import time
@@ -16,9 +23,10 @@ from typing import Any
 
 from rag.analytics.answer import computed_answer, plain_field_name, similar_fields, single_key
 from rag.analytics.errors import AnalyticsError, SpecError
-from rag.analytics.plan import NOT_ANALYTIC, PLANNED, Plan, PlanOutcome
-from rag.analytics.rules import Embed, RulesPlanner
-from rag.analytics.spec import TableSchema
+from rag.analytics.plan import NOT_ANALYTIC, PLANNED, Plan, PlanOutcome, Refusal
+from rag.analytics.rephrase import rephrasings
+from rag.analytics.rules import Embed, RulesPlanner, analytic_intent
+from rag.analytics.spec import QuerySpec, TableSchema
 from rag.analytics.table import AnalyticTable
 from rag.analytics.validate import validate_spec
 from rag.profile import DatasetProfile
@@ -37,6 +45,10 @@ class ComputedOutcome:
     """The computed part of the answer (see ``rag.analytics.answer.computed_answer``), when a query ran."""
     note: str | None = None
     """Why nothing was computed for a question that looked analytic (shown with the answer)."""
+    refusal: Refusal | None = None
+    """For an analytic question that could not be computed: what was not understood and questions to ask
+    instead. The answer is its text (``Refusal.text()``) with the retrieved records as sources; the model is
+    not asked (it would invent the number)."""
     plan_ms: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -94,22 +106,29 @@ class DatasetAnalytics:
         return outcome
 
     def compute(self, question: str, *, mode: str = "rules", llm_client: Any = None, server: bool = False) -> ComputedOutcome:
-        """Plan and run ``question``; a question that is not analytic gives an empty outcome."""
+        """Plan and run ``question``; a question that is not analytic gives an empty outcome, an analytic one that
+        cannot be computed a refusal with rephrasings."""
         started = time.perf_counter()
         outcome = self.plan(question, mode=mode, llm_client=llm_client, server=server)
         planned = time.perf_counter()
         timings = {"plan_ms": round((planned - started) * 1000, 2)}
         if outcome.status == NOT_ANALYTIC:
-            return ComputedOutcome(timings=timings)
+            if mode == "off" or analytic_intent(question) is None:
+                return ComputedOutcome(timings=timings)
+            return self._refused(question, outcome, "", timings)
         if outcome.status != PLANNED or outcome.plan is None:
-            return ComputedOutcome(
-                note=f"Not computed over all records ({outcome.reason}); answered from the retrieved records.",
-                timings=timings,
-            )
+            if analytic_intent(question) is None:  # a lookup of a name the data lacks: retrieval says so
+                return ComputedOutcome(
+                    note=f"Not computed over all records ({outcome.reason}); answered from the retrieved records.",
+                    timings=timings,
+                )
+            return self._refused(question, outcome, outcome.reason, timings)
         plan = outcome.plan
         try:
             result = self._table.run(plan.spec, timeout=self._query_timeout)
         except AnalyticsError as exc:
+            if analytic_intent(question) is not None:
+                return self._refused(question, outcome, exc.message.rstrip("."), timings)
             return ComputedOutcome(
                 note=f"Not computed over all records: {exc.message} Answered from the retrieved records.",
                 timings=timings,
@@ -120,6 +139,53 @@ class DatasetAnalytics:
         computed = computed_answer(plan, result, self._table.schema, noun=plan.noun or self._noun)
         computed["timings"] = timings
         return ComputedOutcome(computed=computed, timings=timings)
+
+    def refusal(self, question: str, outcome: PlanOutcome | None = None, reason: str = "") -> Refusal:
+        """What to answer to an analytic ``question`` that cannot be computed: what was not understood, and up to
+        three rephrasings the rules planner reads (each planned and validated first)."""
+        outcome = outcome or self._rules.plan(question)
+        reading = outcome.reading
+        unread = [word for word in outcome.unread if word]
+        if not reason:
+            cue = analytic_intent(question) or "a computation"
+            reason = f"the question asks for {cue!r}, but names no field, value or group of the data to compute it on"
+        elif "could not tell which field is meant" in reason and "did you mean" not in reason:
+            lead = "could not tell which field is meant: "
+            reason = reason.replace(lead, lead + "did you mean ") + "?"
+        candidates = list(reading.candidates) if reading is not None else []
+        if candidates and "did you mean" not in reason and not any(path in reason for path in candidates):
+            reason += f"; did you mean {' or '.join(candidates[:3])}?"
+        noun = (reading.noun if reading is not None and reading.noun else None) or self._noun
+        offered = rephrasings(
+            reading, self._table.schema, self._checked, noun=noun,
+            aggregation=_intent_aggregation(question), closest=self._rules.closest_fields,
+            words=[word.lower() for word in unread],
+        )
+        offered = [q for q in offered if q.strip().lower() != question.strip().lower()]
+        return Refusal(not_understood=reason, rephrasings=offered)
+
+    def _refused(self, question: str, outcome: PlanOutcome, reason: str, timings: dict[str, float]) -> ComputedOutcome:
+        started = time.perf_counter()
+        refusal = self.refusal(question, outcome, reason)
+        timings["rephrase_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        return ComputedOutcome(note=f"Not computed over all records ({refusal.not_understood}).", refusal=refusal,
+                               timings=timings)
+
+    def _checked(self, question: str) -> QuerySpec | None:
+        """The validated spec ``question`` plans into with the rules planner, or None when it does not plan,
+        validate and compute to something (a count of 0, an average over no record), or leaves a word out: a
+        rephrasing must be read whole and answer."""
+        outcome = self._rules_plan(question)
+        if outcome.status != PLANNED or outcome.plan is None or outcome.plan.ignored:
+            return None
+        try:
+            result = self._table.run(outcome.plan.spec, timeout=self._query_timeout)
+        except AnalyticsError:
+            return None
+        value = result.rows[0][-1] if result.rows and result.rows[0] else None
+        if not result.rows or value in (None, 0):
+            return None
+        return result.spec
 
     def _rules_plan(self, question: str) -> PlanOutcome:
         outcome = self._rules.plan(question)
@@ -180,6 +246,24 @@ def prefer_written_fields(plan: Plan, question: str, schema: TableSchema) -> Pla
 
 
 _COMPARED = ("<", "<=", ">", ">=", "between")
+
+
+def _intent_aggregation(question: str) -> str | None:
+    """The operation a question's cue asks for, when the planner read none: "average" -> mean, "how many" -> count."""
+    cue = analytic_intent(question) or ""
+    if cue in ("average", "mean", "avg", "on average"):
+        return "mean"
+    if cue in ("median", "total", "sum"):
+        return {"median": "median", "total": "sum", "sum": "sum"}[cue]
+    if cue in ("how many", "number of", "count", "how often", "percentage", "percent", "proportion", "fraction",
+               "tally", "mode", "modal", "distribution", "breakdown"):
+        return "count"
+    if cue in ("lowest", "minimum", "min", "least", "fewest", "smallest", "bottom", "worst", "cheapest", "lightest",
+               "earliest", "oldest", "youngest", "shortest", "slowest"):
+        return "min"
+    if cue:
+        return "max"
+    return None
 
 
 def _written_field(path: str, question: str, schema: TableSchema, taken: set[str | None]) -> str:
@@ -243,10 +327,37 @@ def _stands_alone(text: str, name: str) -> bool:
 _NOUN = re.compile(r"[A-Za-z]+")
 
 
-def record_noun(dataset_name: str) -> str:
-    """What to call the records in sentences: the file's plural noun ("cars.json" -> "cars"), else "records"."""
+def record_noun(dataset_name: str, *, is_word: Any = None) -> str:
+    """What to call the records in sentences: the file's plural noun ("cars.json" -> "cars"), else "records".
+
+    The file's name is taken only when it is an English word (``is_word``, by default the vocabulary of the
+    bundled embedding model): "starwars.json" holds characters, and "16 of 87 starwars" would name the file, not
+    the records. A question that names its records ("how many characters …") is answered with its own word."""
     stem_name = dataset_name.rsplit("/", 1)[-1].split(".", 1)[0]
     words = _NOUN.findall(stem_name)
     if len(words) == 1 and len(words[0]) > 3 and words[0].lower().endswith("s") and not words[0].lower().endswith("ss"):
-        return words[0].lower()
+        word = words[0].lower()
+        known = (is_word or english_word)(word)
+        if known is not False:
+            return word
     return "records"
+
+
+@functools.lru_cache(maxsize=1)
+def _vocabulary() -> frozenset[str] | None:
+    """The whole words of the bundled embedding model's vocabulary (about 20,000 common English words), or None
+    when the model is not installed."""
+    try:
+        from rag.model_files import default_embedding_model_dir
+
+        path = default_embedding_model_dir() / "vocab.txt"
+        return frozenset(line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+                         if line.strip().isalpha())
+    except Exception:  # no model, no vocabulary: the file's word is taken as it is
+        return None
+
+
+def english_word(word: str) -> bool | None:
+    """Whether ``word`` is a common English word; None when that cannot be told."""
+    vocabulary = _vocabulary()
+    return None if vocabulary is None else word.lower() in vocabulary

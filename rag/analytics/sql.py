@@ -18,7 +18,8 @@ What a spec computes
 * **Group by**: columns [group, value], the group named after the field (``Origin``) or the date
   part (``month(order_date)``). Records without a value form a group of their own (None). Order:
   by value, highest first, for a field's groups (ties by group); oldest first for a date part.
-  ``order`` sorts by value instead; ``limit`` keeps the first N groups. Date parts: ``year`` ->
+  ``order`` sorts by value instead; ``limit`` keeps the first N groups; ``limit`` 1 keeps every group tied
+  with the first (the most common value of a field where two are as common is both of them). Date parts: ``year`` ->
   an integer, ``month`` -> ``'YYYY-MM'``, ``quarter`` -> ``'YYYY-Qn'``, ``day`` -> the date,
   ``weekday`` -> the English day name (ordered Monday to Sunday).
 * **argmax / argmin**: the records with the highest / lowest value of the field (records without
@@ -33,6 +34,9 @@ What a spec computes
 * **Names**: result columns carry the data's own field names (``mean(a"b)``, ``_record_id``); inside a
   statement every column is qualified by its table's alias and the outer ORDER BY goes by position,
   so a field called like a name the statement uses itself (``v``, ``g``, ``record``) changes nothing.
+* **Values**: ``build_values_sql`` counts the values a single-value measure was taken over (the rows at the
+  spec's grain where its field has a value, its filters holding): the sentences name them ("over the 152
+  items", "over the 400 of 406 cars with a Horsepower").
 * **Filters** all hold (AND). Text: ``=``, ``!=``, ``in`` compare case-insensitively, except on
   categorical fields, whose values the validator has already turned into the stored spelling;
   ``contains`` is a case-insensitive substring test. Lists: ``contains`` is membership of an
@@ -146,6 +150,21 @@ def build_matched_sql(spec: QuerySpec, schema: TableSchema) -> SqlQuery | None:
     if scope.child is None and not spec.filters:
         return None
     return scope.matched_query()
+
+
+def build_values_sql(spec: QuerySpec, schema: TableSchema) -> SqlQuery | None:
+    """The statement counting the values a single-value measure was taken over (the rows at the spec's grain
+    holding a value of its field: the items of an average over ``items.unit_price``), or None for counts, groups
+    and records."""
+    if spec.group_by is not None or spec.field is None or spec.aggregation not in _VALUE_MEASURES:
+        return None
+    scope = _Scope(spec, schema)
+    if scope.measure is None:
+        return None
+    return scope.values_query()
+
+
+_VALUE_MEASURES = ("count_distinct", "sum", "mean", "median", "min", "max")
 
 
 def build_record_ids_sql(spec: QuerySpec, schema: TableSchema, limit: int = RECORD_IDS_SHOWN) -> SqlQuery | None:
@@ -339,19 +358,27 @@ class _Scope:
         group_label, value_label = self.group_label(), self.measure_label()
         group_name, value_name = quote_identifier(group_label), quote_identifier(value_label)
         keep = self.spec.limit or MAX_LIMIT
+        measure = self.measure_sql("d.v") if self.dedupe else self.measure_sql()
         if self.dedupe:
             inner_value = "" if self.spec.field is None else f", {self.ref(self.measure)} AS v"
             text = _Text().add(
-                f"SELECT d.g AS {group_name}, {self.measure_sql('d.v')} AS {value_name} FROM (SELECT DISTINCT "
+                f"SELECT d.g AS {group_name}, {measure} AS {value_name} FROM (SELECT DISTINCT "
                 f"{self.group_sql()} AS g, {self.row_id()} AS record{inner_value}{self.from_clause()}"
             )
             text.extend(self.where(self.ranked_groups())).add(") AS d GROUP BY 1")
         else:
             text = _Text().add(
-                f"SELECT {self.group_sql()} AS {group_name}, {self.measure_sql()} AS {value_name}{self.from_clause()}"
+                f"SELECT {self.group_sql()} AS {group_name}, {measure} AS {value_name}{self.from_clause()}"
             )
             text.extend(self.where(self.ranked_groups())).add(" GROUP BY 1")
+        ranked = self.spec.limit == 1 and (self.spec.order is not None or self.spec.group_by.date_part is None)
+        if ranked:  # the top group by value, with every group tied with it (two equally common values)
+            direction = (self.spec.order or "desc").upper()
+            text.add(f" QUALIFY rank() OVER (ORDER BY {measure} {direction} NULLS LAST) <= ").param(self.spec.limit)
         text.add(" ORDER BY " + self.group_order("1", "2", "d.g" if self.dedupe else self.group_sql()))
+        if ranked:
+            self.limit(text, MAX_LIMIT + 1)
+            return text.query([group_label, value_label], max_rows=MAX_LIMIT)
         self.limit(text, keep if self.spec.limit else keep + 1)
         return text.query([group_label, value_label], max_rows=keep)
 
@@ -411,6 +438,11 @@ class _Scope:
         text = _Text().add(f"SELECT {counted} AS matched{self.from_clause()}")
         text.extend(self.where())
         return text.query(["matched"], max_rows=1)
+
+    def values_query(self) -> SqlQuery:
+        text = _Text().add(f"SELECT count({self.ref(self.measure)}) AS counted{self.from_clause()}")
+        text.extend(self.where())
+        return text.query(["counted"], max_rows=1)
 
     def record_ids_query(self, limit: int) -> SqlQuery:
         record = self.row_id()

@@ -69,7 +69,14 @@ from rag.analytics.spec import (
     QuerySpec,
     TableSchema,
 )
-from rag.analytics.sql import INTERNAL_NAMES, build_matched_sql, build_record_ids_sql, build_sql, quote_identifier
+from rag.analytics.sql import (
+    INTERNAL_NAMES,
+    build_matched_sql,
+    build_record_ids_sql,
+    build_sql,
+    build_values_sql,
+    quote_identifier,
+)
 from rag.analytics.validate import validate_spec
 from rag.profile import DATE_SHARE, DatasetProfile, FieldProfile, parse_iso_date
 from rag.records import Dataset, Record
@@ -205,6 +212,18 @@ class AnalyticTable:
                     self._matched[matched_query.sql] = cached
             matched = cached
 
+        values_counted: int | None = None
+        values_query = build_values_sql(spec, self._schema)
+        if values_query is not None:
+            cached_values = None if values_query.params else self._matched.get(values_query.sql)
+            if cached_values is None:
+                counted, _ = self._execute(values_query.sql, values_query.params,
+                                           timeout=_remaining(deadline, timeout), shown_timeout=timeout)
+                cached_values = int(counted[0][0]) if counted else 0
+                if not values_query.params:
+                    self._matched[values_query.sql] = cached_values
+            values_counted = cached_values
+
         record_ids: list[str] = []
         if spec.aggregation in ROW_AGGREGATIONS:
             position = query.record_id_column  # by position: a data field may be called _record_id too
@@ -223,6 +242,7 @@ class AnalyticTable:
             params=[json_safe(value) for value in query.params],
             total_rows=self._schema.record_count,
             matched_rows=matched,
+            values_counted=values_counted,
             record_ids=record_ids,
             elapsed_ms=(time.perf_counter() - started) * 1000,
             truncated=truncated,
