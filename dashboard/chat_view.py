@@ -9,6 +9,10 @@ A *turn* is a JSON-safe dict kept in the tab's ``chat-history-store``::
 part of one turn (``part_props``) without re-sending the conversation or knowing where the turn sits in the
 page. A finished answer is drawn as a few static blocks (``dashboard.static_html``): every component on the
 page makes every later update of it slower, and nothing in a finished answer changes.
+
+A finished answer whose metadata holds a grounding check (``meta["grounding"]``, ``rag.grounding.Grounding.to_dict``)
+that marks values (not in the sources, from another record or field) shows each of them in a ``<mark>`` and a
+one-line notice under the text (``answer_grounding``, ``render_checked_text``); the exports mark them the same way.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from markupsafe import Markup
 from dashboard import ids
 from dashboard.computed_view import render_computed
 from dashboard.static_html import join, static_block
+from rag.grounding import Grounding, marked_html
 from rag.stream_buffer import DONE, ERROR, STOPPED, STREAMING, StreamSnapshot
 
 SOURCE_TEXT_CHARS = 1500
@@ -51,6 +56,9 @@ RESULT_KEYS = ("answer", "status", "error", "sources", "metrics", "meta", "compu
 
 BLOCK, STATUS, NOTICE, COMPUTED, TEXT, FOOTER = "block", "status", "notice", "computed", "text", "footer"
 FOOTER_CLASS = "answer-footer"
+CHECKED_TEXT_CLASS = "answer-text answer-checked"
+"""The text block of a finished answer with marked values (escaped HTML, the Markdown shown as written)."""
+GROUNDING_NOTICE_CLASS = "grounding-notice"
 LIVE_PARTS = (STATUS, NOTICE, COMPUTED, TEXT, FOOTER)
 """The parts of a streaming answer block, top to bottom (``BLOCK`` is the block itself, for its status class).
 A new section of the answer gets a name here, a place in ``live_parts`` and ``finished_parts`` and, when it
@@ -217,7 +225,7 @@ def finished_parts(turn: Mapping[str, Any]) -> list[Component]:
     parts: list[Component] = [render_status_line(status, meta, notice=INTERRUPTED_MESSAGE if status == INTERRUPTED else None)]
     if turn.get("computed"):
         parts.append(render_computed(turn.get("computed")))
-    parts.append(render_answer_text(str(turn.get("answer") or "")))
+    parts.append(render_checked_text(str(turn.get("answer") or ""), meta))
     if turn.get("error"):
         parts.append(render_error(str(turn["error"])))
     footer = footer_html(turn.get("sources") or [], turn.get("metrics") or {}, meta, final=status != INTERRUPTED)
@@ -262,6 +270,33 @@ def render_notice(status: str, text: str | None = None) -> html.Div:
 def render_answer_text(text: str) -> dcc.Markdown:
     """The answer as Markdown (raw HTML is shown as text, never rendered)."""
     return dcc.Markdown(text, className="answer-text", link_target="_blank")
+
+
+def answer_grounding(text: str, meta: Mapping[str, Any] | None) -> Grounding | None:
+    """The grounding check kept in ``meta`` (``meta["grounding"]``) as it applies to ``text``: only the values it
+    marks that sit where it says in ``text`` (a check of another text marks nothing); None when nothing is marked
+    (no check, an empty or unreadable one, or every value found in the sources)."""
+    grounding = Grounding.from_dict((meta or {}).get("grounding"))
+    kept = []
+    position = 0
+    for value in grounding.marked:  # the values ``rag.grounding.segments`` marks, in the order of the text
+        if value.start < position or value.end > len(text) or text[value.start:value.end] != value.text:
+            continue
+        kept.append(value)
+        position = value.end
+    return Grounding(tuple(kept), elapsed_ms=grounding.elapsed_ms) if kept else None
+
+
+def render_checked_text(text: str, meta: Mapping[str, Any]) -> dcc.Markdown:
+    """A finished answer's text: as ``render_answer_text`` when its grounding check marks nothing; else one static
+    block with the text as escaped HTML (line breaks kept, the Markdown shown as written), each marked value in a
+    ``<mark class="ungrounded">`` whose title says why, and the check's one-line notice under it."""
+    grounding = answer_grounding(text, meta)
+    if grounding is None:
+        return render_answer_text(text)
+    marked = Markup(marked_html(text, grounding))  # escaped by rag.grounding: every piece of text, every reason
+    fragment = Markup('<div class="answer-checked-text">{}</div><div class="answer-notice {}" role="note">⚠ {}</div>')
+    return static_block(fragment.format(marked, GROUNDING_NOTICE_CLASS, grounding.notice), CHECKED_TEXT_CLASS)
 
 
 def render_error(error: str) -> dcc.Markdown:

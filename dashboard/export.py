@@ -3,18 +3,25 @@
 Each answer goes out with its question, status, error, sources, model, settings, dataset name and
 hash, and timings. The HTML export escapes every piece of text: nothing from the data or the model
 can become markup in the exported file.
+
+An answer whose grounding check (``meta["grounding"]``) marks values goes out with them marked as on the page:
+the JSON export carries the check's dict, the Markdown export puts each marked value in bold followed by its
+reason (``rag.grounding.marked_markdown``) and the check's notice as a quote line, the HTML export puts each in
+a ``<mark>`` (``rag.grounding.marked_html``) with the notice under the answer.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from dashboard.chat_view import metrics_line
+from dashboard.chat_view import answer_grounding, metrics_line
 from rag.analytics.answer import computed_table
+from rag.grounding import marked_html, marked_markdown
 
 EXPORT_FORMAT_VERSION = 1
 FORMATS = ("md", "json", "html")
@@ -44,6 +51,7 @@ def conversation_document(turns: Sequence[Mapping[str, Any]], *, exported_at: da
                 "metrics": dict(turn.get("metrics") or {}),
                 "sources": [dict(s) for s in turn.get("sources") or []],
                 "computed": turn_computed(turn),
+                "grounding": dict(meta["grounding"]) if isinstance(meta.get("grounding"), Mapping) else None,
             }
         )
     return {
@@ -68,7 +76,11 @@ def to_markdown(turns: Sequence[Mapping[str, Any]], *, exported_at: datetime | N
         lines += ["**Question**", "", _quote(turn["question"]), "", "**Answer**", ""]
         if turn["computed"]:
             lines += _computed_markdown(turn["computed"])
-        lines += [turn["answer"] or "_(no answer text)_", ""]
+        grounding = answer_grounding(turn["answer"] or "", {"grounding": turn["grounding"]})
+        if grounding is None:
+            lines += [turn["answer"] or "_(no answer text)_", ""]
+        else:
+            lines += [marked_markdown(turn["answer"], grounding), "", f"> ⚠ {_markdown_text(grounding.notice)}", ""]
         if turn["status"] not in (None, "done"):
             lines += [f"_Status: {turn['status']}_", ""]
         if turn["error"]:
@@ -98,7 +110,12 @@ def to_html(turns: Sequence[Mapping[str, Any]], *, exported_at: datetime | None 
         body.append(f'<h3>Question</h3><div class="text">{e(turn["question"])}</div>')
         if turn["computed"]:
             body.append(_computed_html(turn["computed"]))
-        body.append(f'<h3>Answer</h3><div class="text">{e(turn["answer"] or "(no answer text)")}</div>')
+        grounding = answer_grounding(turn["answer"] or "", {"grounding": turn["grounding"]})
+        if grounding is None:
+            body.append(f'<h3>Answer</h3><div class="text">{e(turn["answer"] or "(no answer text)")}</div>')
+        else:  # marked_html escapes every piece of the text
+            body.append(f'<h3>Answer</h3><div class="text">{marked_html(turn["answer"], grounding)}</div>')
+            body.append(f'<p class="grounding-notice">⚠ {e(grounding.notice)}</p>')
         if turn["status"] not in (None, "done"):
             body.append(f'<p class="status">Status: {e(str(turn["status"]))}</p>')
         if turn["error"]:
@@ -192,6 +209,14 @@ def _details(turn: Mapping[str, Any]) -> list[tuple[str, str]]:
     return details
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|~<>])")
+
+
+def _markdown_text(text: str) -> str:
+    """``text`` shown as written in Markdown (no emphasis, link, code or raw HTML made of it)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
 def _one_line(text: str, limit: int = 120) -> str:
     flat = " ".join(str(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
@@ -221,6 +246,9 @@ pre {{ white-space: pre-wrap; font-size: .85em; color: #52606d; }}
 dt {{ font-weight: 600; }} dd {{ margin: 0 0 .4rem 0; }}
 table {{ border-collapse: collapse; margin: .5rem 0; }} th, td {{ border: 1px solid #d9dee5; padding: .2rem .5rem; }}
 .computed {{ font-weight: 600; }}
+mark.ungrounded {{ background: #fde7c4; color: inherit; border-bottom: 2px solid #d97706; }}
+.ungrounded-note {{ font-size: .8em; color: #8a5a12; }}
+.grounding-notice {{ color: #8a5a12; background: #fdf5e6; border-radius: 6px; padding: .3rem .8rem; }}
 </style>
 </head>
 <body>

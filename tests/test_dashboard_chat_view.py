@@ -13,10 +13,14 @@ from html.parser import HTMLParser
 from dashboard import ids
 from dashboard.chat_view import (
     BLOCK,
+    CHECKED_TEXT_CLASS,
     INTERRUPTED,
     INTERRUPTED_MESSAGE,
     LIVE_PARTS,
+    answer_grounding,
     compact_sources,
+    finished_parts,
+    finished_turn,
     history_messages,
     live_parts,
     metrics_line,
@@ -28,7 +32,9 @@ from dashboard.chat_view import (
     turn_slot,
 )
 from rag.engine import NO_DATASET_MESSAGE, RAGEngine
+from rag.grounding import check_grounding
 from rag.settings import Settings, apply_overrides
+from rag.stream_buffer import StreamSnapshot
 
 SOURCES = [
     {
@@ -259,6 +265,76 @@ def test_history_messages_pass_finished_turns_with_text_only():
     ]
     many = [done_turn(question=f"q{i}", answer=f"a{i}") for i in range(10)]
     assert [m["content"] for m in history_messages(many, max_turns=2)] == ["q8", "a8", "q9", "a9"]
+
+
+# ------------------------------------------------------------------------------ values not in the sources
+COUNTRIES = [
+    ("$[0]", {"name": "Norway", "alpha_3": "NOR", "population": 5425270}),
+    ("$[1]", {"name": "Sweden", "alpha_3": "SWE", "population": 10540000}),
+]
+WRONG = "Norway has a population of 7,300,000 [1]."
+"""A lookup's answer that states a value found in no record."""
+
+
+def checked_turn(answer: str, question: str = "What is the population of Norway?") -> dict[str, Any]:
+    """A turn finished from a snapshot whose metadata holds the grounding check of ``answer`` (as the engine
+    writes it), through ``finished_turn`` and JSON as the page keeps it."""
+    grounding = check_grounding(answer, question=question, records=COUNTRIES)
+    snapshot = StreamSnapshot(text=answer, offset=len(answer), status="done", error=None, sources=[],
+                              metrics=dict(METRICS), meta={"model": "smollm2", "grounding": grounding.to_dict()})
+    turn = finished_turn(new_turn(question, "sess-1"), snapshot)
+    return json.loads(json.dumps(turn))
+
+
+def checked_text(rendered: Any) -> dict[str, Any]:
+    found = find_all(rendered, lambda n: n["props"].get("className") == CHECKED_TEXT_CLASS)
+    assert len(found) == 1, f"{len(found)} checked texts"
+    return found[0]
+
+
+def test_a_value_not_in_the_sources_is_marked_in_the_finished_answer_with_a_notice_under_it():
+    turn = checked_turn(WRONG)
+    assert turn["meta"]["grounding"]["marked"] == 1, "the check survives the page's metadata and JSON"
+    rendered = as_json(render_turn(turn))
+    block = checked_text(rendered)
+    assert block["props"]["dangerously_allow_html"] is True
+    reader = read_html(block["props"]["children"])
+    marks = [attrs for tag, attrs in reader.tags if tag == "mark"]
+    assert marks == [{"class": "ungrounded", "title": "not in the sources"}]
+    shown = texts(block)
+    assert "Norway has a population of 7,300,000 ⚠ not in the sources [1]." in shown
+    assert shown.endswith("⚠ 1 value in this answer is not in the sources: 7,300,000.")
+    notice = [attrs for tag, attrs in reader.tags if "grounding-notice" in (attrs.get("class") or "")]
+    assert notice == [{"class": "answer-notice grounding-notice", "role": "note"}]
+    unchecked = as_json(render_turn({**turn, "meta": {"model": "smollm2"}}))
+    assert count_components(rendered) == count_components(unchecked), "the marked text replaces the text block"
+    assert "⚠" not in texts(unchecked)
+
+
+def test_an_answer_whose_values_are_all_in_the_sources_renders_as_before():
+    right = "Norway has a population of 5,425,270 [1]."
+    turn = checked_turn(right)
+    assert turn["meta"]["grounding"]["checked"] == 1 and turn["meta"]["grounding"]["marked"] == 0
+    plain = {**turn, "meta": {"model": "smollm2"}}
+    assert as_json(finished_parts(turn)) == as_json(finished_parts(plain))
+    other_text = {**checked_turn(WRONG), "answer": "Norway has a population of about 7 million [1]."}
+    assert answer_grounding(other_text["answer"], other_text["meta"]) is None, "a check of another text marks nothing"
+    assert as_json(finished_parts(other_text)) == as_json(finished_parts({**other_text, "meta": {"model": "smollm2"}}))
+    assert answer_grounding(WRONG, {"grounding": {"version": 99}}) is None
+    assert answer_grounding(WRONG, {}) is None
+
+
+def test_a_marked_answer_keeps_every_other_text_escaped():
+    payload = "<script>window.hacked = true</script><img src=x onerror=alert(document.cookie)> {window.x}\n\n# title "
+    answer = payload + WRONG
+    turn = checked_turn(answer)
+    block = checked_text(as_json(render_turn(turn)))
+    fragment = block["props"]["children"]
+    assert "<script" not in fragment and "<img" not in fragment and "{" not in fragment and "\n" not in fragment
+    reader = read_html(fragment)
+    assert [tag for tag, _ in reader.tags if tag in ("script", "img")] == []
+    assert [tag for tag, _ in reader.tags if tag == "mark"] == ["mark"]
+    assert "".join(reader.text).startswith(payload), "shown as written, line breaks included"
 
 
 # ------------------------------------------------------------------------------ sending

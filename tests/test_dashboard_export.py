@@ -10,6 +10,7 @@ import pytest
 
 from dashboard.chat_view import compact_sources, new_turn
 from dashboard.export import export_conversation, export_filename, to_html, to_json, to_markdown
+from rag.grounding import check_grounding
 
 WHEN = datetime(2024, 6, 1, 12, 30, 5, tzinfo=timezone.utc)
 HASH = "5ac68f5c605d" + "0" * 52
@@ -122,3 +123,63 @@ def test_export_for_download_names_the_file_and_its_type():
     assert export_conversation([], "json", now=WHEN)["content"].count('"turns": []') == 1
     with pytest.raises(ValueError, match="unknown export format"):
         export_filename("pdf")
+
+
+# ------------------------------------------------------------------------------ values not in the sources
+COUNTRIES = [
+    ("$[0]", {"name": "Norway", "alpha_3": "NOR", "population": 5425270}),
+    ("$[1]", {"name": "Sweden", "alpha_3": "SWE", "population": 10540000}),
+]
+HOSTILE = "<script>alert(true)</script> **Norway** has a population of 7,300,000 [1]."
+"""An answer that states a value found in no record, with markup and Markdown of its own."""
+
+
+def checked_turns():
+    """A turn whose value is not in the sources, and one whose values all are (each with its check)."""
+    question = "What is the population of Norway?"
+    wrong = new_turn(question, "s1", now=WHEN)
+    grounding = check_grounding(HOSTILE, question=question, records=COUNTRIES)
+    wrong.update(answer=HOSTILE, status="done", meta={"model": "smollm2", "grounding": grounding.to_dict()})
+    right = new_turn(question, "s2", now=WHEN)
+    answer = "Norway has a population of 5,425,270 [1]."
+    grounding = check_grounding(answer, question=question, records=COUNTRIES)
+    right.update(answer=answer, status="done", meta={"model": "smollm2", "grounding": grounding.to_dict()})
+    return [json.loads(json.dumps(wrong)), json.loads(json.dumps(right))]
+
+
+NOTICE = "1 value in this answer is not in the sources: 7,300,000."
+
+
+def test_json_export_carries_the_grounding_check_of_each_answer():
+    first, second = json.loads(to_json(checked_turns(), exported_at=WHEN))["turns"]
+    assert first["grounding"]["notice"] == NOTICE and first["grounding"]["text"] == ["7,300,000"]
+    assert first["grounding"]["verdict"] == ["not_in_sources"]
+    assert second["grounding"]["marked"] == 0 and second["grounding"]["notice"] == ""
+    assert first["answer"] == HOSTILE, "the answer itself as it was written"
+    assert json.loads(to_json(turns(), exported_at=WHEN))["turns"][0]["grounding"] is None
+
+
+def test_markdown_export_marks_values_not_in_the_sources_and_quotes_the_notice():
+    text = to_markdown(checked_turns(), exported_at=WHEN)
+    assert "**Norway** has a population of **7,300,000** (⚠ not in the sources) [1]." in text
+    assert f"> ⚠ {NOTICE}" in text and text.count("⚠") == 2, "the answer with every value found has no notice"
+    assert "Norway has a population of 5,425,270 [1]." in text
+    hostile = checked_turns()[:1]
+    hostile[0]["meta"]["grounding"]["text"] = ["<b>7,300,000</b>"]  # a check naming markup: escaped in the notice
+    hostile[0]["answer"] = hostile[0]["answer"].replace("7,300,000", "<b>7,300,000</b>")
+    hostile[0]["meta"]["grounding"]["end"] = [hostile[0]["meta"]["grounding"]["end"][0] + 7]
+    marked = to_markdown(hostile, exported_at=WHEN)
+    assert "**&lt;b&gt;7,300,000&lt;/b&gt;** (⚠ not in the sources)" in marked
+    assert "> ⚠ 1 value in this answer is not in the sources: \\<b\\>7,300,000\\</b\\>." in marked
+
+
+def test_html_export_marks_values_not_in_the_sources_and_escapes_everything_else():
+    page = to_html(checked_turns(), exported_at=WHEN)
+    parsed = _Collector()
+    parsed.feed(page)
+    assert "script" not in parsed.tags and "b" not in parsed.tags
+    assert parsed.tags.count("mark") == 1 and ("title", "not in the sources") in parsed.attributes
+    assert '<mark class="ungrounded" title="not in the sources">7,300,000</mark>' in page
+    assert "&lt;script&gt;alert(true)&lt;/script&gt; **Norway** has a population of <mark" in page
+    assert f'<p class="grounding-notice">⚠ {NOTICE}</p>' in page and page.count("grounding-notice\">") == 1
+    assert "Norway has a population of 5,425,270 [1]." in "".join(parsed.text)
