@@ -11,8 +11,13 @@
    seeded into the embedding cache: FAISS and BM25 still search 100,000 entries and the query is
    still embedded by the model. At 100,000 both index kinds are timed (HNSW is the default there).
 4. Recall@5 of exact-lookup questions (country by alpha-3 / alpha-2 / numeric code and by name, car
-   by its unique name, synthetic record by serial number), dense only and hybrid; and recall@5 of
-   the HNSW index against the exact one on the embedded synthetic records.
+   by its unique name, synthetic record by serial number), dense only and hybrid, the rankings alone
+   (without the exact-match channel, which part 5 measures); and recall@5 of the HNSW index against
+   the exact one on the embedded synthetic records.
+5. The exact-match channel (``rag/exact_match.py``): recall@1 and recall@5 of exact lookups (country by
+   alpha-3 code in lower case and by numeric code, order by its number, car by its full name) in hybrid
+   mode without and with the channel; and the channel's build time, memory and lookup time at 100,000
+   synthetic records.
 
 Run: ``python bench/bench_retrieval.py [--quick]``. Figures go to stdout and to
 ``bench/results/retrieval.json``.
@@ -41,16 +46,17 @@ import torch  # noqa: E402
 
 from rag.documents import build_documents  # noqa: E402
 from rag.embeddings import Embedder, EmbeddingCache  # noqa: E402
+from rag.exact_match import ExactMatchIndex  # noqa: E402
 from rag.loader import load_dataset  # noqa: E402
 from rag.records import Dataset, Record  # noqa: E402
 from rag.retriever import HybridRetriever  # noqa: E402
 from rag.settings import RetrievalSettings  # noqa: E402
 from rag.vector_index import VectorIndex, recall_at_k  # noqa: E402
-from tests.datasets import pycountry_database_path, vega_cars_path  # noqa: E402
+from tests.datasets import example_orders_path, pycountry_database_path, vega_cars_path  # noqa: E402
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "retrieval.json"
 MIN_INGEST_RATIO = 0.9
-PARTS = ("ingest", "reload", "latency", "recall")
+PARTS = ("ingest", "reload", "latency", "recall", "exact")
 TRIMS = ("base", "sport", "deluxe", "wagon", "coupe", "turbo", "diesel", "limited", "custom", "touring")
 REGIONS = ("north", "south", "east", "west", "central", "coastal", "highland", "island", "delta", "valley")
 
@@ -208,8 +214,8 @@ def bench_latency(embedder: Embedder, records: list[Record], cache_dir: Path, *,
 
 def bench_lookup_recall(embedder: Embedder, countries: Dataset, cars: Dataset, cache_dir: Path, step: int) -> dict[str, Any]:
     cache = EmbeddingCache(cache_dir / "recall")
-    hybrid = HybridRetriever(RetrievalSettings(hybrid=True), embedder=embedder, cache=cache)
-    dense = HybridRetriever(RetrievalSettings(hybrid=False), embedder=embedder, cache=cache)
+    hybrid = HybridRetriever(RetrievalSettings(hybrid=True), embedder=embedder, cache=cache, exact_match=False)
+    dense = HybridRetriever(RetrievalSettings(hybrid=False), embedder=embedder, cache=cache, exact_match=False)
     country_sample = countries.records[::step]
     car_counts = Counter(r.data["Name"] for r in cars.records)
     sets: dict[str, tuple[Dataset, list[tuple[str, str]]]] = {
@@ -267,6 +273,88 @@ def bench_latencies(embedder: Embedder, countries: Dataset, cars: Dataset, cache
     return results
 
 
+def exact_lookups(countries: Dataset, cars: Dataset, orders: Dataset, step: int) -> dict[str, list[tuple[str, str]]]:
+    """Lookups of one record by a code, id or name it holds: (record id, question) by kind."""
+    car_counts = Counter(r.data["Name"] for r in cars.records)
+    unique_cars = [r for r in cars.records[::step] if car_counts[r.data["Name"]] == 1]
+    return {
+        "country by alpha-3, lower case": [
+            (r.id, f"Which country has the alpha-3 code {r.data['alpha_3'].lower()}?")
+            for r in countries.records[::step]
+        ],
+        "country by numeric code": [
+            (r.id, f"Which country has numeric code {r.data['numeric']}?") for r in countries.records[::step]
+        ],
+        "order by number": [(r.id, r.data["order_id"]) for r in orders.records[::step]],
+        "car by full name": [(r.id, f"What is the horsepower of the {r.data['Name']}?") for r in unique_cars],
+    }
+
+
+def bench_exact_recall(
+    embedder: Embedder, countries: Dataset, cars: Dataset, orders: Dataset, cache_dir: Path, step: int
+) -> dict[str, Any]:
+    """Recall@1 and @5 of exact lookups, hybrid mode, without and with the exact-match channel."""
+    cache = EmbeddingCache(cache_dir / "exact")
+    datasets = {"country by alpha-3, lower case": countries, "country by numeric code": countries,
+                "order by number": orders, "car by full name": cars}
+    figures = ("before_at_1", "before_at_5", "after_at_1", "after_at_5")
+    result: dict[str, Any] = {}
+    totals: dict[str, float] = {"questions": 0, **{figure: 0.0 for figure in figures}}
+    for label, questions in exact_lookups(countries, cars, orders, step).items():
+        row: dict[str, Any] = {"questions": len(questions)}
+        for when, exact_match in (("before", False), ("after", True)):
+            retriever = HybridRetriever(RetrievalSettings(), embedder=embedder, cache=cache, exact_match=exact_match)
+            retriever.build(datasets[label])
+            tops = [[hit.record_id for hit in retriever.search(question, 5)] for _, question in questions]
+            row[f"{when}_at_1"] = sum(ids[:1] == [rid] for (rid, _), ids in zip(questions, tops)) / len(questions)
+            row[f"{when}_at_5"] = sum(rid in ids for (rid, _), ids in zip(questions, tops)) / len(questions)
+        result[label] = row
+        totals["questions"] += len(questions)
+        for figure in figures:
+            totals[figure] += row[figure] * len(questions)
+        log(f"exact lookups, {label:<30} ({len(questions):>3}): recall@1 {row['before_at_1']:.3f} -> "
+            f"{row['after_at_1']:.3f}, recall@5 {row['before_at_5']:.3f} -> {row['after_at_5']:.3f}")
+    for figure in figures:
+        totals[figure] /= totals["questions"]
+    result["all"] = totals
+    log(f"exact lookups, all {totals['questions']} questions: recall@1 {totals['before_at_1']:.3f} -> "
+        f"{totals['after_at_1']:.3f}, recall@5 {totals['before_at_5']:.3f} -> {totals['after_at_5']:.3f} "
+        f"(without -> with the exact-match channel)")
+    return result
+
+
+def bench_exact_index(countries: Dataset, cars: Dataset, count: int) -> dict[str, Any]:
+    """Build time, memory (kept, and the peak while building) and lookup time of the exact-match index."""
+    import tracemalloc
+
+    records = synthetic_records(count, countries, cars)
+    documents = build_documents(records, RetrievalSettings().chunk_chars)
+    by_id = {record.id: record for record in records}
+    started = time.perf_counter()
+    index = ExactMatchIndex.build(documents, by_id)
+    build_s = time.perf_counter() - started
+    tracemalloc.start()  # a second build, traced (tracing slows it down several times)
+    ExactMatchIndex.build(documents, by_id)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    kept = index.nbytes + sum(sys.getsizeof(path) for path in index.fields) + sys.getsizeof(index.fields)
+    sample = records[:: max(1, count // 200)]
+    durations, found = [], 0
+    for record in sample:
+        started = time.perf_counter()
+        matches = index.lookup(f"Which record has serial {record.data['serial']}?", documents, by_id)
+        durations.append((time.perf_counter() - started) * 1000)
+        found += bool(matches) and documents[matches[0].doc].record_id == record.id
+    result = {"records": count, "fields": index.fields, "values": index.size, "build_s": build_s,
+              "kept_mb": kept / 1e6, "build_peak_mb": peak / 1e6, "lookup_p50_ms": percentile(durations, 0.5),
+              "lookup_p95_ms": percentile(durations, 0.95), "serial_found_first": found / len(sample)}
+    log(f"exact-match index at {count} records: {index.size} values of {len(index.fields)} fields "
+        f"({', '.join(index.fields)}), build {build_s:.2f} s, kept {result['kept_mb']:.1f} MB (peak while building "
+        f"{result['build_peak_mb']:.0f} MB), lookup p50 {result['lookup_p50_ms']:.2f} ms / p95 "
+        f"{result['lookup_p95_ms']:.2f} ms, serial found first {result['serial_found_first']:.3f}")
+    return result
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -304,6 +392,11 @@ def main(argv: list[str] | None = None) -> int:
             results.update(bench_latencies(embedder, countries, cars, cache_dir, quick))
         if "recall" in parts:
             results["lookup_recall"] = bench_lookup_recall(embedder, countries, cars, cache_dir, step=3 if quick else 1)
+        if "exact" in parts:
+            orders = load_dataset(example_orders_path())
+            results["exact_recall"] = bench_exact_recall(
+                embedder, countries, cars, orders, cache_dir, step=3 if quick else 1)
+            results["exact_index_100k"] = bench_exact_index(countries, cars, 100_000)
 
     RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_PATH.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -232,8 +232,9 @@ class ExactMatchIndex:
         (folder / _FACTS_FILE).write_text(json.dumps(facts, ensure_ascii=False), "utf-8", errors="surrogatepass")
 
     @classmethod
-    def load(cls, folder: str | Path, documents: int | None = None) -> ExactMatchIndex:
-        """The index ``save`` wrote into ``folder``; ValueError when it does not fit ``documents`` documents."""
+    def load(cls, folder: str | Path, document_count: int | None = None) -> ExactMatchIndex:
+        """The index ``save`` wrote into ``folder``; ValueError when it does not fit indexes of ``document_count``
+        documents, or its arrays do not fit together."""
         folder = Path(folder)
         facts = json.loads((folder / _FACTS_FILE).read_text("utf-8", errors="surrogatepass"))
         if facts.get("format") != _FORMAT:
@@ -241,9 +242,9 @@ class ExactMatchIndex:
         with np.load(folder / _ARRAYS_FILE, allow_pickle=False) as arrays:
             keys, docs, field_ids = arrays["keys"], arrays["docs"], arrays["field_ids"]
         fields = [str(path) for path in facts["fields"]]
-        if not len(keys) == len(docs) == len(field_ids) or keys.dtype != np.uint64:
+        if not len(keys) == len(docs) == len(field_ids) or keys.dtype != np.uint64 or np.any(keys[1:] < keys[:-1]):
             raise ValueError(f"{folder}: the exact-match arrays do not fit together")
-        if len(docs) and (docs.min() < 0 or (documents is not None and docs.max() >= documents)):
+        if len(docs) and (docs.min() < 0 or (document_count is not None and docs.max() >= document_count)):
             raise ValueError(f"{folder}: the exact-match index names documents the indexes do not hold")
         if len(field_ids) and (field_ids.min() < 0 or field_ids.max() >= len(fields)):
             raise ValueError(f"{folder}: the exact-match index names fields it does not list")

@@ -150,8 +150,9 @@ def test_a_stored_dataset_reopens_equal_and_searches_exactly_the_same(engine_in,
     assert entry.dataset == original and entry.dataset.records == original.records
     assert entry.profile == info.profile and entry.profile.to_prompt_text() == info.profile.to_prompt_text()
     assert entry.indexes.vectors.kind == ("hnsw" if approximate else "exact")
+    assert entry.indexes.exact is not None, "the exact-match index is kept, not rebuilt on opening"
     files = [path for path in (first.store.directory / info.dataset_id).rglob("*") if path.is_file()]
-    assert {path.suffix for path in files} <= {".json", ".npy", ".faiss", ""}, "JSON, NumPy and FAISS files only"
+    assert {path.suffix for path in files} <= {".json", ".npy", ".npz", ".faiss", ""}, "JSON, NumPy and FAISS files only"
     assert not any(path.read_bytes()[:1] == b"\x80" for path in files), "no pickle"
 
     second, counting, _ = engine_in(**overrides)

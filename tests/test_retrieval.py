@@ -61,7 +61,10 @@ def hybrid_countries(embedder, cache_dir, countries) -> HybridRetriever:
 
 @pytest.fixture(scope="module")
 def dense_countries(embedder, cache_dir, countries) -> HybridRetriever:
-    retriever = HybridRetriever(RetrievalSettings(hybrid=False), embedder=embedder, cache=EmbeddingCache(cache_dir))
+    """The dense ranking alone: without the exact-match channel, which finds codes in every mode."""
+    retriever = HybridRetriever(
+        RetrievalSettings(hybrid=False), embedder=embedder, cache=EmbeddingCache(cache_dir), exact_match=False
+    )
     retriever.build(countries)
     return retriever
 
