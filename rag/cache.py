@@ -5,6 +5,11 @@ its URL and model, the generation and retrieval settings, the normalised questio
 conversation before it. Entries live in memory (LRU, ``cachetools``) and on disk
 (``diskcache``), so they survive a restart; with several workers they live in Redis instead
 (``rag.redis_cache``). Only complete answers are ever stored.
+
+An entry is the answer's recorded events (``{"events": [{"type": "text", ...}, ...]}``, see
+``rag.answer_events``): ``store_answer`` keeps them, ``cached_answer`` gives them back to replay through the
+same sink as a fresh answer. Entries of the older form (``{"text", "sources", "metrics", "meta"}``) are read
+as the events they stand for.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import re
 import threading
 import unicodedata
 from pathlib import Path
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Iterable, Mapping, Protocol, Sequence
 
 import cachetools
 import diskcache
@@ -61,6 +66,20 @@ class AnswerCache(Protocol):
     def put(self, key: str, value: Mapping[str, Any]) -> None: ...
 
     def clear(self) -> None: ...
+
+
+def store_answer(cache: AnswerCache, key: str, events: Iterable[Any]) -> None:
+    """Keep a finished answer's events (``rag.answer_events.to_records``: not its waits nor its reasoning)."""
+    from rag.answer_events import to_records
+
+    cache.put(key, {"events": to_records(events)})
+
+
+def cached_answer(cache: AnswerCache, key: str) -> list[Any] | None:
+    """The recorded events of the answer under ``key`` (an entry of the older form converted), or None."""
+    from rag.answer_events import cached_events
+
+    return cached_events(cache.get(key))
 
 
 class ResponseCache:

@@ -1,8 +1,11 @@
 """The RAG engine: loaded datasets and their retrievers, an LLM client, a response cache.
 
-``chat_stream`` returns at once: a background thread looks in the cache, retrieves, writes the
-sources into the ``StreamBuffer``, then streams the generation into it. Everything the page
-needs to render an answer (text, sources, metrics, metadata, status) goes through the buffer.
+``chat_stream`` returns at once: a background thread runs the answer's pipeline, a generator of typed
+events (``rag.answer_events``: waits, the computed part, sources, metadata, text, the end) that waits for
+the tab's load, replays a cached answer or retrieves and streams the generation, checked by the grounding
+stage (``grounded``); one sink (``rag.answer_sink``) writes the events into the ``StreamBuffer``, and
+``chat`` reads the same events. Everything the page needs to render an answer (text, sources, metrics,
+metadata, status) goes through the buffer; the cache keeps an answer's events and replays them.
 
 Several datasets can be open at once (each tab of the page chats with the one it loaded, named by
 its ``dataset_id``); the most recently used stay in memory (``data.memory_datasets``), and every
@@ -14,17 +17,35 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import queue as queues
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Generator, Iterable, Iterator, Mapping, Sequence
 
 from rag.analytics.answer import prompt_facts
+from rag.analytics.plan import Refusal
 from rag.analytics.service import DatasetAnalytics
-from rag.cache import AnswerCache, ResponseCache, answer_key
+from rag.answer_events import (
+    FINAL_EVENTS,
+    AnswerEvent,
+    AnswerState,
+    Computed,
+    Failed,
+    Finished,
+    Meta,
+    Sources,
+    TextDelta,
+    Thinking,
+    Waiting,
+    grounded,
+    replay,
+)
+from rag.answer_sink import write_event, write_events
+from rag.cache import AnswerCache, ResponseCache, answer_key, cached_answer, store_answer
 from rag.dataset_store import DatasetStore, StoredDataset, store_key
 from rag.documents import record_text
 from rag.errors import ConfigError, DataLoadError, LLMError, RAGError
@@ -44,6 +65,9 @@ from rag.state import SHARED_STATE_ERRORS, make_stream_buffer
 from rag.stream_buffer import DONE, ERROR, STOPPED, StreamBuffer, StreamSnapshot
 
 log = logging.getLogger(__name__)
+
+Events = Generator[AnswerEvent, None, Any]
+"""A part of the answer pipeline: yields events, returns what its caller needs to go on."""
 
 Progress = Callable[[str, int, int], None]
 
@@ -152,6 +176,14 @@ class _Run:
 
     cancel: CancelToken = field(default_factory=CancelToken)
     done: threading.Event = field(default_factory=threading.Event)
+    meta: dict[str, Any] = field(default_factory=dict)
+    """The metadata the answer started with (a copy)."""
+    listener: Callable[[AnswerEvent | None], None] | None = None
+    """Hears each event once the sink wrote it, then None when the answer's thread ends (``chat``)."""
+
+    def listen(self, event: AnswerEvent | None) -> None:
+        if self.listener is not None:
+            self.listener(event)
 
 
 @dataclass
@@ -582,6 +614,11 @@ class RAGEngine:
         loaded = self._loaded
         return loaded.analytics if loaded else None
 
+    def analytics_for(self, dataset_id: str | None) -> DatasetAnalytics | None:
+        """The analytic table and planners of ``dataset_id`` (the dataset loaded last when None), if any."""
+        loaded = self._dataset_for(dataset_id) if dataset_id else self._loaded
+        return loaded.analytics if loaded is not None else None
+
     def search(self, query: str, k: int | None = None) -> list[Hit]:
         """The records that best match ``query`` (empty when no dataset is loaded)."""
         loaded = self._loaded
@@ -736,10 +773,11 @@ class RAGEngine:
         dataset_id: str | None = None,
         tab: str = "",
         llm: LLMSettings | None = None,
+        listener: Callable[[AnswerEvent | None], None] | None = None,
     ) -> _Run:
         turns = [{"role": str(t["role"]), "content": str(t["content"])} for t in (history or [])]
         meta = self._describe(question, llm)
-        run = _Run()
+        run = _Run(meta=dict(meta), listener=listener)
         self._buffer.start(session_id, **meta)
         with self._running_lock:
             self._running[session_id] = run
@@ -764,23 +802,33 @@ class RAGEngine:
         timeout: float | None = None,
         dataset_id: str | None = None,
     ) -> Answer:
-        """Answer and wait for the whole answer."""
+        """Answer and wait for the whole answer (Stop after ``timeout`` seconds).
+
+        The answer is the events its thread wrote into the buffer, heard as they are written (no polling)."""
         session_id = session_id or uuid.uuid4().hex
-        run = self._start(question, session_id, history, dataset_id)
-        if not run.done.wait(timeout):
-            self.cancel(session_id)
-            run.done.wait()
-        snapshot = self._buffer.read(session_id, 0)
-        if snapshot is None:
-            raise RuntimeError(f"answer {session_id} expired before it was read")
+        heard: queues.SimpleQueue[AnswerEvent | None] = queues.SimpleQueue()
+        run = self._start(question, session_id, history, dataset_id, listener=heard.put)
+        state = AnswerState(meta=dict(run.meta))
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+                event = heard.get(timeout=wait)
+            except queues.Empty:
+                self.cancel(session_id)
+                deadline = None
+                continue
+            if event is None:  # the answer's thread ended
+                break
+            state.apply(event)
         return Answer(
             session_id=session_id,
-            text=snapshot.text,
-            status=snapshot.status,
-            error=snapshot.error,
-            sources=snapshot.sources,
-            metrics=snapshot.metrics,
-            meta=snapshot.meta,
+            text=state.text,
+            status=state.status,
+            error=state.error,
+            sources=state.sources,
+            metrics=state.metrics,
+            meta=state.meta,
         )
 
     def cancel(self, session_id: str) -> bool:
@@ -900,54 +948,82 @@ class RAGEngine:
         tab: str = "",
         llm: LLMSettings | None = None,
     ) -> None:
-        buffer = self._buffer
+        """The answer's thread: its events into the buffer (the one sink), and to ``run``'s listener."""
+        events = self._answer_stream(question, session_id, history, run, meta, dataset_id, tab, llm)
         try:
-            go_on, ticket = self._wait_for_load(question, session_id, run, tab)
-            if not go_on:
-                return
-            if ticket is not None and ticket.dataset_id:
-                dataset_id = ticket.dataset_id
-            else:  # a load that ended before the page heard of it, or a dataset reopened from the list
-                dataset_id = self._tab_dataset(tab) or dataset_id
-            last = self._loaded if self.answer_last_by_default else None
-            loaded = self._dataset_for(dataset_id) if dataset_id else last
-            if loaded is None:
-                buffer.finish(session_id, status=ERROR, error=DATASET_GONE_MESSAGE if dataset_id else NO_DATASET_MESSAGE)
-                return
-            if loaded.info.content_hash != meta.get("dataset_hash"):
-                meta.update(dataset_name=loaded.info.name, dataset_hash=loaded.info.content_hash)
-                buffer.update_meta(session_id, dataset_name=loaded.info.name, dataset_hash=loaded.info.content_hash)
-            if not question.strip():
-                buffer.finish(session_id, status=ERROR, error="The question is empty.")
-                return
-            key = self._cache_key(loaded, question, history, llm) if self._cache is not None else None
-            cached = self._cache.get(key) if key else None
-            if cached is not None:
-                if cached.get("meta", {}).get("computed"):
-                    buffer.set_computed(session_id, cached["meta"]["computed"])
-                buffer.set_sources(session_id, cached.get("sources", []))
-                buffer.update_meta(session_id, **{**cached.get("meta", {}), "question": question, "cached": True})
-                buffer.append(session_id, cached.get("text", ""))
-                buffer.finish(session_id, status=DONE, metrics=cached.get("metrics", {}))
-                return
-            self._generate(question, session_id, history, run.cancel, loaded, key, meta, llm)
+            write_events(self._buffer, session_id, _heard(events, run.listen))
         except SHARED_STATE_ERRORS as exc:  # Redis away: nowhere to write; the page keeps what it has
             log.warning("answer %s ended: the shared state is not reachable (%s)", session_id, exc)
+            run.listen(Failed(f"The shared state is not reachable: {exc}"))
         except Exception as exc:  # the page must get a message, never a dead stream
             log.exception("answer %s failed", session_id)
+            failure = Failed(f"Internal error while answering: {exc}")
             try:
-                buffer.finish(session_id, status=ERROR, error=f"Internal error while answering: {exc}")
+                write_event(self._buffer, session_id, failure)
             except SHARED_STATE_ERRORS:
                 log.warning("answer %s: its error could not be written to the shared state", session_id)
+            run.listen(failure)
         finally:
+            try:
+                events.close()  # a pipeline left in the middle gives the model's turn back
+            except Exception:
+                log.warning("answer %s: its pipeline could not be closed", session_id, exc_info=True)
             with self._running_lock:
                 self._running.pop(session_id, None)
             run.done.set()
+            run.listen(None)
 
-    def _wait_for_load(self, question: str, session_id: str, run: _Run, tab: str = "") -> tuple[bool, LoadTicket | None]:
+    def _answer_stream(
+        self,
+        question: str,
+        session_id: str,
+        history: list[dict[str, str]],
+        run: _Run,
+        meta: dict[str, Any],
+        dataset_id: str | None = None,
+        tab: str = "",
+        llm: LLMSettings | None = None,
+    ) -> Events:
+        """Every event of one answer: the wait for the tab's load, then the cached answer replayed, or a new one
+        (``answer_events``) checked by the grounding stage and kept in the cache when it is done."""
+        go_on, ticket = yield from self._wait_for_load(question, run, tab)
+        if not go_on:
+            return
+        if ticket is not None and ticket.dataset_id:
+            dataset_id = ticket.dataset_id
+        else:  # a load that ended before the page heard of it, or a dataset reopened from the list
+            dataset_id = self._tab_dataset(tab) or dataset_id
+        last = self._loaded if self.answer_last_by_default else None
+        loaded = self._dataset_for(dataset_id) if dataset_id else last
+        if loaded is None:
+            yield Failed(DATASET_GONE_MESSAGE if dataset_id else NO_DATASET_MESSAGE)
+            return
+        if loaded.info.content_hash != meta.get("dataset_hash"):
+            meta.update(dataset_name=loaded.info.name, dataset_hash=loaded.info.content_hash)
+            yield Meta({"dataset_name": loaded.info.name, "dataset_hash": loaded.info.content_hash})
+        if not question.strip():
+            yield Failed("The question is empty.")
+            return
+        key = self._cache_key(loaded, question, history, llm) if self._cache is not None else None
+        cached = cached_answer(self._cache, key) if key is not None and self._cache is not None else None
+        if cached is not None:  # (an entry kept before the grounding check existed is checked now)
+            yield from grounded(replay(cached), question=question)
+            return
+        events = grounded(self.answer_events(question, loaded, history, run.cancel, llm, answer_id=session_id),
+                          question=question)
+        recorded: list[AnswerEvent] = []
+        for event in events:
+            recorded.append(event)
+            if isinstance(event, FINAL_EVENTS):
+                keep = _returned(events)
+                if keep and key is not None and self._cache is not None:
+                    store_answer(self._cache, key, recorded)
+            yield event
+
+    def _wait_for_load(self, question: str, run: _Run, tab: str = "") -> Events:
         """Hold a question sent while its tab loads a file until it can be answered over that file (or over
-        the file that replaced it). Returns whether to go on (False when the answer already ended: the load
-        failed, or Stop was pressed) and the load waited for, if any."""
+        the file that replaced it), saying what it waits for. Returns whether to go on (False when the answer
+        already ended: the load failed, or Stop was pressed) and the load waited for, if any."""
         ticket = self.pending_load(tab=tab) or self._remote_load(tab)
         shown = ""
         waited_since = time.monotonic()
@@ -957,19 +1033,17 @@ class RAGEngine:
                 ticket = taken_over  # the file reached another worker, which loads it: follow that load
                 continue
             if run.cancel.cancelled:
-                self._buffer.update_meta(session_id, waiting=None)
-                self._buffer.finish(session_id, status=STOPPED)
+                yield Waiting(None)
+                yield Finished(STOPPED)
                 return False, ticket
             if ticket.replaced_by is not None:
                 ticket = ticket.replaced_by  # a newer upload replaced this file: wait for that one
                 continue
             if ticket.error is not None:
-                self._buffer.update_meta(session_id, waiting=None, resend=question)  # the page puts it back
-                self._buffer.finish(
-                    session_id,
-                    status=ERROR,
-                    error=f"{ticket.name} could not be loaded, so the question was not answered: {ticket.error} "
-                    "The question is back in the input box to send again.",
+                yield Meta({"waiting": None, "resend": question})  # the page puts it back
+                yield Failed(
+                    f"{ticket.name} could not be loaded, so the question was not answered: {ticket.error} "
+                    "The question is back in the input box to send again."
                 )
                 return False, ticket
             if ticket.stage == "starting" and time.monotonic() - waited_since > LOAD_START_TIMEOUT:
@@ -977,13 +1051,13 @@ class RAGEngine:
                 continue
             if ticket.waiting_text() != shown:
                 shown = ticket.waiting_text()
-                self._buffer.update_meta(session_id, waiting=shown)
+                yield Waiting(shown)
             if ticket.remote:
                 time.sleep(LOAD_WAIT_POLL_SECONDS)
                 self._follow_remote(ticket)
             else:
                 ticket.searchable.wait(LOAD_WAIT_POLL_SECONDS)
-        self._buffer.update_meta(session_id, waiting=None)
+        yield Waiting(None)
         return True, ticket
 
     def _remote_load(self, tab: str) -> LoadTicket | None:
@@ -1025,18 +1099,20 @@ class RAGEngine:
         self._share(ticket, finished=True)
         self._release(ticket)
 
-    def _generate(
+    def answer_events(
         self,
         question: str,
-        session_id: str,
+        loaded: _Loaded,
         history: list[dict[str, str]],
         token: CancelToken,
-        loaded: _Loaded,
-        key: str | None,
-        meta: dict[str, Any],
         llm: LLMSettings | None = None,
-    ) -> None:
-        buffer = self._buffer
+        *,
+        answer_id: str = "",
+    ) -> Events:
+        """One answer over ``loaded``, as events: the computed part, the sources, the metadata, the text as the
+        model streams it (the started reply first), then ``Finished`` (done or stopped) or ``Failed`` (the text
+        so far kept). Never touches the buffer. Returns whether the answer may be cached (done, worded by the
+        model, with semantic search ready). ``answer_id`` holds the answer's place in the model's line."""
         llm = llm or self._settings.llm
         top_k = self._settings.retrieval.top_k
         try:
@@ -1044,15 +1120,20 @@ class RAGEngine:
             client_error: Exception | None = None
         except (ConfigError, LLMError) as exc:
             client, client_error = None, exc
-        computed, computed_note = self._compute(question, loaded, client, llm)
+        computed, computed_note, refusal = self._compute(question, loaded, client, llm)
         notes: list[str] = [computed_note] if computed_note else []
+        if refusal is not None:  # analytic, not readable: never ask a model for a number from a few records
+            yield from self._refuse(question, loaded, refusal, notes)
+            return False
         semantic = loaded.retriever.semantic_progress
         if semantic is not None and computed is None:
             done, total = semantic
             notes.append(f"semantic search still indexing, {100 * done // max(total, 1)}%: records found by keywords")
+        changes: dict[str, Any] = {}
+        """Metadata written with the sources (the buffer's ``update_meta``)."""
         if computed is not None:
-            buffer.set_computed(session_id, computed)
-            meta["computed"] = computed
+            yield Computed(computed)
+            changes["computed"] = computed
         started = time.perf_counter()
         if computed is not None:  # the answer is the result; only the records behind it matter
             hits = self._computed_hits(loaded, computed, top_k)
@@ -1060,24 +1141,24 @@ class RAGEngine:
         else:
             hits = prompt_hits = loaded.retriever.search(question, k=top_k)
         retrieval_seconds = time.perf_counter() - started
-        meta["timings"] = {**(computed or {}).get("timings", {}), "retrieval_ms": round(retrieval_seconds * 1000, 2)}
-        if not hits and computed is None and semantic is not None and self._wait_for_semantic(session_id, loaded, token):
-            hits = prompt_hits = loaded.retriever.search(question, k=top_k)  # semantic search is ready now
-            semantic = None
-            notes = [note for note in notes if not note.startswith("semantic search still indexing")]
-            retrieval_seconds = time.perf_counter() - started
+        changes["timings"] = {**(computed or {}).get("timings", {}), "retrieval_ms": round(retrieval_seconds * 1000, 2)}
+        if not hits and computed is None and semantic is not None:
+            if (yield from self._wait_for_semantic(loaded, token)):
+                hits = prompt_hits = loaded.retriever.search(question, k=top_k)  # semantic search is ready now
+                semantic = None
+                notes = [note for note in notes if not note.startswith("semantic search still indexing")]
+                retrieval_seconds = time.perf_counter() - started
         if token.cancelled:
-            buffer.finish(session_id, status=STOPPED)
-            return
+            yield Finished(STOPPED)
+            return False
         if not hits and computed is None:  # nothing to ground an answer in: the model would only invent one
-            self._answer_no_match(session_id, meta, notes, semantic, retrieval_seconds)
-            return
+            yield from self._answer_no_match(changes, notes, semantic, retrieval_seconds)
+            return False
         if client is None:
-            buffer.set_sources(session_id, [_source(i + 1, hit) for i, hit in enumerate(hits)])
-            meta["notes"] = notes
-            buffer.update_meta(session_id, **meta)
-            buffer.finish(session_id, status=ERROR, error=str(client_error))
-            return
+            yield Sources([_source(i + 1, hit) for i, hit in enumerate(hits)])
+            yield Meta({**changes, "notes": notes})
+            yield Failed(str(client_error))
+            return False
         window = self.context_window(client, llm)
         try:
             plan = build_prompt(
@@ -1092,28 +1173,23 @@ class RAGEngine:
                 records_budget=client.prompt_record_tokens,
             )
         except ValueError as exc:
-            buffer.set_sources(session_id, [_source(i + 1, hit) for i, hit in enumerate(hits)])
-            buffer.finish(
-                session_id,
-                status=ERROR,
-                error=f"{exc}: set 'llm.num_ctx' larger or 'llm.max_tokens' smaller in the settings.",
-            )
-            return
+            yield Sources([_source(i + 1, hit) for i, hit in enumerate(hits)])
+            yield Failed(f"{exc}: set 'llm.num_ctx' larger or 'llm.max_tokens' smaller in the settings.")
+            return False
         if computed is not None:  # shown as the records behind the result, in the prompt or not
             sources = [_source(i + 1, hit) for i, hit in enumerate(hits)]
         else:
             sources = [_source(label, hits[label - 1]) for label in plan.source_labels]
-        buffer.set_sources(session_id, sources)
-        meta.update(notes=notes + list(plan.notes), context_window=window, model=client.model)
-        buffer.update_meta(session_id, **meta)
+        yield Sources(sources)
+        yield Meta({**changes, "notes": notes + list(plan.notes), "context_window": window, "model": client.model})
         if token.cancelled:
-            buffer.finish(session_id, status=STOPPED)
-            return
+            yield Finished(STOPPED)
+            return False
 
         queue = self._model_queue
-        if queue is not None and not self._take_model_turn(queue, session_id, token):
-            buffer.finish(session_id, status=STOPPED)
-            return
+        if queue is not None and not (yield from self._take_model_turn(queue, answer_id, token)):
+            yield Finished(STOPPED)
+            return False
         try:
             parts: list[str] = []
             metrics: dict[str, Any] = {}
@@ -1123,100 +1199,117 @@ class RAGEngine:
             if lead:  # the reply starts with the result; the model continues it
                 messages = [*messages, {"role": "assistant", "content": lead}]
                 parts.append(lead)
-                buffer.append(session_id, lead)
+                yield TextDelta(lead)
             try:
                 for chunk in client.generate_stream(messages, cancel=token, num_ctx=window):
                     if queue is not None and time.monotonic() - renewed > RENEW_TURN_SECONDS:
                         renewed = time.monotonic()
-                        queue.renew(session_id)
+                        queue.renew(answer_id)
                     if chunk.text:
                         parts.append(chunk.text)
-                        buffer.append(session_id, chunk.text)
+                        yield TextDelta(chunk.text)
                     if chunk.thinking:
-                        buffer.append_thinking(session_id, chunk.thinking)
+                        yield Thinking(chunk.thinking)
                     if chunk.metrics is not None:
                         metrics = chunk.metrics.to_dict()
             except LLMError as exc:
                 if exc.partial_text and not parts:
-                    buffer.append(session_id, exc.partial_text)
-                buffer.finish(session_id, status=ERROR, error=exc.message, metrics=metrics)
-                return
+                    yield TextDelta(exc.partial_text)
+                yield Failed(exc.message, metrics)
+                return False
 
             text = "".join(parts)
             cited = [plan.source_labels[n] for n in cited_labels(text) if n in plan.source_labels]
             metrics = {**metrics, "retrieval_seconds": round(retrieval_seconds, 4)}
-            meta.update(cited=cited, notes=notes + list(plan.notes) + list(metrics.get("warnings") or []))
-            buffer.update_meta(session_id, **meta)
+            yield Meta({"cited": cited, "notes": notes + list(plan.notes) + list(metrics.get("warnings") or [])})
             if token.cancelled or metrics.get("finish_reason") == "cancelled":
-                buffer.finish(session_id, status=STOPPED, metrics=metrics)
-                return
-            if key is not None and self._cache is not None and loaded.retriever.semantic_progress is None:
-                # (answers found by keywords alone while the embeddings are computed are not kept)
-                self._cache.put(key, {"text": text, "sources": sources, "metrics": metrics, "meta": meta})
-            buffer.finish(session_id, status=DONE, metrics=metrics)
+                yield Finished(STOPPED, metrics)
+                return False
+            # (answers found by keywords alone while the embeddings are computed are not kept)
+            keep = loaded.retriever.semantic_progress is None
+            yield Finished(DONE, metrics)
+            return keep
         finally:
             if queue is not None:
-                queue.release(session_id)
+                queue.release(answer_id)
 
     def _answer_no_match(
         self,
-        session_id: str,
-        meta: dict[str, Any],
+        changes: dict[str, Any],
         notes: list[str],
         semantic: tuple[int, int] | None,
         retrieval_seconds: float,
-    ) -> None:
+    ) -> Iterator[AnswerEvent]:
         """Say that no record matched (and, while the embeddings are computed, why), without asking the model."""
         text = NO_MATCH_MESSAGE
         if semantic is not None:
             done, total = semantic
             text += NO_MATCH_WHILE_INDEXING.format(percent=100 * done // max(total, 1))
-        meta["notes"] = notes
-        self._buffer.set_sources(session_id, [])
-        self._buffer.update_meta(session_id, **meta)
-        self._buffer.append(session_id, text)
-        self._buffer.finish(session_id, status=DONE, metrics={"retrieval_seconds": round(retrieval_seconds, 4)})
+        yield Sources([])
+        yield Meta({**changes, "notes": notes})
+        yield TextDelta(text)
+        yield Finished(DONE, {"retrieval_seconds": round(retrieval_seconds, 4)})
 
-    def _wait_for_semantic(self, session_id: str, loaded: _Loaded, token: CancelToken) -> bool:
+    def _wait_for_semantic(self, loaded: _Loaded, token: CancelToken) -> Events:
         """A question no keyword matches waits for semantic search when it is expected within
-        ``WAIT_LIMIT_SECONDS`` ("Waiting for semantic search, 60%…"); True when it became ready."""
+        ``WAIT_LIMIT_SECONDS`` ("Waiting for semantic search, 60%…"); returns True when it became ready."""
         progress = lambda: loaded.retriever.semantic_progress  # noqa: E731
         expected = expected_wait(progress, WAIT_LIMIT_SECONDS)
         if expected is None or expected > WAIT_LIMIT_SECONDS:
             return False
 
-        def show(percent: int) -> None:
-            self._buffer.update_meta(session_id, waiting=f"Waiting for semantic search, {percent}%…")
+        def wait(show: Callable[[str], None]) -> bool:
+            return wait_until_ready(
+                progress,
+                expected + WAIT_LIMIT_SECONDS / 3,
+                stopped=lambda: token.cancelled,
+                on_progress=lambda percent: show(f"Waiting for semantic search, {percent}%…"),
+            )
 
-        ready = wait_until_ready(progress, expected + WAIT_LIMIT_SECONDS / 3, stopped=lambda: token.cancelled, on_progress=show)
-        self._buffer.update_meta(session_id, waiting=None)
+        ready = yield from _waiting(wait)
+        yield Waiting(None)
         return ready
 
-    def _take_model_turn(self, queue: Any, session_id: str, token: CancelToken) -> bool:
-        """Wait in line for the model, the turn saying its place; False when Stop was pressed meanwhile."""
-        shown = False
+    def _take_model_turn(self, queue: Any, answer_id: str, token: CancelToken) -> Events:
+        """Wait in line for the model, saying the answer's place; returns False when Stop was pressed meanwhile."""
+        shown = threading.Event()
 
-        def at(position: int) -> None:
-            nonlocal shown
-            shown = True
-            self._buffer.update_meta(session_id, waiting=f"Waiting for the model (position {position})…")
+        def acquire(show: Callable[[str], None]) -> bool:
+            def at(position: int) -> None:
+                shown.set()
+                show(f"Waiting for the model (position {position})…")
 
-        taken = queue.acquire(session_id, token, at)
-        if shown:
-            self._buffer.update_meta(session_id, waiting=None)
+            return queue.acquire(answer_id, token, at)
+
+        taken = yield from _waiting(acquire, undo=lambda taken: queue.release(answer_id) if taken else None)
+        if shown.is_set():
+            yield Waiting(None)
         return taken
 
     def _compute(
         self, question: str, loaded: _Loaded, client: LLMClient | None, llm: LLMSettings | None = None
-    ) -> tuple[dict[str, Any] | None, str | None]:
-        """The part of the answer computed over all records, or a note on why there is none."""
+    ) -> tuple[dict[str, Any] | None, str | None, Refusal | None]:
+        """The part of the answer computed over all records, or a note on why there is none, with the refusal
+        of an analytic question that could not be read."""
         analytics = loaded.analytics
         mode = self._settings.analytics.planner
         if analytics is None or mode == "off":
-            return None, None
+            return None, None, None
         backend = (llm or self._settings.llm).backend
         outcome = analytics.compute(question, mode=mode, llm_client=client, server=backend != "embedded")
-        return outcome.computed, outcome.note
+        return outcome.computed, outcome.note, outcome.refusal
+
+    def _refuse(self, question: str, loaded: _Loaded, refusal: Refusal, notes: list[str]) -> Events:
+        """The answer to an analytic question the planner could not read: what was not understood, questions
+        it can read instead, and the records retrieved for it; the model is not asked (from a few records it
+        could only invent a count, a sum or an extreme)."""
+        started = time.perf_counter()
+        hits = loaded.retriever.search(question, k=self._settings.retrieval.top_k)
+        seconds = time.perf_counter() - started
+        yield Sources([_source(i + 1, hit) for i, hit in enumerate(hits)])
+        yield Meta({"refusal": refusal.to_dict(), "notes": notes, "timings": {"retrieval_ms": round(seconds * 1000, 2)}})
+        yield TextDelta(refusal.text())
+        yield Finished(DONE, {"retrieval_seconds": round(seconds, 4)})
 
     @staticmethod
     def _computed_hits(loaded: _Loaded, computed: dict[str, Any] | None, k: int) -> list[Hit]:
@@ -1229,6 +1322,62 @@ class RAGEngine:
             if record is not None:
                 hits.append(Hit(record_id=record_id, score=1.0, text=record_text(record)[:1200], record=record))
         return hits
+
+
+def _heard(events: Iterable[AnswerEvent], listen: Callable[[AnswerEvent], None]) -> Iterator[AnswerEvent]:
+    """``events``, each given to ``listen`` once the consumer (the sink) has taken it: a tee for ``chat``."""
+    for event in events:
+        yield event
+        listen(event)
+
+
+def _returned(events: Iterator[AnswerEvent]) -> Any:
+    """What a generator returns, asked after its last event (one more event would be a bug: it is dropped)."""
+    try:
+        extra = next(events)
+    except StopIteration as end:
+        return end.value
+    log.error("an answer yielded %r after its end", extra)
+    return None
+
+
+def _waiting(call: Callable[[Callable[[str], None]], Any], *, undo: Callable[[Any], None] | None = None) -> Events:
+    """Run a blocking wait that reports what it waits for through a callback (``call(show)``) in a thread of its
+    own, yielding each report as ``Waiting``; returns what ``call`` returned (raises what it raised). Left
+    before it ended (the answer's thread failed), ``undo(result)`` runs once it does (a turn taken is given
+    back)."""
+    reports: queues.SimpleQueue[Any] = queues.SimpleQueue()
+    outcome: dict[str, Any] = {}
+    lock = threading.Lock()
+    end = object()
+
+    def settle() -> None:  # under ``lock``: once the wait ended and its caller left, undo what it did
+        if outcome.get("ended") and outcome.get("left") and "value" in outcome and undo is not None:
+            undo(outcome.pop("value"))
+
+    def run() -> None:
+        try:
+            outcome["value"] = call(lambda text: reports.put(Waiting(text)))
+        except BaseException as exc:  # given to the answer's thread
+            outcome["error"] = exc
+        finally:
+            with lock:
+                outcome["ended"] = True
+                settle()
+            reports.put(end)
+
+    threading.Thread(target=run, name="answer-wait", daemon=True).start()
+    try:
+        while (report := reports.get()) is not end:
+            yield report
+    except GeneratorExit:
+        with lock:
+            outcome["left"] = True
+            settle()
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def _source_name(source: Any) -> str:

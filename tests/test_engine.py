@@ -75,8 +75,8 @@ def test_answer_streams_with_sources_first_and_cites_records(make_engine, cars_p
     info = engine.load_json(cars_path)
     assert info.record_count == 406
     client.enqueue("The Chevelle ", "Malibu has ", "8 cylinders [1].")
-    answer = engine.chat("How many cylinders does the chevrolet chevelle malibu have?", "s1")
-    assert answer.status == "done"
+    answer = engine.chat("Tell me about the chevrolet chevelle malibu", "s1")  # open: retrieval, not computed
+    assert answer.status == "done" and not answer.meta.get("computed")
     assert answer.text == "The Chevelle Malibu has 8 cylinders [1]."
     assert answer.sources and answer.sources[0]["label"] == 1
     assert "chevelle" in answer.sources[0]["text"].lower()
@@ -177,15 +177,15 @@ def test_a_bad_file_keeps_the_previous_dataset(make_engine, cars_path, tmp_path)
 def test_follow_up_questions_see_the_conversation(make_engine, cars_path):
     engine, client = make_engine()
     engine.load_json(cars_path)
-    client.enqueue("It has 8 cylinders [1].")
+    client.enqueue("It was made by Ford [1].")
     history = [
         {"role": "user", "content": "Tell me about the ford torino"},
         {"role": "assistant", "content": "The Ford Torino is a 1970 car [1]."},
     ]
-    engine.chat("How many cylinders does it have?", history=history)
+    engine.chat("Tell me more about it", history=history)  # open: the model is asked, with the conversation
     sent = client.history[0]["messages"]
     assert sent[1:3] == history
-    assert sent[-1]["content"].endswith("Question: How many cylinders does it have?")
+    assert sent[-1]["content"].endswith("Question: Tell me more about it")
 
 
 def test_switching_backend_at_run_time_makes_a_new_client(tmp_path, embedder):

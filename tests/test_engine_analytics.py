@@ -137,3 +137,21 @@ def test_a_context_window_that_leaves_no_room_is_refused_when_loaded(num_ctx: in
 
     with pytest.raises(ConfigError, match="num_ctx.*must exceed.*max_tokens"):
         apply_overrides(Settings(), {"llm": {"num_ctx": num_ctx, "max_tokens": max_tokens}}, "test")
+
+
+def test_an_analytic_question_the_planner_cannot_read_is_refused_with_rephrasings_and_the_model_is_not_asked(
+    make_engine,
+) -> None:
+    engine, client = make_engine(ScriptedClient().enqueue("The average price is 1.88 million dollars."))
+    engine.load_json(vega_cars_path())
+    answer = engine.chat("What is the average price of the cars?")
+    assert answer.status == "done" and not client.history, "no model is asked for a number it cannot know"
+    assert not answer.meta.get("computed")
+    refusal = answer.meta["refusal"]
+    assert "price" in refusal["not_understood"] and 2 <= len(refusal["rephrasings"]) <= 3
+    assert answer.text.startswith("I could not compute this over all records") and "1.88" not in answer.text
+    assert all(rephrasing in answer.text for rephrasing in refusal["rephrasings"])
+    assert answer.sources, "the retrieved records are shown"
+    assert not answer.meta.get("grounding"), "the app's own wording is not checked as a model's"
+    for rephrasing in refusal["rephrasings"]:  # each one offered is read and computed
+        assert engine.analytics.compute(rephrasing, mode="rules").computed is not None, rephrasing

@@ -42,8 +42,8 @@ def test_answers_beyond_the_limit_wait_in_line_and_say_their_place(make_engine):
         client.enqueue(*[f"a{n}-{i} " for i in range(60)])  # 3 s each: the line forms even on a busy machine
     engine, _ = make_engine(client, llm={"max_concurrent": 1})
     engine.load_json(vega_cars_path())
-    for n in range(3):
-        engine.chat_stream(f"Which car is the fastest, take {n}?", f"s{n}")
+    for n, question in enumerate(("Which car is the fastest?", "Which car is the slowest?", "Which car is the heaviest?")):
+        engine.chat_stream(question, f"s{n}")
         time.sleep(0.05)
     assert wait_for_meta(engine, "s2", "waiting") == "Waiting for the model (position 2)…"
     finals = [wait_final(engine, f"s{n}") for n in range(3)]
