@@ -30,7 +30,9 @@ from dashboard.data_flow import (
     recent_dataset_options,
     refuse_question,
     render_data_view,
+    selection_charts,
     show_record,
+    spec_view,
     start_data,
     start_load,
     tab_dataset_id,
@@ -58,6 +60,8 @@ from rag.stream_buffer import STREAMING
 EngineGetter = Callable[[], RAGEngine]
 FLATTEN_EVERY = 20
 """Turns shown in nested slots before the conversation is drawn again flat (see ``_add_turn``)."""
+KEPT_QUESTION_NOTICE = "Your question is sent as soon as the current answer finishes (Stop ends it now)."
+"""Said when a question is sent while the tab's answer is still being written (the page sends it at the end)."""
 
 
 def _registry_for(current: RAGEngine) -> IngestJobRegistry:
@@ -217,6 +221,59 @@ def register_data_callbacks(app: Dash, engine: EngineGetter, jobs: IngestJobRegi
     def show_all_records(_clicks: int) -> tuple:
         return {}, []
 
+    @app.callback(
+        Output(ids.RECORDS_SELECTION, "data", allow_duplicate=True),
+        Output(ids.SELECTION_TEXT, "children", allow_duplicate=True),
+        Output(ids.SELECTION_CHIP, "hidden", allow_duplicate=True),
+        Output(ids.CHARTS, "children", allow_duplicate=True),
+        Output(ids.DATA_TABS, "value", allow_duplicate=True),
+        Output(ids.DATA_MESSAGE, "children", allow_duplicate=True),
+        Output(ids.RECORDS_TABLE, "filterModel", allow_duplicate=True),
+        Output(ids.RECORD_PANEL, "children", allow_duplicate=True),
+        Input(ids.SPEC_REQUEST, "data"),
+        State(ids.STORED_DATA, "data"),
+        State(ids.RECORDS_SELECTION, "data"),
+        prevent_initial_call=True,
+    )
+    def show_answer_records(request: Any, stored: Any, current: Any) -> tuple:
+        if not request:
+            raise PreventUpdate
+        dataset_id = visitors.dataset(tab_dataset_id(stored))
+        view = spec_view(engine(), request, dataset_id, last_if_none=not visitors.isolated, current=current)
+        shown = view.selection is not no_update  # the grid's own column filters would hide some of the N rows
+        return (
+            view.selection, view.chip_text, view.chip_hidden, view.charts, view.tab, view.message,
+            {} if shown else no_update, [] if shown else no_update,
+        )
+
+    @app.callback(
+        Output(ids.CHARTS, "children", allow_duplicate=True),
+        Input(ids.RECORDS_SELECTION, "data"),
+        State(ids.STORED_DATA, "data"),
+        prevent_initial_call=True,
+    )
+    def chart_answer_records(selection: Any, stored: Any) -> list[Any]:
+        dataset_id = visitors.dataset(tab_dataset_id(stored))
+        return selection_charts(engine(), dataset_id, selection, last_if_none=not visitors.isolated)
+
+    app.clientside_callback(  # ✕, "Show all records", one source's record or another dataset: every record again
+        ClientsideFunction("selection", "clear"),
+        Output(ids.RECORDS_SELECTION, "data", allow_duplicate=True),
+        Output(ids.SELECTION_TEXT, "children", allow_duplicate=True),
+        Output(ids.SELECTION_CHIP, "hidden", allow_duplicate=True),
+        Input(ids.SELECTION_CLEAR_BUTTON, "n_clicks"),
+        Input(ids.SHOW_ALL_RECORDS_BUTTON, "n_clicks"),
+        Input(ids.SOURCE_REQUEST, "data"),
+        Input(ids.STORED_DATA, "data"),
+        State(ids.RECORDS_SELECTION, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("selection", "apply"),
+        Input(ids.RECORDS_SELECTION, "data"),
+        prevent_initial_call=True,
+    )
+
 
 _ASK_START_DATASET = """
 function(_config) {
@@ -351,6 +408,18 @@ def register_model_callbacks(app: Dash, engine: EngineGetter) -> None:
 
 # ----------------------------------------------------------------------------------------- chat
 def register_chat_callbacks(app: Dash, engine: EngineGetter, visitors: Visitors) -> None:
+    def still_streaming(session_id: str | None) -> bool:
+        """Whether the tab's answer is still being written, as the app's answer buffer says. The page's own flag
+        (``STREAMING_ACTIVE``) lags it: the page learns that an answer ended at its next poll, and a question sent
+        in that moment is sent."""
+        if not session_id or not visitors.may_read(ANSWER, session_id):
+            return False
+        try:
+            snapshot = engine().read(session_id, 0)
+        except SHARED_STATE_ERRORS:  # the buffer cannot say: the page's word stands
+            return True
+        return snapshot is not None and not snapshot.is_complete
+
     @app.callback(
         Output(ids.CHAT_HISTORY, "children", allow_duplicate=True),
         Output(ids.CHAT_HISTORY_STORE, "data", allow_duplicate=True),
@@ -370,14 +439,16 @@ def register_chat_callbacks(app: Dash, engine: EngineGetter, visitors: Visitors)
         State(ids.STORED_DATA, "data"),
         State(ids.TAB_ID, "data"),
         State(ids.LLM_CHOICE, "data"),
+        State(ids.STREAMING_SESSION_ID, "data"),
         prevent_initial_call=True,
     )
     def send(
         _clicks: int, _submits: int, question: str | None, turns: list | None, active: bool,
-        gate: Any, upload: Any, filename: Any, stored: Any, tab: str | None, choice: Any,
+        gate: Any, upload: Any, filename: Any, stored: Any, tab: str | None, choice: Any, streaming: str | None,
     ) -> tuple:
-        if active:
-            return (no_update,) * 6 + ("Wait for the current answer to finish, or stop it.",)
+        if active and question and question.strip() and still_streaming(streaming):
+            # refused while the tab's answer is written: naming that answer, the page keeps the question for its end
+            return no_update, no_update, streaming, no_update, no_update, no_update, KEPT_QUESTION_NOTICE
         tab = visitors.tab(tab)
         if question and question.strip():
             expect_upload(engine(), gate, upload, filename, tab)

@@ -224,7 +224,8 @@ def finished_parts(turn: Mapping[str, Any]) -> list[Component]:
     meta = turn.get("meta") or {}
     parts: list[Component] = [render_status_line(status, meta, notice=INTERRUPTED_MESSAGE if status == INTERRUPTED else None)]
     if turn.get("computed"):
-        parts.append(render_computed(turn.get("computed")))
+        dataset = meta.get("dataset_hash")  # the buttons of the computed block name the dataset it was computed over
+        parts.append(render_computed(turn.get("computed"), dataset=dataset if isinstance(dataset, str) else None))
     parts.append(render_checked_text(str(turn.get("answer") or ""), meta))
     if turn.get("error"):
         parts.append(render_error(str(turn["error"])))

@@ -1,4 +1,5 @@
-"""The "Computed over all N records" block of an answer: the value, the assumptions, a table, a chart, the SQL.
+"""The "Computed over all N records" block of an answer: the value, the assumptions, a table, the buttons that show
+the answer in the data view, a chart, the SQL.
 
 ``render_computed(computed)`` takes the dict the engine puts in the stream buffer (see
 ``rag.analytics.answer.computed_answer``) and returns the components shown above the model's text.
@@ -6,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +15,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 from markupsafe import Markup
 
+from dashboard.spec_filter import OPEN_CHART, SHOW_RECORDS, is_group_result, shown_count
 from dashboard.static_html import join, static_block
 from rag.analytics.answer import computed_table, format_key, format_value
 
@@ -20,9 +23,10 @@ TABLE_ROWS = 50
 CHART_HEIGHT = 220
 
 
-def render_computed(computed: Mapping[str, Any] | None) -> html.Div:
+def render_computed(computed: Mapping[str, Any] | None, *, dataset: str | None = None) -> html.Div:
     """The computed part of an answer (an empty, hidden block when there is none): the text and table as one
-    static block, the chart, then the SQL behind a toggle."""
+    static block with the buttons that show the answer in the data view (``answer_actions``; ``dataset``: the
+    content hash of the dataset it was computed over), the chart, then the SQL behind a toggle."""
     if not computed:
         return html.Div(className="computed-block", hidden=True)
     value = computed.get("value")
@@ -42,6 +46,7 @@ def render_computed(computed: Mapping[str, Any] | None) -> html.Div:
     columns, rows = computed_table(computed)
     if columns and len(rows) > 1:
         main.append(result_table(columns, rows[:TABLE_ROWS]))
+    main.append(answer_actions(computed, dataset))
     children: list[Any] = [static_block(join(main), "computed-main")]
     chart = result_chart(computed)
     if chart is not None:
@@ -51,6 +56,33 @@ def render_computed(computed: Mapping[str, Any] | None) -> html.Div:
     ).format(str(computed.get("sql", "")))
     children.append(static_block(sql, "computed-sql-block"))
     return html.Div(children, className="computed-block", hidden=False)  # hidden set: a poll redraws it in place
+
+
+def answer_actions(computed: Mapping[str, Any], dataset: str | None = None) -> Markup:
+    """ "Show these N records" (an answer that selects records) and "Open as chart" (a group result): buttons that
+    carry the answer's spec (``data-spec``, JSON) and dataset; a click hands them to the app
+    (``assets/sources.js``), which validates the spec again (``dashboard.spec_filter``). Empty when neither fits."""
+    spec = computed.get("spec")
+    if not isinstance(spec, Mapping):
+        return Markup("")
+    data = json.dumps(spec, ensure_ascii=False, separators=(",", ":"), default=str)
+    buttons = []
+    count = shown_count(computed)
+    if count:
+        noun = "record" if count == 1 else "records"
+        label = "Show this record" if count == 1 else f"Show these {format_value(count)} {noun}"
+        buttons.append(Markup(
+            '<button type="button" class="link-button computed-show" data-action="{}" data-spec="{}" '
+            'data-dataset="{}" title="Filter the records grid and the charts to them">{}</button>'
+        ).format(SHOW_RECORDS, data, dataset or "", label))
+    if is_group_result(computed):
+        buttons.append(Markup(
+            '<button type="button" class="link-button computed-open-chart" data-action="{}" data-spec="{}" '
+            'data-dataset="{}" title="A bar chart of the groups in the Charts tab">Open as chart</button>'
+        ).format(OPEN_CHART, data, dataset or ""))
+    if not buttons:
+        return Markup("")
+    return Markup('<div class="computed-actions">{}</div>').format(join(buttons))
 
 
 def result_table(columns: list[str], rows: list[list[str]]) -> Markup:

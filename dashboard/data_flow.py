@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dash import dcc, html
+from dash import dcc, html, no_update
 
 from dashboard.charts import build_figures
 from dashboard.chat_view import new_turn
@@ -22,6 +22,18 @@ from dashboard.data_view import (
     summary_data,
 )
 from dashboard.ingest_jobs import CANCELLED, FAILED, SUCCEEDED, IngestJob, IngestJobRegistry, JobProgress
+from dashboard.spec_filter import (
+    OPEN_CHART,
+    NO_TABLE,
+    OTHER_DATASET,
+    SpecRefused,
+    chosen_records,
+    group_figure,
+    parse_request,
+    positions_beyond,
+    read_spec,
+    select_records,
+)
 from rag.dataset_access import DatasetUse
 from rag.stream_buffer import ERROR
 
@@ -186,10 +198,7 @@ def render_data_view(engine: Any, dataset_id: str | None = None, *, last_if_none
         )
     table = records_table(dataset, info.profile)
     profile_columns, profile_rows = profile_table(info.profile)
-    charts = [
-        dcc.Graph(figure=figure, config=CHART_CONFIG, className="chart", id=f"chart-{number}")
-        for number, (_spec, figure) in enumerate(build_figures(info.profile, dataset.records))
-    ] or [html.Div("No field suits a chart (no numbers, categories or dates).", className="muted")]
+    charts = dataset_charts(info.profile, dataset.records)
     return DataViewOutputs(
         summary=dataset_summary(info.to_dict()),
         record_columns=table.columns,
@@ -199,6 +208,91 @@ def render_data_view(engine: Any, dataset_id: str | None = None, *, last_if_none
         profile_rows=profile_rows,
         charts=charts,
     )
+
+
+def dataset_charts(profile: Any, records: Sequence[Any]) -> list[Any]:
+    """The Charts tab's charts of ``records`` (every record, or those an answer selects)."""
+    return [
+        dcc.Graph(figure=figure, config=CHART_CONFIG, className="chart", id=f"chart-{number}")
+        for number, (_spec, figure) in enumerate(build_figures(profile, records))
+    ] or [html.Div("No field suits a chart (no numbers, categories or dates).", className="muted")]
+
+
+@dataclass
+class SelectionView:
+    """What a button of a computed answer changes in the data view (``spec_view``)."""
+
+    selection: dict[str, Any] | None
+    """The selection store: the record ids the grid keeps (``Selection.to_store``)."""
+    chip_text: str
+    chip_hidden: bool
+    charts: list[Any]
+    """The Charts tab when an answer is opened as a chart (else it follows the selection: ``selection_charts``)."""
+    tab: str
+    """The data tab to show: ``records`` or ``charts``."""
+    message: list[Any] = field(default_factory=list)
+    """A refusal, when the request is not used (the rest of the view is then left as it is)."""
+
+
+def tab_table(engine: Any, dataset_id: str | None, *, last_if_none: bool = True) -> Any:
+    """The analytic table of the tab's dataset (``tab_dataset``'s rules), or None when it has none."""
+    if dataset_id is None and not last_if_none:
+        return None
+    analytics = engine.analytics_for(dataset_id)
+    return analytics.table if analytics is not None else None
+
+
+def spec_view(
+    engine: Any, request: Any, dataset_id: str | None = None, *, last_if_none: bool = True, current: Any = None
+) -> SelectionView:
+    """Filter the data view to an answer's spec (``SHOW_RECORDS``) or chart its groups (``OPEN_CHART``), the spec
+    validated again against the tab's dataset; a request that cannot be used gives only a ``message``.
+    ``current`` is the selection store (the charts of an opened answer are drawn over its records)."""
+    found = tab_dataset(engine, dataset_id, last_if_none=last_if_none)
+    table = tab_table(engine, dataset_id, last_if_none=last_if_none)
+    try:
+        asked = parse_request(request)
+        if found is None:
+            raise SpecRefused(NOT_FOUND_MESSAGE)
+        dataset, info = found
+        if asked.dataset_hash is not None and asked.dataset_hash != info.content_hash:
+            raise SpecRefused(OTHER_DATASET)
+        if table is None:
+            raise SpecRefused(NO_TABLE)
+        spec = read_spec(asked.spec, table.schema)
+        if asked.action == OPEN_CHART:
+            figure = group_figure(table, spec)
+            kept = current if isinstance(current, dict) and isinstance(current.get("ids"), list) else None
+            records = chosen_records(dataset.records, kept["ids"]) if kept else dataset.records
+            answer_chart = dcc.Graph(figure=figure, config=CHART_CONFIG, className="chart answer-chart",
+                                     id="answer-chart")
+            return SelectionView(selection=no_update, chip_text=no_update, chip_hidden=no_update,
+                                 charts=[answer_chart, *dataset_charts(info.profile, records)], tab="charts")
+        selection = select_records(table, spec)
+    except SpecRefused as refused:
+        return SelectionView(selection=no_update, chip_text=no_update, chip_hidden=no_update,
+                             charts=no_update, tab=no_update, message=notice(str(refused), "error"))
+    beyond = positions_beyond(dataset.records, selection.record_ids, MAX_TABLE_ROWS)
+    stored = selection.to_store(beyond_table=beyond)
+    # the charts follow the selection store (``selection_charts``)
+    return SelectionView(selection=stored, chip_text=stored["text"], chip_hidden=False, charts=no_update,
+                         tab="records")
+
+
+def selection_charts(engine: Any, dataset_id: str | None = None, selection: Any = None, *,
+                     last_if_none: bool = True) -> list[Any]:
+    """The Charts tab over an answer's selection (the selection store: the records of its ``ids``, under a line
+    that says which), or over every record when there is none."""
+    found = tab_dataset(engine, dataset_id, last_if_none=last_if_none)
+    if found is None:
+        return [html.Div("Charts appear once a dataset is loaded.", className="muted")]
+    dataset, info = found
+    ids = selection.get("ids") if isinstance(selection, dict) else None
+    if not isinstance(ids, list):
+        return dataset_charts(info.profile, dataset.records)
+    lead = html.Div(f"Charts of {selection.get('text') or 'the selected records'}.",
+                    className="muted selection-charts-note")
+    return [lead, *dataset_charts(info.profile, chosen_records(dataset.records, ids))]
 
 
 @dataclass

@@ -85,6 +85,8 @@ def stores(settings: Settings, dataset_info: dict[str, Any] | None, *, isolated:
         dcc.Store(id=ids.POLL_CONFIG, data=poll_config(STREAM_POLL_MS)),
         dcc.Store(id=ids.HISTORY_RESTORE_REQUEST, data=None),
         dcc.Store(id=ids.SOURCE_REQUEST, data=None),
+        dcc.Store(id=ids.SPEC_REQUEST, data=None),
+        dcc.Store(id=ids.RECORDS_SELECTION, data=None),
         # the tab's dataset (a new tab starts with the dataset loaded last, or the visitor's most recent one when
         # visitors are isolated) and the tab's own id, kept across reloads of the tab and restarts of the app
         dcc.Store(id=ids.STORED_DATA, storage_type="session", data=None if isolated else summary_data(dataset_info)),
@@ -164,6 +166,7 @@ def data_panel(*, shareable: bool = False) -> html.Section:
                         value="records",
                         children=[
                             html.Div(id=ids.RECORD_PANEL, className="record-panel"),
+                            selection_chip(),
                             html.Div(
                                 className="table-tools",
                                 children=[
@@ -231,7 +234,29 @@ def data_grid(grid_id: str, page_size: int, **props: Any) -> dag.AgGrid:
 
 def records_grid() -> dag.AgGrid:
     """The records: one row per record, its id pinned left; a source link filters it to one row."""
-    return data_grid(ids.RECORDS_TABLE, RECORDS_PAGE_SIZE, getRowId="params.data.rid", filterModel={})
+    grid = data_grid(ids.RECORDS_TABLE, RECORDS_PAGE_SIZE, getRowId="params.data.rid", filterModel={})
+    grid.dashGridOptions = {  # an answer's selection (``assets/sources.js``): the rows of its record ids
+        **grid.dashGridOptions,
+        "isExternalFilterPresent": {"function": "ragSelectionPresent()"},
+        "doesExternalFilterPass": {"function": "ragSelectionPasses(params)"},
+    }
+    return grid
+
+
+def selection_chip() -> html.Div:
+    """Above the records grid: the answer's selection in words ("status = returned — 14 records") and a ✕ that
+    shows every record again; hidden while there is none."""
+    return html.Div(
+        id=ids.SELECTION_CHIP,
+        className="notice info selection-chip",
+        hidden=True,
+        role="status",
+        children=[
+            html.Span(id=ids.SELECTION_TEXT, className="selection-text"),
+            html.Button("✕", id=ids.SELECTION_CLEAR_BUTTON, n_clicks=0, className="link-button selection-clear",
+                        title="Show every record", **{"aria-label": "Clear the selection"}),
+        ],
+    )
 
 
 def profile_grid() -> dag.AgGrid:

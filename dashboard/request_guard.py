@@ -187,11 +187,21 @@ ANSWER_ID = Rule("an answer id or null", lambda value: value is None or is_answe
 TAB = Rule("a tab id or null", lambda value: value is None or is_answer_id(value))
 TURNS = Rule("a list of conversation turns or null", _is_turns)
 ANYTHING = Rule("anything", lambda value: True)
+SPEC_REQUEST = Rule(
+    "an answer's action, spec and dataset, or null",
+    _object_of(action=_optional(str), spec=_optional((str, dict)), dataset=_optional(str)),
+)
+SELECTION = Rule(
+    "record ids selected by an answer, or null",
+    _object_of(ids=_list_of(lambda item: isinstance(item, str)), text=_optional(str), spec=_optional(dict)),
+)
 
 VALUE_RULES: dict[tuple[str, str], Rule] = {
     (ids.TAB_ID, "data"): TAB,
     (ids.STORED_DATA, "data"): OBJECT,
     (ids.SOURCE_REQUEST, "data"): OBJECT,
+    (ids.SPEC_REQUEST, "data"): SPEC_REQUEST,
+    (ids.RECORDS_SELECTION, "data"): SELECTION,
     (ids.UPLOAD_GATE, "data"): OBJECT,
     (ids.UPLOAD, "contents"): TEXT,  # multiple=False: one data URL, never a list
     (ids.UPLOAD, "filename"): TEXT,

@@ -16,6 +16,15 @@
 //   {kind: 'pollAgain'}                        the answer polled at once, if still polled and not done
 //   {kind: 'applyPending'}                     the reply kept while the answer's turn was drawn, applied
 //   {kind: 'drop'}                             the answer no longer polled (the next tick starts from the page)
+//   {kind: 'ifCurrent', effects}               the effects, if the answer is still the page's current one
+//   {kind: 'sendKept'}                         the question kept while this answer streamed, sent (keptStep)
+//
+// The page learns that an answer ended at its next poll, so for a moment it can still say an answer streams that
+// has ended. The app decides whether a question can be sent from its own record of the answer (callbacks.py's
+// `send`): a question sent in that moment starts at once, and the answer the page still polled is polled on to
+// its end (`finishing`), its end no longer touching the controls, which are the new answer's (`ifCurrent`). A
+// question the app refuses because the answer really streams stays in the box and is kept: it is sent the moment
+// that answer ends (keptStep), so no Enter is lost.
 (function () {
     'use strict';
 
@@ -102,10 +111,11 @@
         return {key: key, seq: 0, inFlight: null, failures: 0, retryAt: 0, rtt: 0, unreachable: false};
     }
 
-    // The page's whole poll state: the answer's poller (its `answer` the answer polled), the loading job's poller
-    // (its `ingest` the job), and which of them find the app unreachable.
+    // The page's whole poll state: the answer's poller (its `answer` the answer polled), the pollers of earlier
+    // answers whose end the page has still to show (`finishing`), the loading job's poller (its `ingest` the job),
+    // which of them find the app unreachable, and the question kept to send when the answer ends (`kept`).
     function newState() {
-        return {answer: null, ingest: null, unreachableBy: {}};
+        return {answer: null, finishing: [], ingest: null, unreachableBy: {}, kept: null};
     }
 
     // An answer as the response starting it hands it over (new_progress), polled from `now`. Later replies add
@@ -271,15 +281,16 @@
         return {changes: changes, effects: [save]};
     }
 
-    // The end of the answer (done, stopped, failed or lost): the controls back to Send, and a question that was
-    // not answered (its file failed to load) back in the box.
+    // The end of the answer (done, stopped, failed or lost): the controls back to Send, then a question that was
+    // not answered (its file failed to load) back in the box, or else the question kept while it streamed sent.
+    // All of it only while the answer is the page's current one: a newer answer has the controls once it started.
     function finishStep(reply, config) {
         const effects = [setProps(config.ids.active, {data: false})].concat(
             streamingControls(false, config),
             [setProps(config.ids.chat_notice, {children: ''})],
-            reply.resend ? [setProps(config.ids.chat_input, {value: reply.resend})] : []
+            reply.resend ? [setProps(config.ids.chat_input, {value: reply.resend})] : [{kind: 'sendKept'}]
         );
-        return {changes: {done: true}, first: [], effects: effects};
+        return {changes: {done: true}, first: [], effects: [{kind: 'ifCurrent', effects: effects}]};
     }
 
     // How often the answer is polled: fast until there is something to show (asking again as each reply returns,
@@ -292,7 +303,7 @@
             return {changes: {}, first: first, effects: []};
         }
         return {changes: {interval: interval}, first: first,
-                effects: [setProps(config.ids.interval, {interval: interval})]};
+                effects: [{kind: 'ifCurrent', effects: [setProps(config.ids.interval, {interval: interval})]}]};
     }
 
     // The controls follow whether an answer streams: Send off, Stop on, the interval ticking (fast at first).
@@ -302,6 +313,31 @@
             setProps(config.ids.stop, {disabled: !active}),
             setProps(config.ids.interval, active ? {disabled: false, interval: config.fast_ms} : {disabled: true}),
         ];
+    }
+
+    // ------------------------------------------------------------------ a question sent while an answer streams
+    // What a callback response does to the question kept to send when the answer ends: {kept, send}. `seen` is what
+    // the response says: `active` (a boolean: the app started or ended an answer, so nothing is kept any more) or
+    // `refused` (the answer the app refused the question for, because it really streams); `current` is the page's
+    // answer ({session, done}) as the response comes. A question refused for an answer the page has seen end
+    // meanwhile is sent at once; otherwise it is kept for that answer's end (keptAtEnd).
+    function keptStep(kept, seen, current) {
+        if (typeof seen.active === 'boolean') {
+            return {kept: null, send: false};
+        }
+        if (!seen.refused) {
+            return {kept: kept, send: false};
+        }
+        if (current && current.session === seen.refused && current.done) {
+            return {kept: null, send: true};
+        }
+        return {kept: {session: seen.refused}, send: false};
+    }
+
+    // The kept question as the page's answer `session` ends: sent if it was kept for that answer.
+    function keptAtEnd(kept, session) {
+        const due = Boolean(kept && kept.session === session);
+        return {kept: due ? null : kept, send: due};
     }
 
     // ------------------------------------------------------------------ loading a dataset
@@ -360,6 +396,8 @@
         stallStep: stallStep,
         applyAnswer: applyAnswer,
         streamingControls: streamingControls,
+        keptStep: keptStep,
+        keptAtEnd: keptAtEnd,
         newIngest: newIngest,
         applyIngest: applyIngest,
     };
@@ -384,14 +422,22 @@
             } else if (effect.kind === 'defer') {
                 window.setTimeout(function () { runEffects(effect.effects, context); }, effect.ms);
             } else if (effect.kind === 'pollAgain') {
-                if (context.state.answer === context.poller && !context.poller.answer.done) {
+                if (polled(context.state, context.poller) && !context.poller.answer.done) {
                     pollAnswer(context.state, context.poller, context.config);
                 }
             } else if (effect.kind === 'applyPending') {
                 applyPending(context.state, context.poller, context.config);
             } else if (effect.kind === 'drop') {
-                if (context.state.answer === context.poller) {
-                    context.state.answer = null;
+                stopPolling(context.state, context.poller);
+            } else if (effect.kind === 'ifCurrent') {
+                if (context.poller && context.state.answer === context.poller) {
+                    runEffects(effect.effects, context);
+                }
+            } else if (effect.kind === 'sendKept') {
+                const step = keptAtEnd(context.state.kept, context.poller.key);
+                context.state.kept = step.kept;
+                if (step.send) {
+                    sendKeptQuestion(context.config);
                 }
             } else {
                 throw new Error('polling.js: unknown effect ' + effect.kind);
@@ -426,15 +472,30 @@
         }
     }
 
-    // The data prop of a store as the page holds it now (null when unknown).
-    function currentData(id) {
+    // A prop of a component as the page holds it now (null when unknown).
+    function currentProp(id, name) {
         const api = window.dash_component_api;
         try {
             const layout = api && api.getLayout && api.getLayout(id);
-            return layout && layout.props && layout.props.data !== undefined ? layout.props.data : null;
+            return layout && layout.props && layout.props[name] !== undefined ? layout.props[name] : null;
         } catch (error) {
             return null;
         }
+    }
+
+    // The data prop of a store as the page holds it now (null when unknown).
+    function currentData(id) {
+        return currentProp(id, 'data');
+    }
+
+    // Send the question in the box, as a click on Send does (nothing when the box has been emptied meanwhile).
+    function sendKeptQuestion(config) {
+        const question = currentProp(config.ids.chat_input, 'value');
+        if (typeof question !== 'string' || !question.trim()) {
+            return;
+        }
+        const clicks = currentProp(config.ids.send, 'n_clicks');
+        window.dash_clientside.set_props(config.ids.send, {n_clicks: (typeof clicks === 'number' ? clicks : 0) + 1});
     }
 
     function showReachability(state, name, poller, now, config) {
@@ -487,12 +548,32 @@
         showReachability(state, name, poller, now, config);
     }
 
+    // Poll a new answer. One the page still polled (it ended in the app, which is why the new one could start, but
+    // the page has not seen its end yet) is polled on until it ends, so its turn is finished too.
     function startAnswer(state, progress, config) {
-        abandon(state.answer);
+        const previous = state.answer;
         const poller = newPoller(progress.session);
         poller.answer = newAnswer(progress, Date.now(), config);
         state.answer = poller;
+        if (previous && !previous.answer.done) {
+            state.finishing.push(previous);
+            pollAnswer(state, previous, config);  // (unless its request is in flight: the reply to that one ends it)
+        } else {
+            abandon(previous);
+        }
         return poller;
+    }
+
+    // Whether the page still polls `poller`: its current answer, or an earlier one whose end is still to be shown.
+    function polled(state, poller) {
+        return state.answer === poller || state.finishing.indexOf(poller) >= 0;
+    }
+
+    function stopPolling(state, poller) {
+        if (state.answer === poller) {
+            state.answer = null;
+        }
+        state.finishing = state.finishing.filter(function (other) { return other !== poller; });
     }
 
     function saveTurn(config, save) {
@@ -528,18 +609,24 @@
     function receiveAnswer(state, poller, reply, config) {
         const answer = poller.answer;
         const now = Date.now();
+        const finishing = state.finishing.indexOf(poller) >= 0;
         const page = {textShown: onPage(answerPart(config, answer.session, TEXT_PART))};
         if (!page.textShown) {
-            page.turnComing = turnComing(answer, config);
+            page.turnComing = !finishing && turnComing(answer, config);  // an earlier answer's turn was drawn long ago
         }
         const step = applyAnswer(answer, reply, now, page, config);
         poller.answer = step.answer;
         runEffects(step.effects, {state: state, poller: poller, config: config});
+        if (finishing && poller.answer.done) {
+            stopPolling(state, poller);
+        } else if (finishing && polled(state, poller)) {
+            pollAnswer(state, poller, config);  // the app has ended it: the next reply is its end
+        }
     }
 
     function applyPending(state, poller, config) {
         const reply = poller.answer.pending;
-        if (reply && state.answer === poller) {
+        if (reply && polled(state, poller)) {
             poller.answer = updated(poller.answer, {pending: null});
             receiveAnswer(state, poller, reply, config);
         }
@@ -557,9 +644,18 @@
         });
     }
 
-    // Interval tick: poll the answer (a new answer is polled at once by onCallbackResponse).
+    // Interval tick: poll the answer (a new answer is polled at once by onCallbackResponse), and the earlier ones
+    // whose end is still to be shown.
     function answerTick(state, progress, active, config) {
-        if (!config || !progress || !progress.session || !active) {
+        if (!config) {
+            return;
+        }
+        state.finishing.slice().forEach(function (poller) {
+            if (!poller.answer.done) {
+                pollAnswer(state, poller, config);
+            }
+        });
+        if (!progress || !progress.session || !active) {
             return;
         }
         let poller = state.answer;
@@ -575,11 +671,24 @@
     // renderer's request_post hook before Dash applies it: the controls are set, and a new answer is polled at
     // once, while Dash still draws its turn (a clientside callback on the new session would come a whole update
     // later, and each callback run costs the page time for every component on it).
+    //
+    // A Send response that names the streaming session without starting an answer is the app refusing the question
+    // while that answer really streams: the question is kept, and sent when the answer ends (keptStep).
     function onCallbackResponse(state, response, ids) {
         const progress = response && response[ids.progress] && response[ids.progress].data;
         const active = response && response[ids.active] ? response[ids.active].data : undefined;
         const config = currentData(ids.config);
-        if (!config || typeof active !== 'boolean') {
+        if (!config) {
+            return;
+        }
+        const named = response && response[config.ids.session] ? response[config.ids.session].data : null;
+        const current = state.answer ? {session: state.answer.key, done: state.answer.answer.done} : null;
+        const kept = keptStep(state.kept, {active: active, refused: named}, current);
+        state.kept = kept.kept;
+        if (kept.send) {  // once Dash has applied this response
+            window.setTimeout(function () { sendKeptQuestion(config); }, 0);
+        }
+        if (typeof active !== 'boolean') {
             return;
         }
         runEffects(streamingControls(active, config), {state: state, config: config});

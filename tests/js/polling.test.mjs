@@ -41,6 +41,11 @@ function set(id, props) {
     return {kind: 'setProps', id: id, props: props};
 }
 
+// Effects applied only while the answer is still the page's current one (a newer answer has the controls).
+function ifCurrent(...effects) {
+    return {kind: 'ifCurrent', effects};
+}
+
 // An answer just sent (polled from t=0), or resumed from `progress`.
 function newAnswer(progress = {}) {
     return logic.newAnswer({turn: 0, session: SESSION, offset: 0, text: '', view: {}, content: false, ...progress},
@@ -90,6 +95,11 @@ function deferred(step) {
     }
     assert.equal(later[0].ms, 0);
     return later[0].effects;
+}
+
+// The deferred effects applied only while the answer is the page's current one.
+function whileCurrent(step) {
+    return deferred(step).filter((effect) => effect.kind === 'ifCurrent').flatMap((effect) => effect.effects);
 }
 
 // ------------------------------------------------------------------------------ applyAnswer, one concern each
@@ -147,7 +157,7 @@ test('text is extended from where the page is, replaced by a whole answer, and s
     assert.deepEqual(immediate(first), [shown('text', {children: 'The '})], 'at once; the parts after');
     assert.deepEqual(deferred(first), [shown('status', {children: 'writing…'}),
                                        {kind: 'saveTurn', turn: 0, session: SESSION, fields: {answer: 'The '}},
-                                       set('interval', {interval: 200})]);
+                                       ifCurrent(set('interval', {interval: 200}))]);
     assert.deepEqual([first.answer.text, first.answer.offset], ['The ', 4]);
 
     const more = run(first.answer, [streaming(2, 4, 'answer'), 1100]);
@@ -228,11 +238,14 @@ for (const status of ['done', 'stopped', 'error']) {
             shown('block', {className: `bubble assistant status-${status}`, children: 'drawn'}),
             {kind: 'saveTurn', turn: 0, session: SESSION, fields: {
                 status, error: status === 'error' ? 'The model is not reachable.' : null, answer: 'The first half'}},
-            set('active', {data: false}),
-            set('send', {disabled: false}),
-            set('stop', {disabled: true}),
-            set('interval', {disabled: true}),
-            set('chat-notice', {children: ''}),
+            ifCurrent(
+                set('active', {data: false}),
+                set('send', {disabled: false}),
+                set('stop', {disabled: true}),
+                set('interval', {disabled: true}),
+                set('chat-notice', {children: ''}),
+                {kind: 'sendKept'},
+            ),
         ]);
     });
 }
@@ -246,14 +259,16 @@ test('an answer the app lost keeps the text shown, marked interrupted', () => {
     assert.deepEqual(later.filter((e) => e.ifOnPage).map((e) => e.id.part), ['block', 'status', 'notice']);
     assert.deepEqual(later.find((e) => e.kind === 'saveTurn').fields,
                      {status: 'interrupted', error: null, answer: 'Three orders were '}, 'the text not saved yet, kept');
-    assert.deepEqual(later.slice(-5).map((e) => e.id), ['active', 'send', 'stop', 'interval', 'chat-notice']);
+    assert.deepEqual(whileCurrent(lost).map((e) => e.id || e.kind),
+                     ['active', 'send', 'stop', 'interval', 'chat-notice', 'sendKept']);
 });
 
 test('a question that was not answered (its file failed to load) is put back in the input box', () => {
     const end = run(newAnswer(), [final(1, '', 'error', {resend: 'How many orders?'}), 10]);
-    assert.deepEqual(deferred(end).at(-1), set('chat-input', {value: 'How many orders?'}));
+    assert.deepEqual(whileCurrent(end).at(-1), set('chat-input', {value: 'How many orders?'}));
+    assert.equal(whileCurrent(end).some((e) => e.kind === 'sendKept'), false, 'that question, not a kept one');
     const answered = run(newAnswer(), [final(1, 'Four.', 'done'), 10]);
-    assert.equal(deferred(answered).some((e) => e.id === 'chat-input'), false);
+    assert.equal(whileCurrent(answered).some((e) => e.id === 'chat-input'), false);
 });
 
 test('the silent-model notice shows stall_ms after the last new text, once, and goes when text comes again', () => {
@@ -298,21 +313,22 @@ test('a question waiting for its file is never called stalled, and a notice the 
 test('the answer is polled fast (asking again as each reply returns) until there is something to show', () => {
     const empty = run(newAnswer(), [streaming(1, 0, '', {content: false, version: 3}), 100]);
     assert.deepEqual(deferred(empty)[0], {kind: 'pollAgain'}, 'asked again first, before anything else');
-    assert.equal(deferred(empty).some((e) => e.id === 'interval'), false, 'the interval stays fast');
+    assert.equal(whileCurrent(empty).some((e) => e.id === 'interval'), false, 'the interval stays fast');
 
     const noVersion = run(newAnswer(), [streaming(1, 0, '', {content: false, version: undefined}), 100]);
     assert.equal(deferred(noVersion).some((e) => e.kind === 'pollAgain'), false, 'a request not held: no rush');
 
     const text = run(empty.answer, [streaming(2, 0, 'Hi', {version: 4}), 200]);
     assert.equal(deferred(text).some((e) => e.kind === 'pollAgain'), false);
-    assert.deepEqual(deferred(text).filter((e) => e.id === 'interval'), [set('interval', {interval: 200})]);
+    assert.deepEqual(deferred(text).filter((e) => e.kind === 'ifCurrent'), [ifCurrent(set('interval', {interval: 200}))],
+                     'the interval is the current answer\'s');
     assert.equal(text.answer.interval, 200);
     const next = run(text.answer, [streaming(3, 2, '!', {version: 5}), 300]);
-    assert.equal(deferred(next).some((e) => e.id === 'interval'), false, 'set once');
+    assert.equal(whileCurrent(next).some((e) => e.id === 'interval'), false, 'set once');
 
     const slowModel = run(empty.answer, [streaming(2, 0, '', {content: false, version: 4}), 100 + 5000]);
     assert.equal(deferred(slowModel).some((e) => e.kind === 'pollAgain'), false, 'fast for fast_for_ms at most');
-    assert.deepEqual(deferred(slowModel).filter((e) => e.id === 'interval'), [set('interval', {interval: 200})]);
+    assert.deepEqual(whileCurrent(slowModel).filter((e) => e.id === 'interval'), [set('interval', {interval: 200})]);
 });
 
 // ------------------------------------------------------------------------------ requests in flight
@@ -355,6 +371,29 @@ test('the controls follow whether an answer streams', () => {
                      [set('send', {disabled: false}), set('stop', {disabled: true}), set('interval', {disabled: true})]);
 });
 
+// ------------------------------------------------------------------------------ a question sent while an answer streams
+test('a question the app refused while the answer streams is kept for that answer\'s end, or sent at once', () => {
+    const streamingNow = {session: SESSION, done: false};
+    const refused = logic.keptStep(null, {refused: SESSION}, streamingNow);
+    assert.deepEqual(refused, {kept: {session: SESSION}, send: false});
+    assert.deepEqual(logic.keptAtEnd(refused.kept, SESSION), {kept: null, send: true}, 'sent as that answer ends');
+    assert.deepEqual(logic.keptAtEnd(refused.kept, 'b'.repeat(32)), {kept: refused.kept, send: false},
+                     'kept for its own answer');
+    assert.deepEqual(logic.keptAtEnd(null, SESSION), {kept: null, send: false}, 'nothing kept: nothing sent');
+
+    assert.deepEqual(logic.keptStep(null, {refused: SESSION}, {session: SESSION, done: true}),
+                     {kept: null, send: true}, 'the page saw that answer end before the refusal came: sent at once');
+    assert.deepEqual(logic.keptStep(null, {refused: SESSION}, null), {kept: {session: SESSION}, send: false},
+                     'an answer the page no longer polls: kept for the end the next tick finds');
+
+    for (const active of [true, false]) {  // the app started an answer (this question) or ended one (Clear)
+        assert.deepEqual(logic.keptStep(refused.kept, {active, refused: SESSION}, streamingNow),
+                         {kept: null, send: false}, `active ${active}`);
+    }
+    assert.deepEqual(logic.keptStep(refused.kept, {}, streamingNow), {kept: refused.kept, send: false},
+                     'any other response leaves it kept');
+});
+
 // ------------------------------------------------------------------------------ loading a dataset
 test('a loading job shows its progress, publishes its data once while indexing, and stops when finished', () => {
     const job = logic.newIngest('j1');
@@ -389,6 +428,7 @@ function fakePage(config = CONFIG) {
     const page = {
         calls: [], timers: [], requests: [], layout,
         has(id, data) { layout.set(JSON.stringify(id), {props: data === undefined ? {} : {data}}); },
+        hasProps(id, props) { layout.set(JSON.stringify(id), {props}); },
         drop(id) { layout.delete(JSON.stringify(id)); },
         async settle() { for (let i = 0; i < 5; i += 1) { await new Promise((resolve) => setImmediate(resolve)); } },
         runTimers() {
@@ -493,3 +533,111 @@ test('in the page: a cleared conversation drops the answer, and a finished one s
     page.polling.answerTick(2, sendResponse().progress.data, true, CONFIG);
     assert.equal(page.requests.length, 2, 'a finished answer is not polled');
 });
+
+const OTHER = 'b'.repeat(32);
+
+// A page showing the answer SESSION streaming (its text part drawn), polled from the Send response, with a
+// request of the next tick in flight; the box holds a question, Send was clicked 3 times.
+async function streamingPage() {
+    const page = fakePage();
+    page.has('session', SESSION);
+    page.has('store', [{id: SESSION, question: 'Which?'}]);
+    page.has(part('text'));
+    page.hasProps('chat-input', {value: 'And the next one?'});
+    page.hasProps('send', {n_clicks: 3});
+    page.polling.onCallbackResponse(sendResponse(), HOOK_IDS);
+    page.requests[0].reply(streaming(1, 0, 'Hello', {version: 1}));
+    await page.settle();
+    page.runTimers();
+    page.polling.answerTick(1, sendResponse().progress.data, true, CONFIG);
+    assert.equal(page.requests.length, 2, 'the next poll is in flight');
+    page.calls.splice(0);
+    return page;
+}
+
+function refusal() {  // the Send response refusing a question while SESSION streams: it names that answer
+    return {session: {data: SESSION}, 'chat-notice': {children: 'Your question is sent as soon as ...'}};
+}
+
+test('in the page: a question refused while the answer streams is sent the moment that answer ends', async () => {
+    const page = await streamingPage();
+    page.polling.onCallbackResponse(refusal(), HOOK_IDS);
+    assert.deepEqual(page.runTimers(), [], 'kept, not sent');
+    assert.deepEqual(page.calls, []);
+
+    page.requests[1].reply(final(2, 'Hello.', 'done'));
+    await page.settle();
+    page.runTimers();
+    const ids = page.calls.map(([id]) => id);
+    assert.deepEqual(ids.slice(-6), ['active', 'send', 'stop', 'interval', 'chat-notice', 'send']);
+    assert.deepEqual(page.calls.at(-1), ['send', {n_clicks: 4}], 'sent as a click on Send, once the controls are back');
+});
+
+test('in the page: a refusal that comes after the page saw the answer end sends the question at once', async () => {
+    const page = await streamingPage();
+    page.requests[1].reply(final(2, 'Hello.', 'done'));
+    await page.settle();
+    page.runTimers();
+    page.calls.splice(0);
+    page.polling.onCallbackResponse(refusal(), HOOK_IDS);
+    assert.deepEqual(page.calls, [], 'not while Dash applies the response');
+    assert.deepEqual(page.runTimers(), [0]);
+    assert.deepEqual(page.calls, [['send', {n_clicks: 4}]]);
+});
+
+test('in the page: a kept question is not sent when the box was emptied, or once a new answer started', async () => {
+    const emptied = await streamingPage();
+    emptied.polling.onCallbackResponse(refusal(), HOOK_IDS);
+    emptied.hasProps('chat-input', {value: '  '});
+    emptied.requests[1].reply(final(2, 'Hello.', 'done'));
+    await emptied.settle();
+    emptied.runTimers();
+    assert.equal(emptied.calls.filter(([id, props]) => id === 'send' && 'n_clicks' in props).length, 0);
+
+    const cleared = await streamingPage();
+    cleared.polling.onCallbackResponse(refusal(), HOOK_IDS);
+    cleared.polling.onCallbackResponse({active: {data: false}, progress: {data: null}}, HOOK_IDS);  // Clear
+    cleared.requests[1].reply(final(2, 'Hello.', 'done'));
+    await cleared.settle();
+    cleared.runTimers();
+    assert.equal(cleared.calls.filter(([id, props]) => id === 'send' && 'n_clicks' in props).length, 0);
+});
+
+test('in the page: an answer the app ended before the page saw it is polled to its end when a new one starts, '
+     + 'and its end leaves the new answer\'s controls alone', async () => {
+    const page = await streamingPage();
+    page.has('session', OTHER);
+    page.has('store', [{id: SESSION, question: 'Which?'}, {id: OTHER, question: 'And the next one?'}]);
+    page.has(part('text', OTHER));
+    page.has(part('block'));
+    page.polling.onCallbackResponse(sendResponse({turn: 1, session: OTHER}), HOOK_IDS);
+    assert.deepEqual(page.calls.splice(0), [['send', {disabled: true}], ['stop', {disabled: false}],
+                                            ['interval', {disabled: false, interval: 50}]]);
+    assert.deepEqual(page.requests.map((r) => r.body.session), [SESSION, SESSION, OTHER],
+                     'the new answer polled at once; the request for the earlier one left in flight');
+
+    page.requests[1].reply(final(2, 'Hello.', 'done'));
+    await page.settle();
+    assert.deepEqual(page.calls.splice(0), [[part('text'), {children: 'Hello.'}]]);
+    page.runTimers();
+    const [block, save, ...rest] = page.calls.splice(0);
+    assert.deepEqual(block, [part('block'), {className: 'bubble assistant status-done', children: 'drawn'}]);
+    assert.deepEqual(save[1].data.operations.map((op) => op.location), [[0, 'status'], [0, 'error'], [0, 'answer']]);
+    assert.deepEqual(rest, [], 'no controls, no notice: they are the new answer\'s');
+
+    page.polling.answerTick(1, sendResponse({turn: 1, session: OTHER}).progress.data, true, CONFIG);
+    assert.deepEqual(page.requests.slice(3).map((r) => r.body.session), [], 'the earlier answer is no longer polled');
+});
+
+test('in the page: an earlier answer whose end has not come yet is polled again until it does', async () => {
+    const page = await streamingPage();
+    page.has('session', OTHER);
+    page.has(part('text', OTHER));
+    page.polling.onCallbackResponse(sendResponse({turn: 1, session: OTHER}), HOOK_IDS);
+    page.requests[1].reply(streaming(2, 5, '.', {version: 2}));
+    await page.settle();
+    assert.equal(page.requests.length, 4);
+    assert.deepEqual(page.requests[3].body, {seq: 3, session: SESSION, offset: 6, view: {label: 'streaming', cached: false},
+                                             version: 2, hold_ms: 1000}, 'asked again at once: the next reply ends it');
+});
+
