@@ -34,7 +34,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from app import create_app  # noqa: E402
 from bench.bench_tabs import CLIENT_PROCESSES, PIECES, ModelProcess, percentile, run_tabs  # noqa: E402
 from dashboard import ids  # noqa: E402
-from dashboard.callback_client import UPDATE_PATH, CallbackClient  # noqa: E402
+from tests.callback_client import UPDATE_PATH, CallbackClient  # noqa: E402
 from dashboard.polling import INGEST_POLL_PATH  # noqa: E402
 from rag.engine import RAGEngine  # noqa: E402
 from rag.settings import Settings, apply_overrides  # noqa: E402

@@ -40,7 +40,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from app import create_app  # noqa: E402
 from dashboard import ids  # noqa: E402
-from dashboard.callback_client import UPDATE_PATH, CallbackClient  # noqa: E402
+from tests.callback_client import UPDATE_PATH, CallbackClient  # noqa: E402
 from dashboard.data_flow import EXAMPLE_DATASET  # noqa: E402
 from dashboard.polling import ANSWER_POLL_PATH  # noqa: E402
 from rag.engine import RAGEngine  # noqa: E402

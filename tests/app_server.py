@@ -13,7 +13,7 @@ from typing import Any
 import requests
 from dash import Dash
 
-from dashboard.callback_client import UPDATE_PATH, CallbackClient
+from tests.callback_client import UPDATE_PATH, CallbackClient
 from tests.protocol_servers import free_port
 
 THREADS = 16

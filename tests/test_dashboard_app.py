@@ -13,7 +13,7 @@ import pytest
 
 from app import ASSETS_DIR, create_app
 from dashboard import ids
-from dashboard.callback_client import CallbackClient
+from tests.callback_client import CallbackClient
 from dashboard.data_flow import EXAMPLE_DATASET
 from dashboard.layout import RECORDS_PAGE_SIZE, STREAM_POLL_MS
 from dashboard.polling import ANSWER_POLL_PATH, INGEST_POLL_PATH

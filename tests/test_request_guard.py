@@ -11,7 +11,7 @@ import pytest
 
 from app import create_app
 from dashboard import ids
-from dashboard.callback_client import UPDATE_PATH, CallbackClient
+from tests.callback_client import UPDATE_PATH, CallbackClient
 from dashboard.polling import ANSWER_POLL_PATH, INGEST_POLL_PATH, parse_ingest_request, parse_stream_request
 from dashboard.request_guard import (
     HostPolicy,

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from dashboard import ids
-from dashboard.callback_client import CallbackClient
+from tests.callback_client import CallbackClient
 from rag.dataset_store import DatasetStore, StoredDataset, is_dataset_id, store_key
 from rag.profile import profile_dataset
 from rag.records import Dataset, Record

@@ -16,7 +16,7 @@ import requests
 
 from app import create_app
 from dashboard import ids
-from dashboard.callback_client import UPDATE_PATH, CallbackClient, CallbackResponse
+from tests.callback_client import UPDATE_PATH, CallbackClient, CallbackResponse
 from dashboard.data_flow import NOT_FOUND_MESSAGE
 from dashboard.polling import ANSWER_POLL_PATH, INGEST_POLL_PATH
 from dashboard.visitors import BROWSER_COOKIE

@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from dashboard import ids, ingest_jobs
-from dashboard.callback_client import UPDATE_PATH, CallbackClient
+from tests.callback_client import UPDATE_PATH, CallbackClient
 from dashboard.ingest_jobs import FAILED, RUNNING, IngestJobRegistry, RedisJobMirror
 from dashboard.polling import ANSWER_POLL_PATH, INGEST_POLL_PATH
 from rag.redis_buffer import RedisLoadBoard, RedisStreamBuffer

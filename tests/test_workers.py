@@ -16,7 +16,7 @@ import pytest
 
 from app import WORKERS_NEED_REDIS, create_app
 from dashboard import ids
-from dashboard.callback_client import UPDATE_PATH, CallbackClient
+from tests.callback_client import UPDATE_PATH, CallbackClient
 from dashboard.polling import ANSWER_POLL_PATH, INGEST_POLL_PATH
 from rag.engine import ORPHANED_MESSAGE, RAGEngine
 from rag.settings import Settings, apply_overrides
