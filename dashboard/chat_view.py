@@ -227,12 +227,33 @@ def finished_parts(turn: Mapping[str, Any]) -> list[Component]:
         dataset = meta.get("dataset_hash")  # the buttons of the computed block name the dataset it was computed over
         parts.append(render_computed(turn.get("computed"), dataset=dataset if isinstance(dataset, str) else None))
     parts.append(render_checked_text(str(turn.get("answer") or ""), meta))
+    rephrasings = render_rephrasings(meta)
+    if rephrasings is not None:
+        parts.append(rephrasings)
     if turn.get("error"):
         parts.append(render_error(str(turn["error"])))
     footer = footer_html(turn.get("sources") or [], turn.get("metrics") or {}, meta, final=status != INTERRUPTED)
     if footer:  # an interrupted answer has no timings
         parts.append(static_block(footer, FOOTER_CLASS))
     return parts
+
+
+def render_rephrasings(meta: Mapping[str, Any]) -> dcc.Markdown | None:
+    """The questions a refused analytic question offers instead (``meta["refusal"]``), each a button that asks it
+    (``assets/sources.js`` puts it in the input box and sends it); None when there are none."""
+    refusal = meta.get("refusal")
+    questions = refusal.get("rephrasings") if isinstance(refusal, Mapping) else None
+    if not isinstance(questions, list):
+        return None
+    buttons = [
+        Markup('<button type="button" class="rephrasing link-button" data-question="{}">{}</button>').format(q, q)
+        for q in questions
+        if isinstance(q, str) and q.strip()
+    ]
+    if not buttons:
+        return None
+    return static_block(Markup('<div class="rephrasings"><span class="muted">Ask instead:</span> {}</div>').format(
+        join(buttons)), "answer-rephrasings")
 
 
 def part_props(component: Component) -> dict[str, Any]:

@@ -141,3 +141,28 @@ def test_a_tampered_spec_is_refused_with_a_message(dashboard, context, openai_se
     page.wait_for_selector("#data-message .notice.error", timeout=20_000)
     assert "does not fit the dataset shown" in page.inner_text("#data-message")
     assert page.locator(CHIP).is_hidden() and displayed_rows(page) == 240
+
+
+def test_a_refused_question_offers_rephrasings_and_one_click_asks_it(dashboard, context, openai_server):
+    url, engine = dashboard
+    engine.configure_llm(**llm_settings(openai_server.base_url))
+    openai_server.reply = ChatReply(pieces=["Most orders were paid by card."], delay=0.02)
+    page = open_page(context, url)
+    page.wait_for_selector("#dataset-summary:has-text('orders.json')", timeout=LOAD_TIMEOUT_MS)
+    asked_model = len(openai_server.chat_requests)
+
+    ask(page, "What is the average salary of the customers?")
+    wait_answer_finished(page, timeout=60_000)
+    refused = stored_turns(page)[0]
+    assert refused["answer"].startswith("I could not compute this over all records") and not refused.get("computed")
+    answered = [r for r in openai_server.chat_requests[asked_model:] if "response_format" not in r.body]
+    assert not answered, "no model is asked to word a number (only the LLM planner, for a spec, which failed)"
+    offered = page.locator(".turn .rephrasing")
+    questions = refused["meta"]["refusal"]["rephrasings"]
+    assert 2 <= offered.count() <= 3 and [offered.nth(i).inner_text() for i in range(offered.count())] == questions
+
+    offered.first.click()
+    wait_answer_finished(page, turns=2, timeout=60_000)
+    second = stored_turns(page)[1]
+    assert second["question"] == questions[0] and second.get("computed"), "the rephrasing is asked and computed"
+    assert page.input_value("#chat-input") == ""

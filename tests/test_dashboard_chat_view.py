@@ -369,3 +369,15 @@ def _wait_final(engine: RAGEngine, session_id: str, timeout: float = 10.0):
             return snapshot
         time.sleep(0.01)
     raise AssertionError(f"{session_id} did not finish")
+
+
+def test_a_refused_answer_offers_its_rephrasings_as_buttons_escaped() -> None:
+    from dashboard.chat_view import finished_parts
+
+    meta = {"refusal": {"not_understood": "'salary' (no field holds it)",
+                        "rephrasings": ["average total by segment", 'count of "x" <script>']}}
+    turn = {"status": "done", "answer": "I could not compute this over all records.", "meta": meta}
+    html = "".join(str(part.children) for part in finished_parts(turn))
+    assert 'data-question="average total by segment"' in html and html.count('class="rephrasing link-button"') == 2
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert not any("rephrasing" in str(part.children) for part in finished_parts({**turn, "meta": {}}))

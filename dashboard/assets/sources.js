@@ -1,6 +1,7 @@
 // Buttons of answers drawn as static HTML (dashboard/static_html.py), which are no Dash components: a click
 // anywhere on the page that lands on one is handed to the app through a store.
 //  * "Show in data table" of a source: its record id, through the source-request store (ids.SOURCE_REQUEST);
+//  * a rephrasing offered by a refused question: it is put in the input box and sent (the Send button's click);
 //  * "Show these N records" / "Open as chart" of a computed answer: its action, spec and dataset, through the
 //    spec-request store (ids.SPEC_REQUEST); the server validates the spec again (dashboard/spec_filter.py).
 // The records grid keeps only the rows of the selection the server sends (ids.RECORDS_SELECTION) with an AG Grid
@@ -11,6 +12,8 @@
     const SOURCE_STORE = 'source-request';
     const SPEC_STORE = 'spec-request';
     const GRID = 'records-table';
+    const CHAT_INPUT = 'chat-input';
+    const SEND_BUTTON = 'send-button';
     let selected = null;  // the record ids the grid keeps (a Set), or null: every row
 
     document.addEventListener('click', function (event) {
@@ -21,6 +24,13 @@
         const source = target.closest('.source-show[data-record]');
         if (source) {
             window.dash_clientside.set_props(SOURCE_STORE, {data: {record: source.getAttribute('data-record'), at: Date.now()}});
+            return;
+        }
+        const rephrasing = target.closest('button.rephrasing[data-question]');
+        if (rephrasing) {  // a question the planner reads, offered by a refusal: ask it as if typed and sent
+            window.dash_clientside.set_props(CHAT_INPUT, {value: rephrasing.getAttribute('data-question')});
+            const send = document.getElementById(SEND_BUTTON);
+            if (send) { send.click(); }
             return;
         }
         const action = target.closest('button[data-action][data-spec]');
