@@ -109,12 +109,16 @@ def dataset_path(name: str) -> Path:
 
 @cache
 def load_records(name: str) -> tuple[Record, ...]:
-    """The raw records of a dataset, parsed with ``json`` only."""
-    source = DATASETS[name]
-    data = json.loads(dataset_path(name).read_bytes())
+    """The raw records of a dataset of the set, parsed with ``json`` only."""
+    return read_records(DATASETS[name])
+
+
+def read_records(source: DatasetSource) -> tuple[Record, ...]:
+    """The raw records of ``source``'s file, parsed with ``json`` only."""
+    data = json.loads(source.locate().read_bytes())
     records = data[source.key] if source.key else data
     if not isinstance(records, list) or not records:
-        raise ValueError(f"{name}: expected a non-empty list of records")
+        raise ValueError(f"{source.name}: expected a non-empty list of records")
     return tuple(records)
 
 

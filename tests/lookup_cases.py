@@ -27,7 +27,6 @@ and the other values of the same field the data holds (what a wrong answer would
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import unicodedata
@@ -38,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from tests import datasets
-from tests.analytics_cases import DatasetSource, vega_csv_as_json
+from tests.analytics_cases import DatasetSource, read_records, vega_csv_as_json
 
 Record = Mapping[str, Any]
 Rows = Sequence[Record]
@@ -80,13 +79,8 @@ def dataset_path(name: str) -> Path:
 
 @cache
 def load_records(name: str) -> tuple[Record, ...]:
-    """The raw records of a dataset, parsed with ``json`` only."""
-    source = DATASETS[name]
-    data = json.loads(dataset_path(name).read_bytes())
-    records = data[source.key] if source.key else data
-    if not isinstance(records, list) or not records:
-        raise ValueError(f"{name}: expected a non-empty list of records")
-    return tuple(records)
+    """The raw records of a dataset of the set, parsed with ``json`` only."""
+    return read_records(DATASETS[name])
 
 
 # --- truths --------------------------------------------------------------------------------------
