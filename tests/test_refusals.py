@@ -115,11 +115,19 @@ def test_a_refusal_keeps_what_was_read_in_its_rephrasings() -> None:
 @pytest.mark.parametrize(
     "question",
     ["Tell me about the chevrolet chevelle malibu", "What is the horsepower of the tesla model s?",
-     "Compare the ford pinto with the toyota corolla", "Describe the toyota corolla"],
+     "Compare the ford pinto with the toyota corolla", "Describe the toyota corolla",
+     "Write a long report about every car in the data, one paragraph per car"],
 )
 def test_lookups_and_open_questions_are_not_refused(question: str) -> None:
     outcome = analytics_of("cars").compute(question)
     assert outcome.computed is None and outcome.refusal is None and analytic_intent(question) is None
+
+
+def test_a_request_for_prose_laid_out_per_group_is_not_refused_but_a_computation_in_one_is() -> None:
+    assert analytic_intent("Write a report, one paragraph per origin") is None
+    assert analytic_intent("Describe the average horsepower per origin") == "average"
+    assert analytic_intent("Write the number of cars per origin") == "number of"
+    assert analytic_intent("cars per origin") == "per"
 
 
 # --- sentences that name the records by what they are --------------------------------------------------------

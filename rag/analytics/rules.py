@@ -2232,18 +2232,26 @@ def analytic_intent(question: str) -> str | None:
     "per", "hottest"), or None for a lookup or an open question. Such a question is never answered by a model
     from a few retrieved records: computed over all of them, or refused with rephrasings."""
     words = [token.lower for token in tokenize(question)]
+    found: list[str] = []
     for i, word in enumerate(words):
         pair = tuple(words[i : i + 2])
         if pair in (("how", "many"), ("number", "of"), ("how", "often"), ("for", "each"), ("in", "each"),
                     ("on", "average"), ("how", "much")):
             if pair == ("how", "much") and not ({"total", "altogether", "combined", "overall"} & set(words)):
                 continue  # "how much does the ford pinto weigh": a lookup
-            return " ".join(pair)
-        if word in INTENT_WORDS:
-            return word
-        if len(word) > 5 and word.endswith("est") and concepts(word):
-            return word  # "hottest", "windiest"
-    return None
+            found.append(" ".join(pair))
+        elif word in INTENT_WORDS:
+            found.append(word)
+        elif len(word) > 5 and word.endswith("est") and concepts(word):
+            found.append(word)  # "hottest", "windiest"
+    if found and words and words[0] in OPEN_REQUEST_WORDS and set(found) <= GROUPING_CUES:
+        return None  # "write a report, one paragraph per order": how to write it, not a group to compute
+    return found[0] if found else None
+
+
+OPEN_REQUEST_WORDS = frozenset({"write", "describe", "tell", "explain", "summarize", "summarise", "draft", "compose"})
+"""First words of a request for prose: a "per" or "for each" in it says how to lay the text out."""
+GROUPING_CUES = frozenset({"per", "for each", "in each"})
 
 
 # ----------------------------------------------------------------------------------------- helpers
