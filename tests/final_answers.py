@@ -7,9 +7,9 @@ Shared by ``tests/test_analytics_accuracy.py`` (the floor) and ``bench/bench_ana
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from rag.engine import Answer, RAGEngine
 from rag.settings import Settings, apply_overrides
@@ -18,6 +18,7 @@ from tests.analytics_cases import Case, dataset_path
 from tests.analytics_grading import Grade, grade_final
 
 FINAL_ANSWER_TIMEOUT = 300.0
+Batched = TypeVar("Batched")
 
 
 @dataclass(frozen=True)
@@ -68,3 +69,14 @@ def answer_cases(
             if on_answer is not None:
                 on_answer(result)
     return results
+
+
+def batches(cases: Iterable[Batched], size: int) -> Iterator[tuple[str, tuple[Batched, ...]]]:
+    """The cases (anything with a ``dataset``) of each dataset in runs of at most ``size``, named
+    ``<dataset>-<n>``: one test each, so that no test asks the embedded model for minutes."""
+    by_dataset: dict[str, list[Batched]] = {}
+    for case in cases:
+        by_dataset.setdefault(case.dataset, []).append(case)  # type: ignore[attr-defined]
+    for dataset, group in by_dataset.items():
+        for start in range(0, len(group), size):
+            yield f"{dataset}-{start // size + 1}", tuple(group[start : start + size])

@@ -12,13 +12,11 @@ has run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.analytics_cases import CASES, Case
+from tests.analytics_cases import CASES
 from tests.analytics_grading import accuracy_by_type
-from tests.final_answers import FinalAnswer, answer_cases, embedded_settings
+from tests.final_answers import FinalAnswer, answer_cases, batches, embedded_settings
 
 FLOOR = 0.90
 BATCH = 12
@@ -27,17 +25,7 @@ BATCH_TIMEOUT = 300
 """Seconds one batch may take: about 30-40 s on an idle machine, several times that when the cores are shared."""
 
 
-def batches(cases: tuple[Case, ...], size: int = BATCH) -> Iterator[tuple[str, tuple[Case, ...]]]:
-    """The cases of each dataset in runs of at most ``size``, named ``<dataset>-<n>``."""
-    by_dataset: dict[str, list[Case]] = {}
-    for case in cases:
-        by_dataset.setdefault(case.dataset, []).append(case)
-    for dataset, group in by_dataset.items():
-        for start in range(0, len(group), size):
-            yield f"{dataset}-{start // size + 1}", tuple(group[start : start + size])
-
-
-BATCHES = dict(batches(CASES))
+BATCHES = dict(batches(CASES, BATCH))
 _results: dict[str, list[FinalAnswer]] = {}
 
 

@@ -21,12 +21,12 @@ it cannot find, but not a number that another record holds when the question nam
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from bench.bench_lookups import answer_items
+from tests.final_answers import batches
 from tests.lookup_cases import CASES, RIGHT, WRONG, LookupCase, LookupGrade, dataset_path, grade_lookup, marked_spans_of
 
 RIGHT_GOAL = 0.90
@@ -42,17 +42,7 @@ BATCH = 5
 BATCH_TIMEOUT = 120
 
 
-def batches(cases: tuple[LookupCase, ...], size: int = BATCH) -> Iterator[tuple[str, tuple[LookupCase, ...]]]:
-    """The cases of each file in runs of at most ``size``, named ``<dataset>-<n>``."""
-    by_dataset: dict[str, list[LookupCase]] = {}
-    for case in cases:
-        by_dataset.setdefault(case.dataset, []).append(case)
-    for dataset, group in by_dataset.items():
-        for start in range(0, len(group), size):
-            yield f"{dataset}-{start // size + 1}", tuple(group[start : start + size])
-
-
-BATCHES = dict(batches(CASES))
+BATCHES = dict(batches(CASES, BATCH))
 _grades: dict[str, list[tuple[LookupCase, LookupGrade, str]]] = {}
 
 
