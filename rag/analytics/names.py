@@ -49,6 +49,7 @@ SHOWN_OTHERS = 3
 """Other close values named in the read line."""
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_PARENTHESES = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 
 
 def name_key(text: str) -> str:
@@ -135,6 +136,13 @@ class NameIndex:
                 elif (path, value) not in pairs:
                     pairs.append((path, value))
             self._fields[path] = distinct
+        aliases: dict[str, list[tuple[str, str]]] = {}
+        for pairs in by_key.values():  # "Hangul (Hangŭl, Hangeul)" is also "Hangul", unless another value is
+            for path, value in pairs:
+                alias = name_key(_PARENTHESES.sub(" ", value))
+                if alias and alias not in by_key and (path, value) not in aliases.setdefault(alias, []):
+                    aliases[alias].append((path, value))
+        by_key.update(aliases)
         self._by_key = by_key
         by_word: dict[str, set[str]] = {}
         most = 0
@@ -178,6 +186,10 @@ class NameIndex:
         key = name_key(text)
         pairs = self._by_key.get(key)
         return NameMatch(key, tuple(pairs)) if pairs else None
+
+    def knows_word(self, word: str) -> bool:
+        """Whether ``word`` (lower case) is a word of some indexed value."""
+        return name_key(word) in self._by_word
 
     def containing(self, text: str, *, field: str | None = None, limit: int = SHOWN_OTHERS) -> list[NameMatch]:
         """Other values (of ``field``, when given) holding every word of ``text`` ("ford pinto" -> "ford pinto

@@ -74,10 +74,17 @@ class Layout:
     label: ColumnInfo | None
     shown: tuple[ColumnInfo, ...]
     """The fields shown, then the sort field when it is not one of them."""
+    surname: ColumnInfo | None = None
+    """The field completing the label into a person's name (``last_name`` beside ``first_name``), right after it."""
+
+    @property
+    def naming(self) -> list[ColumnInfo]:
+        """The columns that name a record, in order: the label and its surname."""
+        return [column for column in (self.label, self.surname) if column is not None]
 
     @property
     def columns(self) -> list[str]:
-        return [RECORD_ID] + ([self.label.path] if self.label is not None else []) + [c.path for c in self.shown]
+        return [RECORD_ID] + [c.path for c in self.naming] + [c.path for c in self.shown]
 
     def position(self, path: str) -> int:
         """Where ``path``'s values stand in a row."""
@@ -89,7 +96,32 @@ def layout(spec: QuerySpec, schema: TableSchema) -> Layout:
     paths = [path for path in spec.fields if label is None or path != label.path]
     if spec.field is not None and spec.field not in paths and (label is None or spec.field != label.path):
         paths.append(spec.field)
-    return Layout(label, tuple(schema.columns[path] for path in paths))
+    surname = surname_column(schema, label)
+    if surname is not None and surname.path in paths:
+        surname = None
+    return Layout(label, tuple(schema.columns[path] for path in paths), surname)
+
+
+_FIRST_WORDS = {"first": ("last", "family", "sur"), "given": ("family", "last", "sur"), "fore": ("sur", "last")}
+
+
+def surname_column(schema: TableSchema, label: ColumnInfo | None) -> ColumnInfo | None:
+    """The field holding the rest of a person's name when the label holds the first name only (``first_name``
+    -> ``last_name``, ``given_name`` -> ``family_name``, ``firstname`` -> ``surname``)."""
+    if label is None or label.table != RECORDS_TABLE or label.type != "text":
+        return None
+    leaf = label.path.lower()
+    for first, lasts in _FIRST_WORDS.items():
+        if first not in leaf:
+            continue
+        for last in lasts:
+            for candidate in (leaf.replace(first, last, 1), leaf.replace(first + "_", last, 1),
+                              leaf.replace(first + "name", "surname", 1)):
+                column = next((c for c in schema.columns.values() if c.path.lower() == candidate
+                               and c.table == RECORDS_TABLE and c.type == "text"), None)
+                if column is not None and column.path != label.path:
+                    return column
+    return None
 
 
 # --- SQL -----------------------------------------------------------------------------------------------
@@ -105,7 +137,7 @@ def build_sql(spec: QuerySpec, schema: TableSchema) -> Any:
     names = [quote_identifier(name) for name in columns]
     record_id = quote_identifier(RECORD_ID)
     text = _Text().add(f"SELECT {scope.row_id()} AS {names[0]}")
-    for column, name in zip(([shape.label] if shape.label is not None else []) + list(shape.shown), names[1:]):
+    for column, name in zip(shape.naming + list(shape.shown), names[1:]):
         if column.table == RECORDS_TABLE:
             text.add(f", {scope.ref(column)} AS {name}")
             continue
@@ -146,13 +178,14 @@ def sentence(spec: QuerySpec, result: Any, schema: TableSchema, noun: str = "rec
     rows = result.rows
     total = max(int(result.matched_rows or 0), len(rows))
     plural, singular = nouns(noun)
-    phrases = _Phrases(spec, shape.label)
+    named = bool(schema.label_field) and shape.label is not None and shape.label.path == schema.label_field
+    phrases = _Phrases(spec, shape.label if named else None)  # a date standing in for a name names nothing
     asked = asked_fields(spec, schema)
     if total == 0 or not rows:
         return f"No {plural} {phrases.have(plural=True)}." if spec.filters else f"There are no {plural}."
     if not asked:
         return _listing(spec, shape, rows, total, plural, singular, phrases)
-    return _lookup(asked, shape, rows, total, plural, singular, phrases)
+    return _lookup(asked, shape, rows, total, plural, singular, phrases, named=named or not spec.filters)
 
 
 def headline(spec: QuerySpec, result: Any, schema: TableSchema) -> Any:
@@ -165,7 +198,7 @@ def headline(spec: QuerySpec, result: Any, schema: TableSchema) -> Any:
         if len(values) == 1:
             return rows[0][shape.position(asked[0])]
     if len(rows) == 1 and not asked and shape.label is not None:
-        return rows[0][1]
+        return _record_name(rows[0], shape)
     return max(int(result.matched_rows or 0), len(rows))
 
 
@@ -180,7 +213,8 @@ def _listing(spec: QuerySpec, shape: Layout, rows: list[list[Any]], total: int, 
     distinct = list(counts)  # in the rows' order; a name shared by several records is named once, with its count
     if len(distinct) == 1 and phrases.names(distinct[0]) and len(rows) == total:
         return f"{total:,} {plural} {phrases.have(plural=True)}."  # "6 cars are named ford pinto."
-    listed = ", ".join(f"{name} ({counts[name]})" if counts[name] > 1 else name for name in distinct[:LISTED])
+    separator = "; " if any("," in name for name in distinct[:LISTED]) else ", "  # "Creoles and pidgins, French-based"
+    listed = separator.join(f"{name} ({counts[name]})" if counts[name] > 1 else name for name in distinct[:LISTED])
     covered = sum(counts[name] for name in distinct[:LISTED])
     if spec.limit is not None and len(rows) < total:
         where = f" {phrases.with_()}" if spec.filters else ""
@@ -193,10 +227,12 @@ def _listing(spec: QuerySpec, shape: Layout, rows: list[list[Any]], total: int, 
 
 
 def _lookup(asked: list[str], shape: Layout, rows: list[list[Any]], total: int, plural: str, singular: str,
-            phrases: "_Phrases") -> str:
+            phrases: "_Phrases", *, named: bool = True) -> str:
+    """``named``: the label names the records (a date standing in for a name does not: the filters say which)."""
     positions = [shape.position(path) for path in asked]
     if len(rows) == 1:
-        who = _record_name(rows[0], shape) if shape.label is not None else f"the {singular} {phrases.with_()}".rstrip()
+        who = _record_name(rows[0], shape) if shape.label is not None and named \
+            else f"the {singular} {phrases.with_()}".rstrip()
         first, *others = [(path, _value_text(path, rows[0][at])) for path, at in zip(asked, positions)]
         text = f"The {first[0]} of {who} is {first[1]}"
         return text + "".join(f"; its {path} is {value}" for path, value in others) + "."
@@ -271,6 +307,10 @@ _TEXT_VERBS = {
 def nouns(noun: str) -> tuple[str, str]:
     """(plural, singular) of what the records are called ("countries" -> "country")."""
     word = (noun or "records").strip()
+    if " " in word:  # "language families", "former country": the last word says it
+        head, _, last = word.rpartition(" ")
+        plural, singular = nouns(last)
+        return f"{head} {plural}", f"{head} {singular}"
     singular = stem(word)
     if singular == word.lower():  # written in the singular ("which country")
         return plural_of(word), word
@@ -289,7 +329,10 @@ def plural_of(word: str) -> str:
 def _record_name(row: list[Any], shape: Layout) -> str:
     if shape.label is None or len(row) < 2 or row[1] is None:
         return str(row[0])
-    return format_key(row[1]) if shape.label.type != "number" else str(row[1])
+    name = format_key(row[1]) if shape.label.type != "number" else str(row[1])
+    if shape.surname is not None and len(row) > 2 and row[2] not in (None, ""):
+        name = f"{name} {format_key(row[2])}"
+    return name
 
 
 def _value_text(path: str, value: Any) -> str:

@@ -243,7 +243,8 @@ QUESTION_FILLERS = frozenset(
     "records record entries entry items data dataset table values value number count total amount is are "
     "have has had got get made make come comes came sold listed appear appears contain contains containing "
     "include includes including whose whom where when also both only just ever than one ones "
-    "same single given use used using make made being so such it its them they those these".split()
+    "same single given use used using make made being so such it its them they those these "
+    "win won earn earned score scored receive received gain gained".split()
 )
 """Words a question may hold without naming a field or a value."""
 OPEN_QUESTIONS = frozenset({"why", "describe", "tell", "explain", "compare", "summarize", "summarise", "summary",
@@ -255,6 +256,18 @@ POLITE_OPENINGS = frozenset({"please", "can", "could", "would", "you", "kindly",
 """Words before the question proper ("can you list…", "please show…")."""
 LISTING_VERBS = frozenset({"list", "show", "name", "give", "find", "display", "get", "enumerate", "return"})
 """Verbs that open a listing ("list the languages of type E"); "which"/"what" + a noun open one as well."""
+CODE_WORDS = frozenset({"code", "codes", "abbreviation", "abbreviations", "abbrev", "symbol", "identifier"})
+"""Words that ask for a record's code ("what is the code of …") when the data has one field of codes."""
+VERB_ROOTS: dict[str, str] = {
+    "won": "win", "wins": "win", "winning": "win", "withdrawn": "withdraw", "withdrew": "withdraw",
+    "withdraws": "withdraw", "died": "death", "dies": "death", "die": "death", "dead": "death", "killed": "death",
+    "born": "birth", "founded": "found", "released": "release", "published": "publish", "elected": "elect",
+    "discovered": "discover", "built": "build", "opened": "open", "closed": "close", "created": "creat",
+    "introduced": "introduc", "retired": "retire", "ended": "end", "started": "start", "joined": "join",
+    "recorded": "record", "written": "writ", "wrote": "writ", "directed": "direct", "produced": "produc",
+}
+"""Verbs of a lookup that name a field by their root ("who won" -> winner, "when was X withdrawn" ->
+withdrawal_date, "when did X die" -> death_date): the root starts a word of the field's name."""
 HOW_ADJECTIVES: dict[str, tuple[str, ...]] = {
     "heavy": ("weight", "mass"), "tall": ("height",), "high": ("height", "elevation", "altitude"),
     "long": ("length", "duration"), "old": ("age", "year", "born", "founded"), "big": ("size", "area"),
@@ -407,14 +420,80 @@ class RulesPlanner:
                                                   words=tuple(words)))
         return outcome
 
-    def _read_words(self, tokens: list[Token], question: str, notes: list[str]) -> PlanOutcome:
+    def _read_words(self, tokens: list[Token], question: str, notes: list[str], *,
+                    name_read: bool = False) -> PlanOutcome:
         """The outcome of reading ``tokens`` (stray words left out), every word accounted for."""
         state = _State(tokens=tokens, question=question)
         cues = _find_cues([t.lower for t in tokens])
         superlative = self._superlative(state, cues)
         outcome, state, superlative = self._read(state, question, cues, superlative)
         state.question = question
-        return self._account(outcome, state, cues, superlative, notes)
+        outcome = self._account(outcome, state, cues, superlative, notes)
+        if outcome.status == "unfilled" and outcome.unread and not name_read:
+            named = self._read_named_record(tokens, question, outcome, notes)
+            if named is not None:
+                return named
+        return outcome
+
+    def _read_named_record(self, tokens: list[Token], question: str, outcome: PlanOutcome,
+                           notes: list[str]) -> PlanOutcome | None:
+        """A measure asked of named records ("How many votes did Coderre get in Mile-End?", "the average mpg of
+        the ford pinto"): the words left unread are one record's name (as written, or a close writing of one
+        name, never one of several), read as a filter on the records' name; the rest of the question must then
+        read completely. None when they are not."""
+        unread = set(outcome.unread)
+        at = [k for k, token in enumerate(tokens) if token.text in unread]
+        if not at:
+            return None
+        begin, end = min(at), max(at) + 1
+        joined = lambda left, right: question[tokens[left].end : tokens[right].start] in ("-", "'", "’", ".", "")
+        while begin > 0 and joined(begin - 1, begin):  # "Mile-End", "Côte-de-Liesse": one name, whatever it holds
+            begin -= 1
+        while end < len(tokens) and joined(end - 1, end):
+            end += 1
+        if any(tokens[k].lower in FUNCTION_WORDS and tokens[k].text not in unread for k in range(begin, end)) \
+                and end - begin > 4:
+            return None
+        before = tokens[begin - 1].lower if begin > 0 else ""
+        index = self._name_index()
+        label_words = set(field_words(index.label or ""))
+        if before not in ("of", "in", "for", "at", "did", "does", "do", "has", "had", "is", "was", "the", "by") \
+                and stem(before) not in label_words:
+            return None  # a name stands after "of", "in", "for", its field's name, …, not anywhere in a sentence
+        written = question[tokens[begin].start : tokens[end - 1].end]
+        if written.lower().endswith(("'s", "’s")):  # "China's bronze"
+            written = written[:-2]
+        match = index.exact(written)
+        others: tuple[str, ...] = ()
+        if match is None:
+            found = index.close(written)
+            if not found or (len(found) > 1 and found[1].rank() == found[0].rank()):
+                return None
+            match = found[0]
+            others = tuple(m.shown for m in found[1:] if m.values[0][0] == match.values[0][0])
+        if match.values[0][0] != index.label:
+            return None  # a value of another field is read as such by the planner, not taken as a name
+        read = _NameRead(begin, end, written, match, others=others)
+        keep = [token for k, token in enumerate(tokens) if not begin <= k < end]
+        while begin > 0 and keep and begin - 1 < len(keep) and (  # "the district Jeanne-Mance": the field is the name's
+                keep[begin - 1].lower in ("of", "in", "for", "at", "the", "by") or keep[begin - 1].stem in label_words):
+            if keep[begin - 1].lower in ("did", "does", "do", "has", "had", "is", "was"):
+                break
+            keep.pop(begin - 1)
+            begin -= 1
+        retried = self._read_words(keep, question, list(notes), name_read=True)
+        if retried.status != PLANNED or retried.plan is None or retried.plan.spec.aggregation == RECORDS:
+            return None
+        spec = retried.plan.spec
+        if any(item.field == read.column for item in spec.filters) or (
+                spec.group_by is not None and spec.group_by.field == read.column):
+            return None
+        spec = replace(spec, filters=tuple(spec.filters) + (read.filter(),))
+        if spec.aggregation == "sum" and read.filter().op == "=" and spec.field is not None:
+            spec = QuerySpec(aggregation=RECORDS, filters=spec.filters, fields=(spec.field,))  # one record's value
+        words = tuple(retried.plan.words) + tuple((tokens[k].text, "value") for k in range(read.start, read.end))
+        return PlanOutcome.planned(replace(retried.plan, spec=spec, words=words,
+                                           assumptions=tuple(retried.plan.assumptions) + (read.note(index),)))
 
     def _read(self, state: _State, question: str, cues: "_Cues",
               superlative: "_Superlative | None") -> tuple[PlanOutcome, _State, "_Superlative | None"]:
@@ -828,6 +907,10 @@ class RulesPlanner:
         listing = listing_verb or noun is not None
         if not asked and not listing:
             return PlanOutcome.not_analytic()
+        if asked or listing:  # "what neighborhood did X die in", "which people died in Koreatown": the predicate
+            for k, word in enumerate(words):
+                if k not in state.used and word in VERB_ROOTS and not any(m.start <= k < m.end for m in mentions):
+                    state.mark(k, k + 1)
         runs = self._unexplained_runs(state, mentions, reads)
         for run in runs:
             read = self._close_name(state, question, run, index)
@@ -955,6 +1038,24 @@ class RulesPlanner:
             state.mark(mention.start, end)
             if mention.via:
                 state.assumptions.append(mention.via)
+        if not asked:  # "the code of the Dravidian languages": the one field holding codes
+            for k, word in enumerate(words):
+                if k in state.used or word not in CODE_WORDS:
+                    continue
+                column = self._code_field()
+                if column is not None:
+                    asked.append(column.path)
+                    state.mark(k, k + 1)
+                    state.assumptions.append(f"'{state.tokens[k].text}' read as {column.path}")
+                break
+        if not asked and words[start] in ("who", "when", "where", "what", "which"):
+            for k in range(start + 1, len(words)):  # "who won …", "when was Dahomey withdrawn"
+                column = None if k in state.used else self._verb_field(words[k])
+                if column is not None:
+                    asked.append(column.path)
+                    state.mark(k, k + 1)
+                    state.assumptions.append(f"'{state.tokens[k].text}' read as {column.path}")
+                    break
         if words[start:start + 1] == ["how"] and start + 1 < len(words) and start + 1 not in state.used:
             hints = HOW_ADJECTIVES.get(words[start + 1])
             column = self._hinted_field(hints, ("number", "date", "timestamp", "text")) if hints else None
@@ -975,12 +1076,22 @@ class RulesPlanner:
                                    or (k in state.used and any(m.is_value and m.start <= k < m.end for m in mentions))
                                    or (k in state.used and state.limit is not None and words[k].isdigit())):
             k += 1
+        if k < len(words) and k not in state.used and stem(words[k]) in _GENERIC_NOUNS:
+            state.mark(k, k + 1)  # "which record has the code YUCS": the records, whatever the file calls them
+            return "records"
         if k >= len(words) or k in state.used or not words[k].isalpha() or words[k] in QUESTION_FILLERS | FUNCTION_WORDS:
             return None
         if any(m.start <= k < m.end and not (m.via and not m.is_value and m.score <= 0.7) for m in mentions):
             return None  # a field ("which name …"), not the records ("which stations": not a short "state")
-        state.mark(k, k + 1)
-        return words[k]
+        end = k + 1  # "which former countries", "which language family": the noun is the phrase's last word
+        while (end < len(words) and end not in state.used and words[end].isalpha() and end - k < 3
+               and stem(words[end - 1]) == words[end - 1] and words[end - 1] not in _PLURAL_NOUNS
+               and not words[end].endswith("ed") and words[end] not in VERB_ROOTS
+               and words[end] not in QUESTION_FILLERS | FUNCTION_WORDS | LISTING_VERBS
+               and not any(m.start <= end < m.end for m in mentions)):
+            end += 1
+        state.mark(k, end)
+        return " ".join(words[k:end])
 
     def _unexplained_runs(self, state: _State, mentions: list[_Mention], reads: list["_NameRead"]) -> list[tuple[int, int]]:
         """Spans of words nothing has read (a name written with a typo or in part), each stretched over the names
@@ -1012,6 +1123,19 @@ class RulesPlanner:
         tokens = state.tokens
         written = question[tokens[run[0]].start : tokens[run[1] - 1].end]
         found = index.close(written)
+        if not found and run[1] - run[0] >= 2:  # "the Greek script": a name and a noun saying what it names
+            for begin, end in ((run[0], run[1] - 1), (run[0] + 1, run[1])):
+                dropped = tokens[run[1] - 1] if end < run[1] else tokens[run[0]]
+                shorter = question[tokens[begin].start : tokens[end - 1].end]
+                if not dropped.lower.isalpha() or dropped.text[:1].isupper() or (
+                        index.knows_word(dropped.lower) and index.exact(shorter) is None):
+                    continue
+                found = index.close(shorter)
+                if found:
+                    state.assumptions.append(f"'{dropped.text}' read as what the records are")
+                    state.mark(*run)  # the noun too: read, not a name
+                    written, run = shorter, (begin, end)
+                    break
         if not found:
             return f"no record is named {written!r} or anything close to it"
         tied = [match for match in found if match.rank() == found[0].rank()]
@@ -1186,6 +1310,8 @@ class RulesPlanner:
                 op = "<" if before != "until" else "<="
             if column is not None:
                 value: Any = [low.isoformat(), high.isoformat()]
+                if op == "between" and low == high:
+                    op, value = "=", low.isoformat()  # one day
                 if op in (">",):
                     value = high.isoformat()
                 elif op in (">=",):
@@ -2143,6 +2269,31 @@ class RulesPlanner:
                         return column
         return None
 
+    def _code_field(self) -> ColumnInfo | None:
+        """The one field of the records holding codes: named "code" (``iso_code``, ``code``), else the one text
+        field whose values are all short codes (``alpha_3``: "dra", "gem"), one per record; None when there are
+        none or several (``alpha_2``, ``alpha_3``, ``alpha_4``: the question must say which)."""
+        records = [c for c in self._columns if c.table == "records"]
+        named = [c for c in records if "code" in field_words(c.path)]
+        if named:
+            return named[0] if len(named) == 1 else None
+        coded = [c for c in records if c.type == "text" and c.values and c.present and c.distinct >= 0.95 * c.present
+                 and all(isinstance(v, str) and 1 < len(v) <= 5 and v.isalnum() for v in c.values)
+                 and c.path != self._schema.label_field]
+        return coded[0] if len(coded) == 1 else None
+
+    def _verb_field(self, word: str) -> ColumnInfo | None:
+        """The one field of the records a verb names by its root ("won" -> winner, "withdrawn" -> withdrawal_date),
+        or None: no field, or several."""
+        root = VERB_ROOTS.get(word)
+        if root is None:
+            if not (word.endswith("ed") and len(word) >= 6):
+                return None
+            root = word[:-2] if word[-3] != word[-4] else word[:-3]  # "withdrawed", "shipped" -> "ship"
+        found = [c for c in self._columns if c.table == "records" and c.type in ("text", "number", "date", "timestamp")
+                 and any(name.startswith(root) and len(name) - len(root) <= 4 for name in field_words(c.path))]
+        return found[0] if len(found) == 1 else None
+
     def _field_named(self, word: str) -> ColumnInfo | None:
         return next((c for c in self._columns if self._leaf_stems[c.path] == {word}), None)
 
@@ -2283,6 +2434,7 @@ class _NameRead:
         others = self.others if self.match.extra_words or self.match.likeness < 1 else tuple(
             other.shown for other in index.containing(self.written, field=self.column)
         )
+        others = tuple(other for other in dict.fromkeys(others) if other != value)
         closest = " (the closest name)" if self.match.extra_words or self.match.likeness < 1 else ""
         also = f"; also {', '.join(others[:3])}" if others else ""
         return f"'{self.written}' → {taken}{closest}{also}"
@@ -2390,6 +2542,8 @@ def _joined_links(mentions: list[_Mention], tokens: list[Token]) -> list[_Mentio
     return joined
 
 
+_PLURAL_NOUNS = frozenset({"people", "men", "women", "children", "persons", "staff", "police"})
+"""Plurals a stemmer leaves as they are: the head of a listing's noun ("which people died …")."""
 _GENERIC_NOUNS = frozenset({"record", "row", "entry", "item", "one", "thing", "element", "object", "document", "line",
                             "data", "dataset"})
 
@@ -2461,6 +2615,9 @@ def _date_span(words: list[str], i: int) -> tuple[int, int, date, date, str] | N
     """A date expression starting at ``i``: "march 2024", "1982", "1970 to 1980", "between june and
     august 2015"."""
     word = words[i]
+    day = _day_at(words, i)
+    if day is not None:
+        return i, day[1], day[0], day[0], day[0].isoformat()
     if (word in ("between", "from") and i + 4 < len(words) and words[i + 1] in MONTHS and words[i + 2] in ("and", "to")
             and words[i + 3] in MONTHS and _YEAR.match(words[i + 4])):
         year, first, last_month = int(words[i + 4]), MONTHS[words[i + 1]], MONTHS[words[i + 3]]
@@ -2484,6 +2641,30 @@ def _date_span(words: list[str], i: int) -> tuple[int, int, date, date, str] | N
             return i, i + 1, date(year, 1, 1), date(year, 12, 31), word
     if word == "between" and i + 3 < len(words) and _YEAR.match(words[i + 1]) and words[i + 2] == "and" and _YEAR.match(words[i + 3]):
         return i, i + 4, date(int(words[i + 1]), 1, 1), date(int(words[i + 3]), 12, 31), f"{words[i + 1]} to {words[i + 3]}"
+    return None
+
+
+def _day_at(words: list[str], i: int) -> tuple[date, int] | None:
+    """A day written at ``i`` and where it ends: "2003-03-01" (tokens 2003 03 01), "march 1 2003", "1 march 2003"."""
+    def number(k: int, most: int) -> int | None:
+        if k < len(words) and words[k].isdigit() and len(words[k]) <= 2 and 1 <= int(words[k]) <= most:
+            return int(words[k])
+        return None
+
+    try:
+        if _YEAR.match(words[i]) and len(words[i]) == 4:
+            month, day = number(i + 1, 12), number(i + 2, 31)
+            if month is not None and day is not None:
+                return date(int(words[i]), month, day), i + 3
+        if words[i] in MONTHS and i + 2 < len(words) and _YEAR.match(words[i + 2]):
+            day = number(i + 1, 31)
+            if day is not None:
+                return date(int(words[i + 2]), MONTHS[words[i]], day), i + 3
+        day = number(i, 31)
+        if day is not None and i + 2 < len(words) and words[i + 1] in MONTHS and _YEAR.match(words[i + 2]):
+            return date(int(words[i + 2]), MONTHS[words[i + 1]], day), i + 3
+    except ValueError:  # "february 30"
+        return None
     return None
 
 

@@ -56,6 +56,9 @@ class Strays:
     """The stray words as the question writes them (a tag whole: ``Q-ALPHA``), then the symbols."""
 
 
+_DATE = re.compile(r"^\d{4}-\d{1,2}(-\d{1,2})?$|^\d{1,2}/\d{1,2}/\d{2,4}$")
+
+
 def strays(question: str, tokens: list[Token], known: Callable[[Token], bool],
            is_name: Callable[[str], bool] = lambda text: False) -> Strays:
     """The stray words of ``question`` (see the module docstring). ``known(token)``: whether the planner knows the
@@ -100,8 +103,8 @@ def _tags(question: str, tokens: list[Token], is_name: Callable[[str], bool]) ->
     found: set[int] = set()
     for position, (start, end, chunk) in enumerate(chunks):
         bare = chunk.strip(_EDGE_PUNCTUATION)
-        if not bare or not _TAG.match(bare):
-            continue
+        if not bare or not _TAG.match(bare) or _DATE.match(bare):
+            continue  # a date ("after 2005-06-01") is never a tag
         previous = chunks[position - 1][2] if position else ""
         first = position == 0
         last = position == len(chunks) - 1 or previous.endswith(("?", "!"))
