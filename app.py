@@ -26,6 +26,7 @@ from flask import jsonify, request  # noqa: E402
 
 from dashboard.callbacks import register_callbacks  # noqa: E402
 from dashboard.health import health_report  # noqa: E402
+from dashboard.i18n import _, format_number, register_language_switch  # noqa: E402
 from dashboard.layout import build_layout  # noqa: E402
 from dashboard.polling import response_hook  # noqa: E402
 from dashboard.request_guard import install_request_guards  # noqa: E402
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, *, engine: RAGEngine | None = N
 
     app.layout = layout
     register_callbacks(app, engine=current_engine, visitors=visitors)
+    register_language_switch(app)
 
     max_mb = engine.settings.data.max_upload_mb
     app.server.config["MAX_CONTENT_LENGTH"] = request_size_limit(max_mb)
@@ -97,7 +99,8 @@ def create_app(settings: Settings | None = None, *, engine: RAGEngine | None = N
 
     @app.server.errorhandler(413)
     def too_large(_error: Exception):  # the browser checks sizes first; this guards direct requests
-        message = f"The upload is larger than the limit of {max_mb:g} MB (setting data.max_upload_mb)."
+        message = _("The upload is larger than the limit of {mb} MB (setting data.max_upload_mb).")
+        message = message.format(mb=format_number(max_mb))
         return jsonify(error=message), 413
 
     return app

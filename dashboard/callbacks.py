@@ -37,6 +37,7 @@ from dashboard.data_flow import (
     start_load,
     tab_dataset_id,
 )
+from dashboard.i18n import N_, _
 from dashboard.export import export_conversation
 from dashboard.ingest_jobs import IngestJobRegistry, RedisJobMirror, get_ingest_registry
 from dashboard.model_panel import HIDDEN, SHOWN, TabEngine, apply_model_choice, model_options, status_badge, tab_llm
@@ -60,7 +61,7 @@ from rag.stream_buffer import STREAMING
 EngineGetter = Callable[[], RAGEngine]
 FLATTEN_EVERY = 20
 """Turns shown in nested slots before the conversation is drawn again flat (see ``_add_turn``)."""
-KEPT_QUESTION_NOTICE = "Your question is sent as soon as the current answer finishes (Stop ends it now)."
+KEPT_QUESTION_NOTICE = N_("Your question is sent as soon as the current answer finishes (Stop ends it now).")
 """Said when a question is sent while the tab's answer is still being written (the page sends it at the end)."""
 
 
@@ -336,17 +337,19 @@ def register_visitor_callbacks(app: Dash, engine: EngineGetter, visitors: Visito
         wanted = SHARED in (value or [])
         if dataset_id is None or wanted == visitors.is_shared(dataset_id):  # (also: set by ``show_sharing``)
             raise PreventUpdate
-        name = (stored or {}).get("name") or "This dataset"
+        name = (stored or {}).get("name") or _("This dataset")
         if not visitors.share(dataset_id, wanted):
-            return notice(f"Only whoever loaded {name} may share it.", "error")
+            return notice(_("Only whoever loaded {name} may share it.").format(name=name), "error")
         if wanted:
-            return notice(f"{name} is shared with everyone: it is in everyone's Recent datasets.", "success")
-        return notice(f"{name} is no longer shared.", "info")
+            return notice(
+                _("{name} is shared with everyone: it is in everyone's Recent datasets.").format(name=name), "success"
+            )
+        return notice(_("{name} is no longer shared.").format(name=name), "info")
 
 
 def share_options(enabled: bool) -> list[dict[str, Any]]:
     """The one option of the sharing checklist (disabled for a dataset the visitor did not load)."""
-    return [{"label": " Shared with everyone", "value": SHARED, "disabled": not enabled}]
+    return [{"label": " " + _("Shared with everyone"), "value": SHARED, "disabled": not enabled}]
 
 
 # ---------------------------------------------------------------------------------------- model
@@ -448,7 +451,7 @@ def register_chat_callbacks(app: Dash, engine: EngineGetter, visitors: Visitors)
     ) -> tuple:
         if active and question and question.strip() and still_streaming(streaming):
             # refused while the tab's answer is written: naming that answer, the page keeps the question for its end
-            return no_update, no_update, streaming, no_update, no_update, no_update, KEPT_QUESTION_NOTICE
+            return no_update, no_update, streaming, no_update, no_update, no_update, _(KEPT_QUESTION_NOTICE)
         tab = visitors.tab(tab)
         if question and question.strip():
             expect_upload(engine(), gate, upload, filename, tab)
@@ -459,13 +462,13 @@ def register_chat_callbacks(app: Dash, engine: EngineGetter, visitors: Visitors)
         visitors.claim(ANSWER, session_id)
         llm, refused = tab_llm(engine(), choice)  # the tab's model; a choice not allowed falls back, saying so
         if named and dataset_id is None:  # a dataset the visitor may not use is not found (the model is not asked)
-            turn = refuse_question(engine(), question, session_id, NOT_FOUND_MESSAGE)
+            turn = refuse_question(engine(), question, session_id, _(NOT_FOUND_MESSAGE))
         else:  # (isolated, a question naming no dataset waits for the tab's load, or has none: never the last one)
             turn = send_question(
                 TabEngine(engine(), llm), question, turns, session_id=session_id, dataset_id=dataset_id, tab=tab
             )
         if turn is None:
-            return (no_update,) * 6 + ("Type a question first.",)
+            return (no_update,) * 6 + (_("Type a question first."),)
         history = _add_turn(turns, turn)
         store = Patch()
         store.append(turn)
@@ -481,7 +484,7 @@ def register_chat_callbacks(app: Dash, engine: EngineGetter, visitors: Visitors)
     def stop(_clicks: int, session_id: str | None, active: bool) -> str:
         if not session_id or not active or not visitors.may_read(ANSWER, session_id):
             raise PreventUpdate
-        return "Stopping…" if engine().cancel(session_id) else ""
+        return _("Stopping…") if engine().cancel(session_id) else ""
 
     @app.callback(
         Output(ids.CHAT_HISTORY, "children", allow_duplicate=True),
@@ -586,16 +589,20 @@ def register_export_callbacks(app: Dash) -> None:
 
 # -------------------------------------------------------------------------------------- browser
 _CHECK_UPLOAD_SIZE = """
-function(contents, filename, limit) {
+function(contents, filename, limit, language) {
     const skip = window.dash_clientside.no_update;
     if (!contents) { return [skip, skip]; }
     const payload = contents.length - contents.indexOf(',') - 1;
     const padding = contents.endsWith('==') ? 2 : (contents.endsWith('=') ? 1 : 0);
     const size = Math.floor(payload * 3 / 4) - padding;
     if (limit && size > limit.bytes) {
-        const megabytes = (size / 1048576).toFixed(1);
-        return [filename + ' is ' + megabytes + ' MB; files up to ' + limit.mb +
-                ' MB can be loaded (setting data.max_upload_mb).', skip];
+        // the message in the page's language (ids.LANGUAGE, dashboard.i18n.page_texts), its numbers written its way
+        const lang = (language && language.lang) || 'en';
+        const megabytes = (size / 1048576).toLocaleString(lang, {minimumFractionDigits: 1, maximumFractionDigits: 1});
+        const text = (language && language.texts && language.texts.too_large) ||
+            '{name} is {size} MB; files up to {limit} MB can be loaded (setting data.max_upload_mb).';
+        return [text.replace('{name}', filename).replace('{size}', megabytes)
+                    .replace('{limit}', Number(limit.mb).toLocaleString(lang)), skip];
     }
     return ['', {filename: filename, at: Date.now()}];
 }
@@ -621,6 +628,7 @@ def register_browser_callbacks(app: Dash) -> None:
         Input(ids.UPLOAD, "contents"),
         State(ids.UPLOAD, "filename"),
         State(ids.UPLOAD_LIMIT, "data"),
+        State(ids.LANGUAGE, "data"),
         prevent_initial_call=True,
     )
     app.clientside_callback(  # once per page load (the poll settings never change): the turns kept in the tab

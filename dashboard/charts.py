@@ -19,6 +19,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from dashboard.i18n import N_, _
 from rag.profile import DatasetProfile, FieldProfile, parse_iso_date
 from rag.records import Record
 
@@ -91,14 +92,14 @@ def choose_charts(profile: DatasetProfile) -> list[ChartSpec]:
     specs: list[ChartSpec] = []
     dates = [f for f in by_presence if f.kind == "date"]
     if dates:
-        specs.append(ChartSpec("timeseries", dates[0], f"Records over time ({dates[0].path})"))
+        specs.append(ChartSpec("timeseries", dates[0], _("Records over time ({field})").format(field=dates[0].path)))
     categories = [f for f in by_presence if f.kind in ("category", "boolean") and f.distinct >= 2]
     categories.sort(key=lambda f: f.kind == "boolean")
     for field_ in categories[:MAX_CATEGORY_CHARTS]:
-        specs.append(ChartSpec("bar", field_, f"Most common values of {field_.path}"))
+        specs.append(ChartSpec("bar", field_, _("Most common values of {field}").format(field=field_.path)))
     numbers = [f for f in by_presence if f.kind == "number" and f.distinct >= 2]
     for field_ in numbers[:MAX_NUMBER_CHARTS]:
-        specs.append(ChartSpec("histogram", field_, f"Distribution of {field_.path}"))
+        specs.append(ChartSpec("histogram", field_, _("Distribution of {field}").format(field=field_.path)))
     return specs
 
 
@@ -149,6 +150,10 @@ def _label(value: Any) -> str:
     return str(value)
 
 
+PER_PERIOD = {"day": N_("records per day"), "week": N_("records per week"), "month": N_("records per month")}
+"""The axis title of a time series, by its bucket (``time_buckets``)."""
+
+
 def build_figure(spec: ChartSpec, records: Sequence[Record]) -> go.Figure:
     """The plotly figure for one chart."""
     values = field_values(records, spec.field.members)
@@ -160,10 +165,10 @@ def build_figure(spec: ChartSpec, records: Sequence[Record]) -> go.Figure:
                 y=[n for _, n in counts],
                 mode="lines+markers",
                 line={"color": ACCENT},
-                name=f"records per {period}",
+                name=_(PER_PERIOD[period]),
             )
         )
-        figure.update_yaxes(title_text=f"records per {period}", rangemode="tozero")
+        figure.update_yaxes(title_text=_(PER_PERIOD[period]), rangemode="tozero")
     elif spec.chart == "bar":
         pairs = top_values(values)
         figure = go.Figure(
@@ -174,7 +179,7 @@ def build_figure(spec: ChartSpec, records: Sequence[Record]) -> go.Figure:
                 marker_color=ACCENT,
             )
         )
-        figure.update_xaxes(title_text="records")
+        figure.update_xaxes(title_text=_("records"))
     else:
         numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
         counts = Counter(numbers)
@@ -184,7 +189,7 @@ def build_figure(spec: ChartSpec, records: Sequence[Record]) -> go.Figure:
             figure.update_xaxes(type="category")
         else:
             figure = go.Figure(go.Histogram(x=numbers, marker_color=ACCENT, nbinsx=30))
-        figure.update_yaxes(title_text="records")
+        figure.update_yaxes(title_text=_("records"))
     figure.update_layout(
         title={"text": spec.title, "font": {"size": 14}},
         template="plotly_white",

@@ -29,6 +29,7 @@ from markupsafe import Markup
 
 from dashboard import ids
 from dashboard.computed_view import render_computed
+from dashboard.i18n import N_, _, format_number
 from dashboard.static_html import join, static_block
 from rag.grounding import Grounding, marked_html
 from rag.stream_buffer import DONE, ERROR, STOPPED, STREAMING, StreamSnapshot
@@ -42,14 +43,16 @@ THINKING = "thinking"
 """Shown (not stored) while a reasoning model thinks before its answer starts."""
 INTERRUPTED = "interrupted"
 """Status of an answer the server lost while it was being written (the app restarted): the text shown is kept."""
-INTERRUPTED_MESSAGE = "The app was restarted while this answer was being written; the text above is what had arrived."
+INTERRUPTED_MESSAGE = N_(
+    "The app was restarted while this answer was being written; the text above is what had arrived."
+)
 STATUS_LABELS = {
-    STREAMING: "writing…",
-    THINKING: "thinking…",
+    STREAMING: N_("writing…"),
+    THINKING: N_("thinking…"),
     DONE: "",
-    STOPPED: "stopped",
-    ERROR: "error",
-    INTERRUPTED: "interrupted",
+    STOPPED: N_("stopped"),
+    ERROR: N_("error"),
+    INTERRUPTED: N_("interrupted"),
 }
 RESULT_KEYS = ("answer", "status", "error", "sources", "metrics", "meta", "computed")
 """The fields of a turn its answer fills in (the rest, question, id and time, are set when it is asked)."""
@@ -197,7 +200,7 @@ def render_turn(turn: Mapping[str, Any]) -> html.Div:
 def render_question(question: str) -> dcc.Markdown:
     """The user's question (plain text, escaped)."""
     return static_block(
-        Markup('<div class="who">You</div><div class="question-text">{}</div>').format(question), "bubble user"
+        Markup('<div class="who">{}</div><div class="question-text">{}</div>').format(_("You"), question), "bubble user"
     )
 
 
@@ -222,7 +225,8 @@ def finished_parts(turn: Mapping[str, Any]) -> list[Component]:
     timings; the parts with nothing to show are left out."""
     status = str(turn.get("status") or STREAMING)
     meta = turn.get("meta") or {}
-    parts: list[Component] = [render_status_line(status, meta, notice=INTERRUPTED_MESSAGE if status == INTERRUPTED else None)]
+    notice = _(INTERRUPTED_MESSAGE) if status == INTERRUPTED else None
+    parts: list[Component] = [render_status_line(status, meta, notice=notice)]
     if turn.get("computed"):
         dataset = meta.get("dataset_hash")  # the buttons of the computed block name the dataset it was computed over
         parts.append(render_computed(turn.get("computed"), dataset=dataset if isinstance(dataset, str) else None))
@@ -252,8 +256,8 @@ def render_rephrasings(meta: Mapping[str, Any]) -> dcc.Markdown | None:
     ]
     if not buttons:
         return None
-    return static_block(Markup('<div class="rephrasings"><span class="muted">Ask instead:</span> {}</div>').format(
-        join(buttons)), "answer-rephrasings")
+    return static_block(Markup('<div class="rephrasings"><span class="muted">{}</span> {}</div>').format(
+        _("Ask instead:"), join(buttons)), "answer-rephrasings")
 
 
 def part_props(component: Component) -> dict[str, Any]:
@@ -270,12 +274,12 @@ def answer_class(status: str) -> str:
 def render_status_line(status: str, meta: Mapping[str, Any], *, notice: str | None = None) -> dcc.Markdown:
     """ "Assistant" plus a badge for the status (writing, stopped, error, interrupted) and for a cached answer;
     then ``notice``, when given (a finished answer's notice, which no poll changes any more)."""
-    head = [Markup('<span class="who">Assistant</span>')]
+    head = [Markup('<span class="who">{}</span>').format(_("Assistant"))]
     label = STATUS_LABELS.get(status, status)
     if label:
-        head.append(Markup('<span class="status-badge {}">{}</span>').format(status, label))
+        head.append(Markup('<span class="status-badge {}">{}</span>').format(status, _(label)))
     if meta.get("cached"):
-        head.append(Markup('<span class="status-badge cached">cached</span>'))
+        head.append(Markup('<span class="status-badge cached">{}</span>').format(_("cached")))
     fragment = Markup('<div class="answer-head">{}</div>').format(join(head))
     if notice:
         fragment += Markup('<div class="answer-notice" role="status">{}</div>').format(notice)
@@ -285,7 +289,7 @@ def render_status_line(status: str, meta: Mapping[str, Any], *, notice: str | No
 def render_notice(status: str, text: str | None = None) -> html.Div:
     """A line about a streaming answer (the page sets it when the model is silent; a poll when the question waits
     for its file, or when the answer was interrupted)."""
-    message = text or (INTERRUPTED_MESSAGE if status == INTERRUPTED else "")
+    message = text or (_(INTERRUPTED_MESSAGE) if status == INTERRUPTED else "")
     return html.Div(message, className="answer-notice", hidden=not message, role="status")
 
 
@@ -324,7 +328,8 @@ def render_checked_text(text: str, meta: Mapping[str, Any]) -> dcc.Markdown:
 def render_error(error: str) -> dcc.Markdown:
     """The error message of a failed answer."""
     return static_block(
-        Markup('<div class="answer-error" role="alert"><strong>Error: </strong>{}</div>').format(error), "answer-error-block"
+        Markup('<div class="answer-error" role="alert"><strong>{} </strong>{}</div>').format(_("Error:"), error),
+        "answer-error-block",
     )
 
 
@@ -344,8 +349,9 @@ def footer_html(
     if sources:
         cited = {int(n) for n in meta.get("cited") or [] if isinstance(n, (int, float))}
         fragments.append(
-            Markup('<div class="sources"><div class="sources-title">Sources ({})</div>{}</div>').format(
-                len(sources), join([render_source(source, cited) for source in sources])
+            Markup('<div class="sources"><div class="sources-title">{}</div>{}</div>').format(
+                _("Sources ({count})").format(count=len(sources)),
+                join([render_source(source, cited) for source in sources]),
             )
         )
     notes = [str(n) for n in meta.get("notes") or []]
@@ -369,13 +375,14 @@ def render_source(source: Mapping[str, Any], cited: set[int]) -> Markup:
     summary.append(Markup('<span class="source-id">{}</span>').format(record_id))
     score = source.get("score")
     if isinstance(score, (int, float)):
-        summary.append(Markup('<span class="source-score">score {:.3f}</span>').format(score))
+        summary.append(Markup('<span class="source-score">{}</span>').format(
+            _("score {score}").format(score=format_number(score, "0.000"))))
     if label in cited:
-        summary.append(Markup('<span class="source-cited">cited</span>'))
+        summary.append(Markup('<span class="source-cited">{}</span>').format(_("cited")))
     return Markup(
         '<details class="source"><summary>{}</summary><pre class="source-text">{}</pre>'
-        '<button type="button" class="link-button source-show" data-record="{}">Show in data table</button></details>'
-    ).format(join(summary), str(source.get("text") or ""), record_id)
+        '<button type="button" class="link-button source-show" data-record="{}">{}</button></details>'
+    ).format(join(summary), str(source.get("text") or ""), record_id, _("Show in data table"))
 
 
 def metrics_line(metrics: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
@@ -383,16 +390,16 @@ def metrics_line(metrics: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
     parts = []
     ttft = metrics.get("time_to_first_token")
     if isinstance(ttft, (int, float)):
-        parts.append(f"first token {ttft:.2f} s")
+        parts.append(_("first token {seconds} s").format(seconds=format_number(ttft, "0.00")))
     tps = metrics.get("tokens_per_second")
     if isinstance(tps, (int, float)) and tps > 0:
-        parts.append(f"{tps:.1f} tokens/s")
+        parts.append(_("{rate} tokens/s").format(rate=format_number(tps, "0.0")))
     total = metrics.get("total_duration")
     if isinstance(total, (int, float)):
-        parts.append(f"total {total:.2f} s")
+        parts.append(_("total {seconds} s").format(seconds=format_number(total, "0.00")))
     completion = metrics.get("completion_tokens")
     if isinstance(completion, int):
-        parts.append(f"{completion} tokens")
+        parts.append(_("{count} tokens").format(count=completion))
     model = metrics.get("model") or meta.get("model")
     if model:
         parts.append(str(model))

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 from markupsafe import Markup
 
+from dashboard.i18n import _, format_number, ngettext
 from dashboard.spec_filter import OPEN_CHART, SHOW_RECORDS, is_group_result, shown_count
 from dashboard.static_html import join, static_block
 from rag.analytics.answer import computed_table, format_key, format_value
@@ -32,9 +33,10 @@ def render_computed(computed: Mapping[str, Any] | None, *, dataset: str | None =
     value = computed.get("value")
     main = [
         Markup(
-            '<div class="computed-head"><span class="computed-title">Computed over all {} records</span>'
-            '<span class="computed-planner">{} planner</span></div>'
-        ).format(format_value(computed.get("rows_considered")), computed.get("planner", ""))
+            '<div class="computed-head"><span class="computed-title">{}</span>'
+            '<span class="computed-planner">{}</span></div>'
+        ).format(computed_title(computed.get("rows_considered")),
+                 _("{planner} planner").format(planner=computed.get("planner", "")))
     ]
     if value is not None:
         main.append(Markup('<div class="computed-value">{}</div>').format(format_value(value)))
@@ -52,10 +54,18 @@ def render_computed(computed: Mapping[str, Any] | None, *, dataset: str | None =
     if chart is not None:
         children.append(chart)
     sql = Markup(
-        '<details class="computed-sql-toggle"><summary>Show SQL</summary><pre class="computed-sql">{}</pre></details>'
-    ).format(str(computed.get("sql", "")))
+        '<details class="computed-sql-toggle"><summary>{}</summary><pre class="computed-sql">{}</pre></details>'
+    ).format(_("Show SQL"), str(computed.get("sql", "")))
     children.append(static_block(sql, "computed-sql-block"))
     return html.Div(children, className="computed-block", hidden=False)  # hidden set: a poll redraws it in place
+
+
+def computed_title(rows: Any) -> str:
+    """ "Computed over all 1,234 records", the count written the current language's way."""
+    if isinstance(rows, int) and not isinstance(rows, bool):
+        return ngettext("Computed over {count} record", "Computed over all {count} records", rows).format(
+            count=format_number(rows))
+    return _("Computed over all {count} records").format(count=format_value(rows))
 
 
 def answer_actions(computed: Mapping[str, Any], dataset: str | None = None) -> Markup:
@@ -69,17 +79,16 @@ def answer_actions(computed: Mapping[str, Any], dataset: str | None = None) -> M
     buttons = []
     count = shown_count(computed)
     if count:
-        noun = "record" if count == 1 else "records"
-        label = "Show this record" if count == 1 else f"Show these {format_value(count)} {noun}"
+        label = ngettext("Show this record", "Show these {count} records", count).format(count=format_number(count))
         buttons.append(Markup(
             '<button type="button" class="link-button computed-show" data-action="{}" data-spec="{}" '
-            'data-dataset="{}" title="Filter the records grid and the charts to them">{}</button>'
-        ).format(SHOW_RECORDS, data, dataset or "", label))
+            'data-dataset="{}" title="{}">{}</button>'
+        ).format(SHOW_RECORDS, data, dataset or "", _("Filter the records grid and the charts to them"), label))
     if is_group_result(computed):
         buttons.append(Markup(
             '<button type="button" class="link-button computed-open-chart" data-action="{}" data-spec="{}" '
-            'data-dataset="{}" title="A bar chart of the groups in the Charts tab">Open as chart</button>'
-        ).format(OPEN_CHART, data, dataset or ""))
+            'data-dataset="{}" title="{}">{}</button>'
+        ).format(OPEN_CHART, data, dataset or "", _("A bar chart of the groups in the Charts tab"), _("Open as chart")))
     if not buttons:
         return Markup("")
     return Markup('<div class="computed-actions">{}</div>').format(join(buttons))

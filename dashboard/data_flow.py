@@ -21,6 +21,7 @@ from dashboard.data_view import (
     records_table,
     summary_data,
 )
+from dashboard.i18n import N_, _, format_number, ngettext
 from dashboard.ingest_jobs import CANCELLED, FAILED, SUCCEEDED, IngestJob, IngestJobRegistry, JobProgress
 from dashboard.spec_filter import (
     OPEN_CHART,
@@ -39,14 +40,14 @@ from rag.stream_buffer import ERROR
 
 EXAMPLE_DATASET = Path(__file__).resolve().parent / "example_data" / "orders.json"
 STAGE_LABELS = {
-    "starting": "Starting",
-    "parsing": "Reading the file",
-    "profiling": "Profiling the fields",
-    "table": "Building the table for computed answers",
-    "embedding": "Questions can be asked now; embedding the records for semantic search",
-    "indexing": "Questions can be asked now; building the vector index",
-    "lexical": "Building the keyword index",
-    "ready": "Ready",
+    "starting": N_("Starting"),
+    "parsing": N_("Reading the file"),
+    "profiling": N_("Profiling the fields"),
+    "table": N_("Building the table for computed answers"),
+    "embedding": N_("Questions can be asked now; embedding the records for semantic search"),
+    "indexing": N_("Questions can be asked now; building the vector index"),
+    "lexical": N_("Building the keyword index"),
+    "ready": N_("Ready"),
 }
 CHART_CONFIG = {"displayModeBar": False, "responsive": True}
 
@@ -116,19 +117,22 @@ def ingest_view(job: IngestJob | None) -> IngestView:
             progress=[],
             hidden=True,
             finished=True,
-            message=notice("The loading job was lost (the server restarted); try again.", "error"),
+            message=notice(_("The loading job was lost (the server restarted); try again."), "error"),
         )
     if job.status == CANCELLED:
-        text = f"{job.message or 'Loading was cancelled.'} The data loaded before is still the one answered from."
+        text = " ".join([job.message or _("Loading was cancelled."),
+                         _("The data loaded before is still the one answered from.")])
         return IngestView(progress=[], hidden=True, finished=True, message=notice(text, "info"))
     if job.status == FAILED:
         return IngestView(
-            progress=[], hidden=True, finished=True, message=notice(job.message or "Loading failed.", "error")
+            progress=[], hidden=True, finished=True, message=notice(job.message or _("Loading failed."), "error")
         )
     if job.status == SUCCEEDED:
         info = job.result or {}
         count = info.get("record_count", 0)
-        text = f"Loaded {info.get('name', job.name)}: {count:,} records, ready for questions."
+        text = ngettext("Loaded {name}: {count} record, ready for questions.",
+                        "Loaded {name}: {count} records, ready for questions.", count).format(
+            name=info.get("name", job.name), count=format_number(count))
         return IngestView(
             progress=[], hidden=True, finished=True, message=notice(text, "success"), stored_data=summary_data(info)
         )
@@ -137,7 +141,7 @@ def ingest_view(job: IngestJob | None) -> IngestView:
 
 def stage_label(stage: str) -> str:
     """A readable name for a loading stage (unknown stages are shown as they are)."""
-    return STAGE_LABELS.get(stage, stage.replace("_", " ").capitalize())
+    return _(STAGE_LABELS[stage]) if stage in STAGE_LABELS else stage.replace("_", " ").capitalize()
 
 
 def progress_bar(job: IngestJob) -> list[Any]:
@@ -145,7 +149,7 @@ def progress_bar(job: IngestJob) -> list[Any]:
     fraction = job.fraction
     label = f"{stage_label(job.stage)} — {job.name}"
     if fraction is not None and job.total > 1:
-        label += f" ({job.done:,} / {job.total:,})"
+        label += f" ({format_number(job.done)} / {format_number(job.total)})"
     bar_style = {"width": f"{fraction * 100:.0f}%"} if fraction is not None and job.total > 1 else {}
     bar_class = "bar" if bar_style else "bar indeterminate"
     return [
@@ -194,7 +198,7 @@ def render_data_view(engine: Any, dataset_id: str | None = None, *, last_if_none
     if dataset is None or info is None:
         return DataViewOutputs(
             summary=dataset_summary(None),
-            charts=[html.Div("Charts appear once a dataset is loaded.", className="muted")],
+            charts=[html.Div(_("Charts appear once a dataset is loaded."), className="muted")],
         )
     table = records_table(dataset, info.profile)
     profile_columns, profile_rows = profile_table(info.profile)
@@ -203,7 +207,8 @@ def render_data_view(engine: Any, dataset_id: str | None = None, *, last_if_none
         summary=dataset_summary(info.to_dict()),
         record_columns=table.columns,
         record_rows=table.rows,
-        records_note=table.note or f"{len(table.rows):,} records",
+        records_note=table.note or ngettext("{count} record", "{count} records", len(table.rows)).format(
+            count=format_number(len(table.rows))),
         profile_columns=profile_columns,
         profile_rows=profile_rows,
         charts=charts,
@@ -215,7 +220,7 @@ def dataset_charts(profile: Any, records: Sequence[Any]) -> list[Any]:
     return [
         dcc.Graph(figure=figure, config=CHART_CONFIG, className="chart", id=f"chart-{number}")
         for number, (_spec, figure) in enumerate(build_figures(profile, records))
-    ] or [html.Div("No field suits a chart (no numbers, categories or dates).", className="muted")]
+    ] or [html.Div(_("No field suits a chart (no numbers, categories or dates)."), className="muted")]
 
 
 @dataclass
@@ -253,12 +258,12 @@ def spec_view(
     try:
         asked = parse_request(request)
         if found is None:
-            raise SpecRefused(NOT_FOUND_MESSAGE)
+            raise SpecRefused(_(NOT_FOUND_MESSAGE))
         dataset, info = found
         if asked.dataset_hash is not None and asked.dataset_hash != info.content_hash:
-            raise SpecRefused(OTHER_DATASET)
+            raise SpecRefused(_(OTHER_DATASET))
         if table is None:
-            raise SpecRefused(NO_TABLE)
+            raise SpecRefused(_(NO_TABLE))
         spec = read_spec(asked.spec, table.schema)
         if asked.action == OPEN_CHART:
             figure = group_figure(table, spec)
@@ -285,12 +290,12 @@ def selection_charts(engine: Any, dataset_id: str | None = None, selection: Any 
     that says which), or over every record when there is none."""
     found = tab_dataset(engine, dataset_id, last_if_none=last_if_none)
     if found is None:
-        return [html.Div("Charts appear once a dataset is loaded.", className="muted")]
+        return [html.Div(_("Charts appear once a dataset is loaded."), className="muted")]
     dataset, info = found
     ids = selection.get("ids") if isinstance(selection, dict) else None
     if not isinstance(ids, list):
         return dataset_charts(info.profile, dataset.records)
-    lead = html.Div(f"Charts of {selection.get('text') or 'the selected records'}.",
+    lead = html.Div(_("Charts of {selection}.").format(selection=selection.get("text") or _("the selected records")),
                     className="muted selection-charts-note")
     return [lead, *dataset_charts(info.profile, chosen_records(dataset.records, ids))]
 
@@ -318,7 +323,7 @@ def show_record(engine: Any, record_id: str, dataset_id: str | None = None, *, l
     )
 
 
-NOT_FOUND_MESSAGE = "That dataset was not found: load its file again."
+NOT_FOUND_MESSAGE = N_("That dataset was not found: load its file again.")
 """Said of a dataset that is no longer stored, and of one the visitor may not use (the two look alike)."""
 MAX_LISTED = 100_000
 """Stored datasets looked through for a visitor's Recent list."""
@@ -335,7 +340,7 @@ def recent_dataset_options(
         return []
     if visible is None:
         return [
-            {"label": f"{listing.name} ({listing.record_count:,} records)", "value": listing.key}
+            {"label": dataset_label(listing.name, listing.record_count), "value": listing.key}
             for listing in store.recent(limit)
         ]
     stored = {listing.key: listing for listing in store.recent(MAX_LISTED)}
@@ -343,8 +348,7 @@ def recent_dataset_options(
     for use in visible:
         listing = stored.get(use.dataset_id)
         if listing is not None:
-            shared = ", shared" if use.shared else ""
-            label = f"{listing.name} ({listing.record_count:,} records{shared})"
+            label = dataset_label(listing.name, listing.record_count, shared=use.shared)
             options.append({"label": label, "value": listing.key})
     return options[:limit]
 
@@ -354,8 +358,17 @@ def open_recent(engine: Any, dataset_id: str | None, tab: str | None = None) -> 
     gone, or when ``dataset_id`` is None: a dataset the visitor may not use)."""
     info = engine.open_dataset(dataset_id, tab=tab or "") if dataset_id else None
     if info is None:
-        return None, notice(NOT_FOUND_MESSAGE, "error")
-    return summary_data(info.to_dict()), notice(f"Opened {info.name}: {info.record_count:,} records.", "success")
+        return None, notice(_(NOT_FOUND_MESSAGE), "error")
+    text = ngettext("Opened {name}: {count} record.", "Opened {name}: {count} records.", info.record_count).format(
+        name=info.name, count=format_number(info.record_count))
+    return summary_data(info.to_dict()), notice(text, "success")
+
+
+def dataset_label(name: str, count: int, *, shared: bool = False) -> str:
+    """A dataset in the Recent list: "orders.json (240 records, shared)"."""
+    records = ngettext("{count} record", "{count} records", count).format(count=format_number(count))
+    label = _("{name} ({records}, shared)") if shared else _("{name} ({records})")
+    return label.format(name=name, records=records)
 
 
 def start_data(engine: Any, dataset_id: str | None) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from dash import html
 from markupsafe import Markup
 
 from dashboard.charts import general_path
+from dashboard.i18n import _, format_number
 from dashboard.static_html import join, static_block
 from rag.profile import DatasetProfile, FieldProfile
 from rag.records import Dataset, Record
@@ -48,7 +49,7 @@ def grid_column(field: str, header: str, *, numeric: bool = False) -> dict[str, 
 
 def record_id_column() -> dict[str, Any]:
     """The ``record id`` column: pinned left, exact (case-sensitive) text filter, monospace cells."""
-    column = grid_column(RECORD_ID_COLUMN, "record id")
+    column = grid_column(RECORD_ID_COLUMN, _("record id"))
     column.update(pinned="left", cellClass="record-id-cell", filterParams={"caseSensitive": True})
     return column
 
@@ -101,9 +102,11 @@ def records_table(
     rows = [table_row(record, paths) for record in dataset.records[:max_rows]]
     notes = []
     if len(dataset.records) > max_rows:
-        notes.append(f"The table shows the first {max_rows:,} of {len(dataset.records):,} records.")
+        notes.append(_("The table shows the first {shown} of {count} records.").format(
+            shown=format_number(max_rows), count=format_number(len(dataset.records))))
     if len(fields) > max_columns:
-        notes.append(f"It shows {max_columns} of {len(fields)} fields; open a record to see all of it.")
+        notes.append(_("It shows {shown} of {count} fields; open a record to see all of it.").format(
+            shown=format_number(max_columns), count=format_number(len(fields))))
     return RecordsTable(columns=columns, rows=rows, note=" ".join(notes))
 
 
@@ -133,14 +136,14 @@ def record_filter_model(record_id: str) -> dict[str, Any]:
 def profile_table(profile: DatasetProfile) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """``columnDefs`` and ``rowData`` of the profile grid: one row per field."""
     columns = [
-        grid_column("path", "field"),
-        grid_column("kind", "kind"),
-        grid_column("present", "present", numeric=True),
-        grid_column("missing", "missing", numeric=True),
-        grid_column("distinct", "distinct", numeric=True),
-        grid_column("range", "range"),
-        grid_column("mean", "mean", numeric=True),
-        grid_column("top", "most common values"),
+        grid_column("path", _("field")),
+        grid_column("kind", _("kind")),
+        grid_column("present", _("present"), numeric=True),
+        grid_column("missing", _("missing"), numeric=True),
+        grid_column("distinct", _("distinct"), numeric=True),
+        grid_column("range", _("range")),
+        grid_column("mean", _("mean"), numeric=True),
+        grid_column("top", _("most common values")),
     ]
     rows = []
     for field_profile in ordered_fields(profile):
@@ -185,19 +188,19 @@ def format_size(size_bytes: int) -> str:
 def dataset_summary(info: Mapping[str, Any] | None) -> list[Any]:
     """The summary line of the loaded dataset (name, records, fields, size, hash, index)."""
     if not info:
-        return [html.Span("No dataset loaded yet. Drop a JSON file above or load the example.", className="muted")]
+        return [html.Span(_("No dataset loaded yet. Drop a JSON file above or load the example."), className="muted")]
     profile = info.get("profile") or {}
     items: list[tuple[str, str]] = [
-        ("records", f"{info.get('record_count', 0):,}"),
-        ("fields", f"{profile.get('field_count', len(profile.get('fields') or [])):,}"),
-        ("size", format_size(int(info.get("size_bytes") or 0))),
-        ("root", str(info.get("root_path") or "$")),
+        (_("records"), format_number(info.get("record_count", 0))),
+        (_("fields"), format_number(profile.get("field_count", len(profile.get("fields") or [])))),
+        (_("size"), format_size(int(info.get("size_bytes") or 0))),
+        (_("root"), str(info.get("root_path") or "$")),
         ("sha256", str(info.get("content_hash") or "")[:12]),
     ]
     index = info.get("index") or {}
     if index.get("index_kind"):
-        cached = " (from cache)" if index.get("from_cache") else ""
-        items.append(("index", f"{index['index_kind']}, {index.get('documents', '?')} chunks{cached}"))
+        chunks = _("{kind}, {count} chunks").format(kind=index["index_kind"], count=index.get("documents", "?"))
+        items.append((_("index"), chunks + " " + _("(from cache)") if index.get("from_cache") else chunks))
     stats = join([
         Markup('<span class="stat"><span class="stat-label">{}</span><span class="stat-value">{}</span></span>').format(
             label, value
@@ -231,14 +234,15 @@ def record_panel(record: Record | None, record_id: str, *, in_table: bool) -> li
     if record is None:
         return [
             html.Div(
-                f"Record {record_id} is not in the loaded dataset (the answer may come from another dataset).",
+                _("Record {id} is not in the loaded dataset (the answer may come from another dataset).").format(
+                    id=record_id),
                 className="notice warning",
             )
         ]
     text = json.dumps(record.data, indent=2, ensure_ascii=False, default=str)
     if len(text) > RECORD_PANEL_CHARS:
         text = text[:RECORD_PANEL_CHARS] + "\n…"
-    header: list[Any] = [html.Strong("Record "), html.Code(record.id)]
+    header: list[Any] = [html.Strong(_("Record") + " "), html.Code(record.id)]
     if not in_table:
-        header.append(html.Span(" (beyond the rows the table shows)", className="muted"))
+        header.append(html.Span(" " + _("(beyond the rows the table shows)"), className="muted"))
     return [html.Div(header, className="record-panel-head"), html.Pre(text, className="record-json")]

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from dashboard.chat_view import answer_grounding, metrics_line
+from dashboard.i18n import _, current_language, format_number
 from rag.analytics.answer import computed_table
 from rag.grounding import marked_html, marked_markdown
 
@@ -70,30 +71,31 @@ def to_json(turns: Sequence[Mapping[str, Any]], *, exported_at: datetime | None 
 def to_markdown(turns: Sequence[Mapping[str, Any]], *, exported_at: datetime | None = None) -> str:
     """The conversation as a Markdown document."""
     document = conversation_document(turns, exported_at=exported_at)
-    lines = ["# Conversation", "", f"Exported {document['exported_at']}.", ""]
+    heading = headings()
+    lines = ["# " + heading["conversation"], "", _("Exported {when}.").format(when=document["exported_at"]), ""]
     for turn in document["turns"]:
         lines += [f"## {turn['number']}. {_one_line(turn['question'])}", ""]
-        lines += ["**Question**", "", _quote(turn["question"]), "", "**Answer**", ""]
+        lines += [f"**{heading['question']}**", "", _quote(turn["question"]), "", f"**{heading['answer']}**", ""]
         if turn["computed"]:
             lines += _computed_markdown(turn["computed"])
         grounding = answer_grounding(turn["answer"] or "", {"grounding": turn["grounding"]})
         if grounding is None:
-            lines += [turn["answer"] or "_(no answer text)_", ""]
+            lines += [turn["answer"] or f"_{heading['no_answer']}_", ""]
         else:
             lines += [marked_markdown(turn["answer"], grounding), "", f"> ⚠ {_markdown_text(grounding.notice)}", ""]
         if turn["status"] not in (None, "done"):
-            lines += [f"_Status: {turn['status']}_", ""]
+            lines += ["_" + _("Status: {status}").format(status=turn["status"]) + "_", ""]
         if turn["error"]:
-            lines += [f"**Error:** {turn['error']}", ""]
+            lines += [f"**{heading['error']}** {turn['error']}", ""]
         if turn["sources"]:
-            lines += ["**Sources**", ""]
+            lines += [f"**{heading['sources']}**", ""]
             for source in turn["sources"]:
                 lines.append(f"- [{source.get('label', '')}] `{source.get('record_id', '')}`{_score(source)}")
                 excerpt = _one_line(source.get("text") or "", 300)
                 if excerpt:
                     lines.append(f"  {excerpt}")
             lines.append("")
-        lines += ["**Details**", ""]
+        lines += [f"**{heading['details']}**", ""]
         lines += [f"- {label}: {value}" for label, value in _details(turn)]
         lines.append("")
     return "\n".join(lines)
@@ -103,36 +105,53 @@ def to_html(turns: Sequence[Mapping[str, Any]], *, exported_at: datetime | None 
     """The conversation as a standalone HTML page; all text is escaped."""
     document = conversation_document(turns, exported_at=exported_at)
     e = html.escape
-    body = ["<h1>Conversation</h1>", f'<p class="exported">Exported {e(document["exported_at"])}.</p>']
+    heading = {key: e(text) for key, text in headings().items()}
+    exported = e(_("Exported {when}.").format(when=document["exported_at"]))
+    body = [f"<h1>{heading['conversation']}</h1>", f'<p class="exported">{exported}</p>']
     for turn in document["turns"]:
         body.append('<section class="turn">')
         body.append(f"<h2>{turn['number']}. {e(_one_line(turn['question']))}</h2>")
-        body.append(f'<h3>Question</h3><div class="text">{e(turn["question"])}</div>')
+        body.append(f'<h3>{heading["question"]}</h3><div class="text">{e(turn["question"])}</div>')
         if turn["computed"]:
             body.append(_computed_html(turn["computed"]))
         grounding = answer_grounding(turn["answer"] or "", {"grounding": turn["grounding"]})
         if grounding is None:
-            body.append(f'<h3>Answer</h3><div class="text">{e(turn["answer"] or "(no answer text)")}</div>')
+            text = e(turn["answer"]) if turn["answer"] else heading["no_answer"]
+            body.append(f'<h3>{heading["answer"]}</h3><div class="text">{text}</div>')
         else:  # marked_html escapes every piece of the text
-            body.append(f'<h3>Answer</h3><div class="text">{marked_html(turn["answer"], grounding)}</div>')
+            body.append(f'<h3>{heading["answer"]}</h3><div class="text">{marked_html(turn["answer"], grounding)}</div>')
             body.append(f'<p class="grounding-notice">⚠ {e(grounding.notice)}</p>')
         if turn["status"] not in (None, "done"):
-            body.append(f'<p class="status">Status: {e(str(turn["status"]))}</p>')
+            status = e(_("Status: {status}").format(status=turn["status"]))
+            body.append(f'<p class="status">{status}</p>')
         if turn["error"]:
-            body.append(f'<p class="error"><strong>Error:</strong> {e(str(turn["error"]))}</p>')
+            body.append(f'<p class="error"><strong>{heading["error"]}</strong> {e(str(turn["error"]))}</p>')
         if turn["sources"]:
-            body.append('<h3>Sources</h3><ul class="sources">')
+            body.append(f'<h3>{heading["sources"]}</h3><ul class="sources">')
             for source in turn["sources"]:
                 body.append(
                     f"<li><code>[{e(str(source.get('label', '')))}] {e(str(source.get('record_id', '')))}</code>"
                     f"{e(_score(source))}<pre>{e(str(source.get('text') or ''))}</pre></li>"
                 )
             body.append("</ul>")
-        body.append("<h3>Details</h3><dl>")
+        body.append(f"<h3>{heading['details']}</h3><dl>")
         for label, value in _details(turn):
             body.append(f"<dt>{e(label)}</dt><dd>{e(value)}</dd>")
         body.append("</dl></section>")
-    return _HTML_PAGE.format(body="\n".join(body))
+    return _HTML_PAGE.format(lang=current_language(), title=heading["conversation"], body="\n".join(body))
+
+
+def headings() -> dict[str, str]:
+    """The headings and labels of an export, in the current language (the page's)."""
+    return {
+        "conversation": _("Conversation"),
+        "question": _("Question"),
+        "answer": _("Answer"),
+        "no_answer": _("(no answer text)"),
+        "error": _("Error:"),
+        "sources": _("Sources"),
+        "details": _("Details"),
+    }
 
 
 def export_filename(fmt: str, *, now: datetime | None = None) -> str:
@@ -157,10 +176,12 @@ def turn_computed(turn: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def _computed_markdown(computed: Mapping[str, Any]) -> list[str]:
-    lines = [f"**Computed over all {computed.get('rows_considered')} records** ({computed.get('planner')} planner)", ""]
+    title = _("Computed over all {count} records").format(count=_count(computed.get("rows_considered")))
+    planner = _("{planner} planner").format(planner=computed.get("planner"))
+    lines = [f"**{title}** ({planner})", ""]
     lines += [str(computed.get("summary", "")), ""]
     for assumption in computed.get("assumptions") or []:
-        lines.append(f"- Assumption: {assumption}")
+        lines.append("- " + _("Assumption: {text}").format(text=assumption))
     columns, rows = computed_table(computed)
     if columns and len(rows) > 1:
         lines += ["", "| " + " | ".join(_cell(c) for c in columns) + " |", "|" + " --- |" * len(columns)]
@@ -175,37 +196,42 @@ def _cell(text: str) -> str:
 
 def _computed_html(computed: Mapping[str, Any]) -> str:
     e = html.escape
+    title = _("Computed over all {count} records").format(count=_count(computed.get("rows_considered")))
+    assumption = _("Assumption: {text}")
+    planner = _("Planner: {planner}").format(planner=computed.get("planner", ""))
     parts = [
-        f'<h3>Computed over all {e(str(computed.get("rows_considered")))} records</h3>',
+        f'<h3>{e(title)}</h3>',
         f'<p class="computed">{e(str(computed.get("summary", "")))}</p>',
     ]
     assumptions = computed.get("assumptions") or []
     if assumptions:
-        parts.append("<ul>" + "".join(f"<li>Assumption: {e(str(a))}</li>" for a in assumptions) + "</ul>")
+        items = "".join(f"<li>{e(assumption.format(text=a))}</li>" for a in assumptions)
+        parts.append(f"<ul>{items}</ul>")
     columns, rows = computed_table(computed)
     if columns and len(rows) > 1:
         head = "".join(f"<th>{e(c)}</th>" for c in columns)
         body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows)
         parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
     parts.append(f'<pre class="sql">{e(str(computed.get("sql", "")))}</pre>')
-    parts.append(f'<p class="planner">Planner: {e(str(computed.get("planner", "")))}</p>')
+    parts.append(f'<p class="planner">{e(planner)}</p>')
     return "".join(parts)
 
 
 def _details(turn: Mapping[str, Any]) -> list[tuple[str, str]]:
     dataset = turn["dataset"]
     details = [
-        ("Model", str(turn["model"] or "unknown")),
-        ("Backend", str(turn["backend"] or "unknown")),
-        ("Dataset", f"{dataset['name'] or 'none'} (sha256 {dataset['content_hash'] or 'unknown'})"),
-        ("Settings", ", ".join(f"{k}={v}" for k, v in sorted(turn["settings"].items())) or "unknown"),
-        ("Timings", metrics_line(turn["metrics"], {}) or "not measured"),
-        ("Cached", "yes" if turn["cached"] else "no"),
+        (_("Model"), str(turn["model"] or _("unknown"))),
+        (_("Backend"), str(turn["backend"] or _("unknown"))),
+        (_("Dataset"), _("{name} (sha256 {hash})").format(name=dataset["name"] or _("none"),
+                                                          hash=dataset["content_hash"] or _("unknown"))),
+        (_("Settings"), ", ".join(f"{k}={v}" for k, v in sorted(turn["settings"].items())) or _("unknown")),
+        (_("Timings"), metrics_line(turn["metrics"], {}) or _("not measured")),
+        (_("Cached"), _("yes") if turn["cached"] else _("no")),
     ]
     if turn["asked_at"]:
-        details.insert(0, ("Asked at", str(turn["asked_at"])))
+        details.insert(0, (_("Asked at"), str(turn["asked_at"])))
     if turn["notes"]:
-        details.append(("Notes", "; ".join(str(n) for n in turn["notes"])))
+        details.append((_("Notes"), "; ".join(str(n) for n in turn["notes"])))
     return details
 
 
@@ -228,15 +254,22 @@ def _quote(text: str) -> str:
 
 def _score(source: Mapping[str, Any]) -> str:
     score = source.get("score")
-    return f" (score {score:.3f})" if isinstance(score, (int, float)) else ""
+    if not isinstance(score, (int, float)):
+        return ""
+    return " (" + _("score {score}").format(score=format_number(score, "0.000")) + ")"
+
+
+def _count(value: Any) -> str:
+    """A count of records written the current language's way (anything else as it is)."""
+    return format_number(value) if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
 _HTML_PAGE = """<!DOCTYPE html>
-<html lang="en">
+<html lang="{lang}">
 <head>
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>Conversation</title>
+<title>{title}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; color: #1f2933; }}
 .turn {{ border-top: 1px solid #d9dee5; padding-top: 1rem; margin-top: 1.5rem; }}

@@ -91,6 +91,12 @@ API_KEY_FIELD = "api-key-field"
 LLM_CHOICE = "llm-choice"
 """Store (session): the tab's own choice of backend, server, model and key (None: the configured settings)."""
 
+# ---------------------------------------------------------------- language (dashboard/i18n.py)
+LANGUAGE_SWITCH = "language-switch"
+"""The page header's choice of language, kept per browser in the ``lang`` cookie."""
+LANGUAGE = "language"
+"""Store: the language the page was served in."""
+
 # ---------------------------------------------------------------- repeated widgets
 ANSWER_PART_TYPE = "answer-part"
 TURN_SLOT_TYPE = "turn-slot"

@@ -10,6 +10,7 @@ from dash import dcc, html
 
 from dashboard import ids
 from dashboard.data_view import summary_data
+from dashboard.i18n import _, current_language, grid_locale_text, page_texts, switch_options
 from dashboard.model_panel import model_bar
 from dashboard.polling import poll_config
 from dashboard.uploads import limit_bytes
@@ -45,11 +46,14 @@ def build_layout(settings: Settings, dataset_info: dict[str, Any] | None, *, iso
             html.Header(
                 className="topbar",
                 children=[
-                    html.Div(className="brand", children=[html.Span(className="brand-mark"), html.H1("JSON RAG Chat")]),
+                    html.Div(
+                        className="brand", children=[html.Span(className="brand-mark"), html.H1(_("JSON RAG Chat"))]
+                    ),
                     html.Span(
-                        "Ask questions about a JSON dataset, answered by a local model from retrieved records.",
+                        _("Ask questions about a JSON dataset, answered by a local model from retrieved records."),
                         className="tagline",
                     ),
+                    language_switch(),
                 ],
             ),
             html.Div(id=ids.CONNECTION_NOTICE, className="connection-notice", role="status"),
@@ -102,7 +106,20 @@ def stores(settings: Settings, dataset_info: dict[str, Any] | None, *, isolated:
         dcc.Interval(id=ids.STREAMING_INTERVAL, interval=STREAM_POLL_MS, disabled=True),
         dcc.Interval(id=ids.INGEST_INTERVAL, interval=INGEST_POLL_MS, disabled=True),
         dcc.Download(id=ids.EXPORT_DOWNLOAD),
+        dcc.Store(id=ids.LANGUAGE, data=page_texts()),
     ]
+
+
+def language_switch() -> dcc.RadioItems:
+    """English or French: a pick is kept per browser and loads the page again in it (``dashboard.i18n``)."""
+    return dcc.RadioItems(
+        id=ids.LANGUAGE_SWITCH,
+        options=switch_options(),
+        value=current_language(),
+        inline=True,
+        className="language-switch",
+        inputClassName="language-option",
+    )
 
 
 def data_panel(*, shareable: bool = False) -> html.Section:
@@ -111,7 +128,7 @@ def data_panel(*, shareable: bool = False) -> html.Section:
     return html.Section(
         className="panel data-panel",
         children=[
-            html.Div(className="panel-head", children=[html.H2("Data")]),
+            html.Div(className="panel-head", children=[html.H2(_("Data"))]),
             html.Div(
                 className="loader-row",
                 children=[
@@ -122,24 +139,24 @@ def data_panel(*, shareable: bool = False) -> html.Section:
                         className_active="upload active",
                         children=html.Div(
                             [
-                                html.Strong("Drop a JSON or JSON Lines file here"),
-                                html.Span(" or click to choose one (.json, .jsonl)"),
+                                html.Strong(_("Drop a JSON or JSON Lines file here")),
+                                html.Span(" " + _("or click to choose one (.json, .jsonl)")),
                             ]
                         ),
                     ),
                     html.Button(
-                        "Load example",
+                        _("Load example"),
                         id=ids.LOAD_EXAMPLE_BUTTON,
                         n_clicks=0,
                         className="button secondary",
-                        title="240 web-shop orders with customers, items, payments and shipping",
+                        title=_("240 web-shop orders with customers, items, payments and shipping"),
                     ),
                 ],
             ),
             dcc.Dropdown(
                 id=ids.RECENT_DATASETS,
                 options=[],
-                placeholder="Recent datasets…",
+                placeholder=_("Recent datasets…"),
                 clearable=False,
                 searchable=False,
                 className="recent-datasets",
@@ -147,11 +164,11 @@ def data_panel(*, shareable: bool = False) -> html.Section:
             *([share_row()] if shareable else []),
             html.Div(id=ids.INGEST_PROGRESS, className="ingest-progress", hidden=True),
             html.Button(  # shown only next to a visible progress block (see style.css)
-                "Cancel loading",
+                _("Cancel loading"),
                 id=ids.CANCEL_LOAD_BUTTON,
                 n_clicks=0,
                 className="button secondary cancel-load",
-                title="Stop loading this file; the data loaded before stays",
+                title=_("Stop loading this file; the data loaded before stays"),
             ),
             html.Div(id=ids.UPLOAD_NOTICE, className="data-message"),
             html.Div(id=ids.DATA_MESSAGE, className="data-message"),
@@ -162,7 +179,7 @@ def data_panel(*, shareable: bool = False) -> html.Section:
                 className="data-tabs",
                 children=[
                     dcc.Tab(
-                        label="Records",
+                        label=_("Records"),
                         value="records",
                         children=[
                             html.Div(id=ids.RECORD_PANEL, className="record-panel"),
@@ -172,7 +189,7 @@ def data_panel(*, shareable: bool = False) -> html.Section:
                                 children=[
                                     html.Span(id=ids.RECORDS_NOTE, className="muted"),
                                     html.Button(
-                                        "Show all records",
+                                        _("Show all records"),
                                         id=ids.SHOW_ALL_RECORDS_BUTTON,
                                         n_clicks=0,
                                         className="link-button",
@@ -183,13 +200,13 @@ def data_panel(*, shareable: bool = False) -> html.Section:
                         ],
                     ),
                     dcc.Tab(
-                        label="Profile",
+                        label=_("Profile"),
                         value="profile",
                         children=[
                             profile_grid(),
                         ],
                     ),
-                    dcc.Tab(label="Charts", value="charts", children=[html.Div(id=ids.CHARTS, className="charts")]),
+                    dcc.Tab(label=_("Charts"), value="charts", children=[html.Div(id=ids.CHARTS, className="charts")]),
                 ],
             ),
         ],
@@ -203,13 +220,15 @@ def share_row() -> html.Div:
         id=ids.SHARE_DATASET_ROW,
         className="share-dataset",
         hidden=True,
-        title="Shared datasets appear in every visitor's Recent datasets",
+        title=_("Shared datasets appear in every visitor's Recent datasets"),
         children=dcc.Checklist(id=ids.SHARE_DATASET, options=[], value=[], inline=True),
     )
 
 
 def data_grid(grid_id: str, page_size: int, **props: Any) -> dag.AgGrid:
-    """An AG Grid (community) with paging, sorting and a filter under every column header."""
+    """An AG Grid (community) with paging, sorting and a filter under every column header, its own words (paging,
+    filters) in the page's language."""
+    words = grid_locale_text()
     return dag.AgGrid(
         id=grid_id,
         columnDefs=[],
@@ -226,6 +245,7 @@ def data_grid(grid_id: str, page_size: int, **props: Any) -> dag.AgGrid:
             "tooltipShowDelay": 300,
             "animateRows": False,
             "suppressColumnMoveAnimation": True,
+            **({"localeText": words} if words else {}),
         },
         className="data-grid",
         **props,
@@ -254,7 +274,7 @@ def selection_chip() -> html.Div:
         children=[
             html.Span(id=ids.SELECTION_TEXT, className="selection-text"),
             html.Button("✕", id=ids.SELECTION_CLEAR_BUTTON, n_clicks=0, className="link-button selection-clear",
-                        title="Show every record", **{"aria-label": "Clear the selection"}),
+                        title=_("Show every record"), **{"aria-label": _("Clear the selection")}),
         ],
     )
 
@@ -269,9 +289,15 @@ def chat_panel(settings: Settings) -> html.Section:
     return html.Section(
         className="panel chat-panel",
         children=[
-            html.Div(className="panel-head", children=[html.H2("Chat")]),
+            html.Div(className="panel-head", children=[html.H2(_("Chat"))]),
             model_bar(settings),
-            html.Div(id=ids.CHAT_HISTORY, className="chat-history", children=[]),
+            html.Div(  # its text while empty is shown by style.css (``attr(data-empty-text)``)
+                id=ids.CHAT_HISTORY,
+                className="chat-history",
+                children=[],
+                **{"data-empty-text": _("Load a dataset, then ask about it: totals, trends, specific records by id or "
+                                        "code. Answers cite the records they use.")},
+            ),
             html.Div(id=ids.CHAT_NOTICE, className="chat-notice"),
             html.Div(
                 className="composer",
@@ -282,22 +308,22 @@ def chat_panel(settings: Settings) -> html.Section:
                         value="",
                         n_submit=0,
                         autoComplete="off",
-                        placeholder="Ask a question about the data, then press Enter",
+                        placeholder=_("Ask a question about the data, then press Enter"),
                         className="chat-input",
                     ),
-                    html.Button("Send", id=ids.SEND_BUTTON, n_clicks=0, className="button primary"),
-                    html.Button("Stop", id=ids.STOP_BUTTON, n_clicks=0, className="button danger", disabled=True),
+                    html.Button(_("Send"), id=ids.SEND_BUTTON, n_clicks=0, className="button primary"),
+                    html.Button(_("Stop"), id=ids.STOP_BUTTON, n_clicks=0, className="button danger", disabled=True),
                 ],
             ),
             html.Div(
                 className="chat-tools",
                 children=[
-                    html.Span("Export:", className="muted"),
+                    html.Span(_("Export:"), className="muted"),
                     html.Button("Markdown", id=ids.EXPORT_MD_BUTTON, n_clicks=0, className="link-button"),
                     html.Button("JSON", id=ids.EXPORT_JSON_BUTTON, n_clicks=0, className="link-button"),
                     html.Button("HTML", id=ids.EXPORT_HTML_BUTTON, n_clicks=0, className="link-button"),
                     html.Span(className="spacer"),
-                    html.Button("Clear conversation", id=ids.CLEAR_BUTTON, n_clicks=0, className="link-button"),
+                    html.Button(_("Clear conversation"), id=ids.CLEAR_BUTTON, n_clicks=0, className="link-button"),
                 ],
             ),
         ],

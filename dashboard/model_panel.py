@@ -14,22 +14,23 @@ from typing import Any
 from dash import dcc, html
 
 from dashboard import ids
+from dashboard.i18n import N_, _
 from rag.errors import ConfigError
 from rag.llm_choice import LLMChoice, resolve_choice, same_server
 from rag.settings import DEFAULT_OLLAMA_URL, LLMSettings, Settings, custom_llm_urls_allowed
 
 BACKEND_OPTIONS = [
-    {"label": "Embedded", "value": "embedded", "title": "llama.cpp in this process: no server needed"},
+    {"label": N_("Embedded"), "value": "embedded", "title": N_("llama.cpp in this process: no server needed")},
     {"label": "Ollama", "value": "ollama"},
-    {"label": "OpenAI-compatible", "value": "openai", "title": "llama.cpp server, vLLM, LM Studio, ..."},
+    {"label": N_("OpenAI-compatible"), "value": "openai", "title": N_("llama.cpp server, vLLM, LM Studio, ...")},
 ]
 BACKEND_LABELS = {option["value"]: option["label"] for option in BACKEND_OPTIONS}
 DEFAULT_URLS = {"ollama": DEFAULT_OLLAMA_URL, "openai": "http://127.0.0.1:8000/v1"}
 CONFIGURED_SERVER = ":configured"
 """The server picker's value for the configured server (``llm.servers`` names are the others)."""
-FALLBACK_NOTE = "This tab uses the configured model server."
-KEY_PLACEHOLDER = "API key for this tab (optional)"
-KEY_SET_PLACEHOLDER = "an API key is set for this tab (type to replace, clear to remove)"
+FALLBACK_NOTE = N_("This tab uses the configured model server.")
+KEY_PLACEHOLDER = N_("API key for this tab (optional)")
+KEY_SET_PLACEHOLDER = N_("an API key is set for this tab (type to replace, clear to remove)")
 HIDDEN = {"display": "none"}
 SHOWN: dict[str, str] = {}
 
@@ -62,17 +63,28 @@ class ModelPanelState:
 def url_placeholder(backend: str) -> str:
     """The hint in the URL box: the address used when the box is empty."""
     if backend == "embedded":
-        return "not needed for the embedded model"
-    return f"default: {DEFAULT_URLS.get(backend, '')}"
+        return _("not needed for the embedded model")
+    return _("default: {url}").format(url=DEFAULT_URLS.get(backend, ""))
+
+
+def backend_label(backend: str) -> str:
+    """A backend's name in the current language."""
+    return _(BACKEND_LABELS[backend]) if backend in BACKEND_LABELS else backend
+
+
+def backend_options() -> list[dict[str, str]]:
+    """The backend picker's options in the current language."""
+    return [{key: (_(text) if key in ("label", "title") else text) for key, text in option.items()}
+            for option in BACKEND_OPTIONS]
 
 
 def server_options(settings: Settings) -> list[dict[str, str]]:
     """The server picker: the configured server, then each ``llm.servers`` entry, by name (never by URL)."""
     llm = settings.llm
-    configured = BACKEND_LABELS.get(llm.backend, llm.backend) + (f", {llm.model}" if llm.model else "")
-    options = [{"label": f"Configured ({configured})", "value": CONFIGURED_SERVER}]
+    configured = backend_label(llm.backend) + (f", {llm.model}" if llm.model else "")
+    options = [{"label": _("Configured ({server})").format(server=configured), "value": CONFIGURED_SERVER}]
     for entry in settings.llm.servers:
-        options.append({"label": f"{entry['name']} ({BACKEND_LABELS.get(entry['backend'], entry['backend'])})",
+        options.append({"label": f"{entry['name']} ({backend_label(entry['backend'])})",
                         "value": entry["name"]})  # fmt: skip
     return options
 
@@ -117,7 +129,7 @@ def apply_model_choice(
     try:
         llm = resolve_choice(settings, new, engine.app_address)
     except ConfigError as exc:
-        refused = f"{str(exc).rstrip('.')}. {FALLBACK_NOTE}"
+        refused = f"{str(exc).rstrip('.')}. {_(FALLBACK_NOTE)}"
         new, llm, clear_key = LLMChoice(), settings.llm, True
     if new.server is None and _server_value(settings, new, llm) == CONFIGURED_SERVER:
         new = LLMChoice(model=new.model, api_key=new.api_key)  # the configured server, however it was named
@@ -128,7 +140,7 @@ def apply_model_choice(
         llm = dataclasses.replace(llm, model=models[0])
     state = _state(settings, new, llm, ok=status.ok and not refused, message=refused or status.message, models=models)
     state.clear_key = clear_key
-    state.label = "refused" if refused else None
+    state.label = _("refused") if refused else None
     return state
 
 
@@ -141,7 +153,7 @@ def tab_llm(engine: Any, stored: Any) -> tuple[LLMSettings | None, str]:
     try:
         return resolve_choice(engine.settings, choice, engine.app_address), ""
     except ConfigError as exc:
-        return None, f"{str(exc).rstrip('.')}. {FALLBACK_NOTE}"
+        return None, f"{str(exc).rstrip('.')}. {_(FALLBACK_NOTE)}"
 
 
 class TabEngine:
@@ -190,7 +202,7 @@ def _state(
         url_placeholder=url_placeholder(llm.backend),
         url_disabled=llm.backend == "embedded" or not allowed,
         key_shown=llm.backend == "openai",
-        key_placeholder=KEY_SET_PLACEHOLDER if choice.api_key else KEY_PLACEHOLDER,
+        key_placeholder=_(KEY_SET_PLACEHOLDER) if choice.api_key else _(KEY_PLACEHOLDER),
         choice=choice.to_data(),
     )
 
@@ -216,7 +228,7 @@ def model_options(models: list[str], current: str | None) -> list[dict[str, str]
 
 def status_badge(ok: bool, message: str, label: str | None = None) -> list[Any]:
     """ "● reachable" in green, or "● not reachable" (or ``label``) in red with the reason."""
-    label = label or ("reachable" if ok else "not reachable")
+    label = label or (_("reachable") if ok else _("not reachable"))
     return [
         html.Span(className=f"dot {'ok' if ok else 'down'}"),
         html.Span(label, className="status-label"),
@@ -236,14 +248,14 @@ def model_bar(settings: Settings) -> html.Div:
         children=[
             html.Label(
                 [
-                    "Server",
+                    _("Server"),
                     dcc.Dropdown(
                         id=ids.SERVER_SELECT,
                         options=server_options(settings),
                         value=CONFIGURED_SERVER,
                         clearable=False,
                         searchable=False,
-                        placeholder="a server of this tab's own",
+                        placeholder=_("a server of this tab's own"),
                     ),
                 ],
                 className="field server",
@@ -251,10 +263,10 @@ def model_bar(settings: Settings) -> html.Div:
             ),
             html.Label(
                 [
-                    "Backend",
+                    _("Backend"),
                     dcc.Dropdown(
                         id=ids.BACKEND_SELECT,
-                        options=BACKEND_OPTIONS,
+                        options=backend_options(),
                         value=llm.backend,
                         clearable=False,
                         searchable=False,
@@ -266,20 +278,20 @@ def model_bar(settings: Settings) -> html.Div:
             ),
             html.Label(
                 [
-                    "Model",
+                    _("Model"),
                     dcc.Dropdown(
                         id=ids.MODEL_SELECT,
                         options=model_options([], llm.model),
                         value=llm.model,
                         clearable=False,
-                        placeholder="server default",
+                        placeholder=_("server default"),
                     ),
                 ],
                 className="field model",
             ),
             html.Label(
                 [
-                    "Server URL",
+                    _("Server URL"),
                     dcc.Input(
                         id=ids.BASE_URL_INPUT,
                         type="text",
@@ -294,32 +306,32 @@ def model_bar(settings: Settings) -> html.Div:
             ),
             html.Label(
                 [
-                    "API key",
+                    _("API key"),
                     dcc.Input(
                         id=ids.API_KEY_INPUT,
                         type="password",
                         value="",
-                        placeholder=KEY_PLACEHOLDER,
+                        placeholder=_(KEY_PLACEHOLDER),
                         autoComplete="off",
                         debounce=True,
                     ),
                 ],
                 id=ids.API_KEY_FIELD,
                 className="field api-key",
-                title="Sent only to this tab's server, kept only in this tab (never saved with the conversation)",
+                title=_("Sent only to this tab's server, kept only in this tab (never saved with the conversation)"),
                 style=SHOWN if llm.backend == "openai" else HIDDEN,
             ),
             html.Button(
-                "Refresh",
+                _("Refresh"),
                 id=ids.REFRESH_MODELS_BUTTON,
                 n_clicks=0,
                 className="button secondary",
-                title="Apply the URL and ask the server again",
+                title=_("Apply the URL and ask the server again"),
             ),
             html.Div(
                 id=ids.BACKEND_STATUS,
                 className="backend-status",
-                children=[html.Span(className="dot unknown"), html.Span("checking…", className="status-label")],
+                children=[html.Span(className="dot unknown"), html.Span(_("checking…"), className="status-label")],
             ),
         ],
     )

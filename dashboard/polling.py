@@ -59,6 +59,7 @@ from dashboard.chat_view import (
 )
 from dashboard.computed_view import render_computed
 from dashboard.data_flow import IngestView
+from dashboard.i18n import N_, _
 from rag.redis_buffer import is_answer_id
 from rag.stream_buffer import STREAMING, StreamSnapshot
 
@@ -89,7 +90,7 @@ STALL_MS = 10_000
 MOUNT_MS = 10_000
 """Longest wait of a reply polled from the Send response for Dash to draw its turn (then the next tick polls
 again, from what the page holds)."""
-UNREACHABLE_MESSAGE = "The app is not reachable; retrying…"
+UNREACHABLE_MESSAGE = N_("The app is not reachable; retrying…")
 STALL_MESSAGE = f"no output from the model for {STALL_MS // 1000} s…"
 
 
@@ -109,8 +110,8 @@ def poll_config(stream_ms: int) -> dict[str, Any]:
         "hold_ms": HOLD_MS,
         "stall_ms": STALL_MS,
         "mount_ms": MOUNT_MS,
-        "unreachable_text": UNREACHABLE_MESSAGE,
-        "stall_text": STALL_MESSAGE,
+        "unreachable_text": _(UNREACHABLE_MESSAGE),
+        "stall_text": _("no output from the model for {seconds} s…").format(seconds=STALL_MS // 1000),
         "part_type": ids.ANSWER_PART_TYPE,
         "ids": {
             "store": ids.CHAT_HISTORY_STORE,

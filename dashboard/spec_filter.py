@@ -28,10 +28,11 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from dashboard.i18n import N_, _, format_number, ngettext
 from rag.analytics.errors import AnalyticsError, SpecError
 from rag.analytics.spec import RECORD_AGGREGATIONS, RECORDS, ROW_AGGREGATIONS, QuerySpec
 from rag.analytics.validate import validate_spec
-from rag.analytics.wording import describe_filters, format_key, format_value
+from rag.analytics.wording import describe_filters, format_key
 
 SHOW_RECORDS = "records"
 """The request of a "Show these N records" button."""
@@ -43,9 +44,9 @@ MAX_SPEC_CHARS = 20_000
 MAX_CHART_BARS = 100
 CHART_HEIGHT = 320
 ACCENT = "#2f6db5"
-NOT_COMPUTED = "This answer was not computed from the data; there is nothing to show."
-OTHER_DATASET = "This answer was computed over another dataset; open that dataset to see its records."
-NO_TABLE = "The data view has no analytic table for this dataset; ask again once it is loaded."
+NOT_COMPUTED = N_("This answer was not computed from the data; there is nothing to show.")
+OTHER_DATASET = N_("This answer was computed over another dataset; open that dataset to see its records.")
+NO_TABLE = N_("The data view has no analytic table for this dataset; ask again once it is loaded.")
 
 
 class SpecRefused(ValueError):
@@ -67,22 +68,22 @@ class SpecRequest:
 def parse_request(request: Any) -> SpecRequest:
     """The page's request (``{"action", "spec", "dataset"}``), or ``SpecRefused`` for a malformed one."""
     if not isinstance(request, Mapping):
-        raise SpecRefused("The request from the page is not an object.")
+        raise SpecRefused(_("The request from the page is not an object."))
     action = request.get("action")
     if action not in ACTIONS:
-        raise SpecRefused("The request from the page names no known action.")
+        raise SpecRefused(_("The request from the page names no known action."))
     spec = request.get("spec")
     if isinstance(spec, str):
         if len(spec) > MAX_SPEC_CHARS:
-            raise SpecRefused("This answer's query is too long to use.")
+            raise SpecRefused(_("This answer's query is too long to use."))
         try:
             spec = json.loads(spec)
         except ValueError:
-            raise SpecRefused("This answer's query is not readable.") from None
+            raise SpecRefused(_("This answer's query is not readable.")) from None
     if not isinstance(spec, dict):
-        raise SpecRefused(NOT_COMPUTED)
+        raise SpecRefused(_(NOT_COMPUTED))
     if len(json.dumps(spec, default=str)) > MAX_SPEC_CHARS:
-        raise SpecRefused("This answer's query is too long to use.")
+        raise SpecRefused(_("This answer's query is too long to use."))
     dataset = request.get("dataset")
     return SpecRequest(action=action, spec=spec, dataset_hash=dataset if isinstance(dataset, str) and dataset else None)
 
@@ -92,19 +93,24 @@ def read_spec(data: Any, schema: Any) -> QuerySpec:
     try:
         return validate_spec(QuerySpec.from_dict(data), schema)
     except SpecError as exc:
-        raise SpecRefused(f"This answer's query does not fit the dataset shown: {exc.message}") from exc
+        reason = _("This answer's query does not fit the dataset shown: {reason}").format(reason=exc.message)
+        raise SpecRefused(reason) from exc
 
 
 def selection_words(spec: QuerySpec) -> str:
     """What a spec selects, in words: "Origin = Japan and Miles_per_Gallon > 30", "the highest total"."""
     filters = describe_filters(spec)
     if spec.aggregation in RECORD_AGGREGATIONS:
-        which = "highest" if spec.aggregation == "argmax" else "lowest"
-        per = f" per {spec.group_by.field}" if spec.group_by is not None else ""
-        return f"the {which} {spec.field}{per}" + (f", with {filters}" if filters else "")
+        words = _("the highest {field}") if spec.aggregation == "argmax" else _("the lowest {field}")
+        words = words.format(field=spec.field)
+        if spec.group_by is not None:
+            words = _("{words} per {group}").format(words=words, group=spec.group_by.field)
+        return _("{words}, with {filters}").format(words=words, filters=filters) if filters else words
     if spec.aggregation == RECORDS and not filters:
-        return f"the records of the answer, by {spec.field}" if spec.field else "the records of the answer"
-    return filters or "all records"
+        if spec.field:
+            return _("the records of the answer, by {field}").format(field=spec.field)
+        return _("the records of the answer")
+    return filters or _("all records")
 
 
 def selects_records(spec: Mapping[str, Any] | None) -> bool:
@@ -159,12 +165,12 @@ class Selection:
 
     def chip_text(self, *, beyond_table: int = 0) -> str:
         """ "status = returned — 14 records", with a mark when the grid cannot show them all."""
-        noun = "record" if self.matched == 1 else "records"
-        text = f"{self.words} — {format_value(self.matched)} {noun}"
+        count = ngettext("{count} record", "{count} records", self.matched).format(count=format_number(self.matched))
+        text = f"{self.words} — {count}"
         if not self.complete:
-            text += f" (the grid shows the first {format_value(len(self.record_ids))})"
+            text += " (" + _("the grid shows the first {count}").format(count=format_number(len(self.record_ids))) + ")"
         if beyond_table:
-            text += f" ({format_value(beyond_table)} beyond the rows the table holds)"
+            text += " (" + _("{count} beyond the rows the table holds").format(count=format_number(beyond_table)) + ")"
         return text
 
     def to_store(self, *, beyond_table: int = 0) -> dict[str, Any]:
@@ -184,12 +190,13 @@ def select_records(table: Any, spec: QuerySpec, *, timeout: float = 5.0) -> Sele
     meeting its filters, through a ``records`` spec with those filters (the file's order, at most ``MAX_LIMIT``
     ids; ``matched`` counts them all)."""
     if spec.aggregation not in ROW_AGGREGATIONS and not spec.filters:
-        raise SpecRefused("This answer is over every record: there is nothing to filter.")
+        raise SpecRefused(_("This answer is over every record: there is nothing to filter."))
     query = spec if spec.aggregation in ROW_AGGREGATIONS else QuerySpec(aggregation=RECORDS, filters=spec.filters)
     try:
         result = table.run(query, timeout=timeout)
     except AnalyticsError as exc:
-        raise SpecRefused(f"The records of this answer could not be found: {exc.message}") from exc
+        reason = _("The records of this answer could not be found: {reason}").format(reason=exc.message)
+        raise SpecRefused(reason) from exc
     ids = tuple(dict.fromkeys(result.record_ids))
     matched = len(ids) if spec.aggregation in ROW_AGGREGATIONS else max(int(result.matched_rows), len(ids))
     return Selection(spec=spec, record_ids=ids, matched=matched, words=selection_words(spec))
@@ -198,11 +205,11 @@ def select_records(table: Any, spec: QuerySpec, *, timeout: float = 5.0) -> Sele
 def group_figure(table: Any, spec: QuerySpec, *, timeout: float = 5.0) -> go.Figure:
     """A bar chart of a group result: the groups and their values, computed again from ``spec`` by DuckDB."""
     if spec.group_by is None or spec.aggregation in ROW_AGGREGATIONS:
-        raise SpecRefused("Only an answer per group can be opened as a chart.")
+        raise SpecRefused(_("Only an answer per group can be opened as a chart."))
     try:
         result = table.run(spec, timeout=timeout)
     except AnalyticsError as exc:
-        raise SpecRefused(f"This answer could not be computed again: {exc.message}") from exc
+        raise SpecRefused(_("This answer could not be computed again: {reason}").format(reason=exc.message)) from exc
     rows = [row for row in result.rows if len(row) >= 2][:MAX_CHART_BARS]
     labels = [format_key(row[0]) for row in rows]
     values = [row[-1] if isinstance(row[-1], (int, float)) and not isinstance(row[-1], bool) else None for row in rows]
@@ -226,12 +233,13 @@ def chart_title(spec: QuerySpec, columns: Sequence[str], groups: int) -> str:
     """ "count by channel (status = returned)", with "first 100 of 240 groups" when cut."""
     measure = str(columns[-1]) if columns else spec.aggregation
     group = str(columns[0]) if columns else spec.group_by.field if spec.group_by else ""
-    title = f"From the answer: {measure} by {group}"
+    title = _("From the answer: {measure} by {group}").format(measure=measure, group=group)
     filters = describe_filters(spec)
     if filters:
         title += f" ({filters})"
     if groups > MAX_CHART_BARS:
-        title += f" — the first {MAX_CHART_BARS} of {format_value(groups)} groups"
+        title += " — " + _("the first {shown} of {count} groups").format(
+            shown=format_number(MAX_CHART_BARS), count=format_number(groups))
     return title
 
 

@@ -10,6 +10,8 @@ import base64
 import binascii
 from pathlib import PurePath
 
+from dashboard.i18n import _, format_number
+
 ACCEPTED_SUFFIXES = (".json", ".jsonl", ".ndjson")
 _ENVELOPE_BYTES = 1024 * 1024
 """Room for the rest of a callback request (other inputs, ids) around the upload itself."""
@@ -31,10 +33,15 @@ def request_size_limit(max_upload_mb: float) -> int:
 
 def too_large_message(filename: str, size: int, max_upload_mb: float) -> str:
     """The message for a file over the limit."""
-    return (
-        f"{filename} is {size / 1024 / 1024:.1f} MB; files up to {max_upload_mb:g} MB can be loaded "
-        f"(setting data.max_upload_mb)."
+    return too_large_text().format(
+        name=filename, size=format_number(size / 1024 / 1024, "0.0"), limit=format_number(max_upload_mb)
     )
+
+
+def too_large_text() -> str:
+    """The message for a file over the limit, with ``{name}``, ``{size}`` and ``{limit}`` (both in MB) to fill in
+    (by the page too, which checks sizes before it sends a file)."""
+    return _("{name} is {size} MB; files up to {limit} MB can be loaded (setting data.max_upload_mb).")
 
 
 def decoded_size(contents: str) -> int:
@@ -46,22 +53,23 @@ def decoded_size(contents: str) -> int:
 
 def decode_upload(contents: str | None, filename: str | None, max_upload_mb: float) -> bytes:
     """The file's bytes; raises ``UploadError`` with a clear message for anything unusable."""
-    name = filename or "the file"
+    name = filename or _("the file")
     if not contents:
-        raise UploadError("No file was received.")
+        raise UploadError(_("No file was received."))
     suffix = PurePath(name).suffix.lower()
     if suffix not in ACCEPTED_SUFFIXES:
-        raise UploadError(f"{name}: only JSON (.json) and JSON Lines (.jsonl, .ndjson) files can be loaded.")
+        raise UploadError(_("{name}: only JSON (.json) and JSON Lines (.jsonl, .ndjson) files can be loaded.").format(
+            name=name))
     header, sep, payload = contents.partition(",")
     if not sep or not header.startswith("data:") or ";base64" not in header:
-        raise UploadError(f"{name}: the upload arrived in an unexpected form; try again.")
+        raise UploadError(_("{name}: the upload arrived in an unexpected form; try again.").format(name=name))
     size = decoded_size(contents)
     if size > limit_bytes(max_upload_mb):
         raise UploadError(too_large_message(name, size, max_upload_mb))
     try:
         data = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
-        raise UploadError(f"{name}: the upload arrived damaged (bad base64); try again.") from None
+        raise UploadError(_("{name}: the upload arrived damaged (bad base64); try again.").format(name=name)) from None
     if not data:
-        raise UploadError(f"{name} is empty.")
+        raise UploadError(_("{name} is empty.").format(name=name))
     return data
