@@ -477,8 +477,6 @@ class RulesPlanner:
         keep = [token for k, token in enumerate(tokens) if not begin <= k < end]
         while begin > 0 and keep and begin - 1 < len(keep) and (  # "the district Jeanne-Mance": the field is the name's
                 keep[begin - 1].lower in ("of", "in", "for", "at", "the", "by") or keep[begin - 1].stem in label_words):
-            if keep[begin - 1].lower in ("did", "does", "do", "has", "had", "is", "was"):
-                break
             keep.pop(begin - 1)
             begin -= 1
         retried = self._read_words(keep, question, list(notes), name_read=True)
