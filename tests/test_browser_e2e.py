@@ -157,6 +157,7 @@ def sample_growth(page: Any, timeout: float = ANSWER_TIMEOUT_MS / 1000) -> list[
 
 # ------------------------------------------------------------------------------------ tests
 def test_load_the_example_see_the_data_ask_and_watch_the_answer_grow(page, dashboard, tmp_path):
+    _, engine = dashboard
     page.click("#load-example-button")
     page.wait_for_selector("#ingest-progress .progress-track", timeout=30_000)  # the bar shows while indexing
     page.wait_for_selector(".notice.success", timeout=LOAD_TIMEOUT_MS)
@@ -175,7 +176,10 @@ def test_load_the_example_see_the_data_ask_and_watch_the_answer_grow(page, dashb
     open_tab(page, "Records")
     wait_row_count(page, 15)
 
-    ask(page, "Which orders have the status returned? Give their order ids.")
+    # A question for the model (prose, not computed), long enough to stream over many 200 ms polls on any machine
+    # (a 64-token answer can end within three polls).
+    engine.configure_llm(max_tokens=256)
+    ask(page, "Write a detailed description of the returned orders and their customers.")
     lengths = sample_growth(page)
     growing = [n for n in lengths if n > 0]
     assert len(set(growing)) >= 3, f"the answer did not grow over several polls: {lengths}"
