@@ -41,7 +41,7 @@ def test_a_bad_dataset_file_is_a_usage_error(tmp_path, processes):
 
 def test_the_terminal_table_writes_group_keys_as_keys_and_leaves_out_record_ids():
     from rag.analytics.spec import RECORD_ID
-    from rag.cli_dataset import format_computed
+    from rag.cli.dataset import format_computed
 
     computed = {
         "rows_considered": 1461, "planner": "rules", "summary": "Total precipitation by date (year): …",
@@ -53,3 +53,59 @@ def test_the_terminal_table_writes_group_keys_as_keys_and_leaves_out_record_ids(
     argmax = {**computed, "columns": [RECORD_ID, "Name", "Horsepower"], "rows": [["$[1]", "ford", 230], ["$[2]", "amc", 220]],
               "spec": {"aggregation": "argmax"}}
     assert RECORD_ID not in format_computed(argmax) and "ford  230" in format_computed(argmax)
+
+
+def _replayed(events):
+    """The events written into a stream buffer by the engine's sink, then read back as the CLI reads them."""
+    from rag.answer_sink import write_events
+    from rag.cli.dataset import buffer_events
+    from rag.stream_buffer import StreamBuffer
+
+    buffer = StreamBuffer()
+    buffer.start("s1", notes=[])
+    write_events(buffer, "s1", events)
+
+    class Engine:
+        read = staticmethod(buffer.read)
+
+    return list(buffer_events(Engine(), "s1"))
+
+
+def test_the_answer_is_printed_from_its_events_computed_part_and_sources_first():
+    import io
+
+    from rag.answer_events import Computed, Finished, Meta, Sources, TextDelta, Waiting
+    from rag.cli.dataset import print_answer, report_end
+
+    computed = {"rows_considered": 3, "planner": "rules", "summary": "2 of 3 orders are returned", "sql": "SELECT 2"}
+    metrics = {"completion_tokens": 2, "time_to_first_token": 0.1, "total_duration": 0.5, "tokens_per_second": 4.0}
+    events = [
+        Waiting("Waiting for the model…"), Computed(computed), Sources([]),
+        Sources([{"label": 1, "record_id": "$[0]"}]), Meta({"notes": ["a note"]}),
+        TextDelta("Two "), TextDelta("orders."), Finished("done", metrics),
+    ]  # fmt: skip
+    for given in (events, _replayed(events)):  # as the engine yields them, and as read back from its buffer
+        out, err = io.StringIO(), io.StringIO()
+        code = report_end(print_answer(given, out), out, err)
+        assert code == 0
+        assert out.getvalue() == (
+            "Computed over all 3 records (rules planner):\n  2 of 3 orders are returned\n  SQL: SELECT 2\n\n"
+            "Sources: [1] $[0]\n\nTwo orders.\n"
+        )
+        assert err.getvalue() == (
+            "note: a note\n2 tokens · time to first token 0.10 s · duration 0.50 s · 4.0 tokens/s\n"
+        )
+
+
+def test_a_failed_answer_keeps_its_text_and_exits_1():
+    import io
+
+    from rag.answer_events import Failed, TextDelta
+    from rag.cli.dataset import print_answer, report_end
+
+    events = [TextDelta("The answer is"), Failed("model runner crashed")]
+    for given in (events, _replayed(events)):
+        out, err = io.StringIO(), io.StringIO()
+        assert report_end(print_answer(given, out), out, err) == 1
+        assert out.getvalue() == "The answer is\n"
+        assert "error: model runner crashed\n" in err.getvalue() and "n/a tokens" in err.getvalue()

@@ -1,0 +1,169 @@
+"""``python -m rag.cli --data FILE "question"``: answer over a dataset in the terminal.
+
+The engine answers in its background thread exactly as for the page. ``print_answer`` iterates the answer's
+typed events (``rag.answer_events``) and prints, in order: the part computed over all records (sentence,
+table, SQL), the sources, the answer text as it streams; then come the notes, the error and the summary line
+on stderr.
+
+The engine offers no public way yet to hear a started answer's events as they come (``RAGEngine.chat`` folds
+them and returns at the end; ``RAGEngine.answer_events`` needs a loaded dataset's internals and skips the
+cache and the grounding check), so ``buffer_events`` reads them back from the engine's stream buffer: the one
+place that polls.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, TextIO
+
+from rag.analytics.answer import computed_table
+from rag.answer_events import (
+    DONE, STOPPED, AnswerEvent, AnswerState, Computed, Failed, Finished, Meta, Sources, TextDelta,
+)
+from rag.cli.output import (
+    EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, debug_printer, format_metrics, write_error,
+)
+from rag.errors import ConfigError, DataLoadError
+from rag.settings import Settings
+from rag.stream_buffer import StreamSnapshot
+
+if TYPE_CHECKING:
+    from rag.engine import RAGEngine
+
+POLL_SECONDS = 0.02
+TABLE_ROWS = 20
+
+
+class AnswerExpired(Exception):
+    """The stream buffer forgot the answer before it was read to its end."""
+
+
+def format_computed(computed: dict[str, Any]) -> str:
+    """The computed part as terminal text: sentence, assumptions, a small table, the SQL."""
+    lines = [f"Computed over all {computed.get('rows_considered')} records ({computed.get('planner')} planner):",
+             f"  {computed.get('summary', '')}"]
+    for assumption in computed.get("assumptions") or []:
+        lines.append(f"  assumption: {assumption}")
+    columns, rows = computed_table(computed)
+    if columns and len(rows) > 1:
+        table = [columns] + rows[:TABLE_ROWS]
+        widths = [max(len(str(r[i])) for r in table) for i in range(len(columns))]
+        for row in table:
+            lines.append("  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+        if len(rows) > TABLE_ROWS:
+            lines.append(f"  … {computed.get('row_count', len(rows)) - TABLE_ROWS} more rows")
+    lines.append(f"  SQL: {computed.get('sql', '')}")
+    return "\n".join(lines)
+
+
+def format_sources(sources: list[dict[str, Any]]) -> str:
+    """One line per source: label and record id."""
+    return "Sources: " + ", ".join(f"[{s.get('label')}] {s.get('record_id')}" for s in sources)
+
+
+def metrics_summary(metrics: Mapping[str, Any]) -> str:
+    """The summary line of an answer's metrics (``GenerationMetrics.to_dict()``)."""
+    return format_metrics(
+        metrics.get("completion_tokens"),
+        metrics.get("time_to_first_token"),
+        metrics.get("total_duration"),
+        metrics.get("tokens_per_second"),
+    )
+
+
+def buffer_events(engine: RAGEngine, session_id: str) -> Iterator[AnswerEvent]:
+    """A started answer's events read back from the engine's stream buffer: ``Computed`` and ``Sources`` once
+    each when they appear, ``TextDelta`` for each new piece of text, then the answer's ``Meta`` and its
+    ``Finished`` or ``Failed``. Raises ``AnswerExpired`` when the buffer no longer has the answer."""
+    offset = 0
+    computed_seen = sources_seen = False
+    while True:
+        snapshot = engine.read(session_id, offset)
+        if snapshot is None:
+            raise AnswerExpired("the answer expired before it was read")
+        if snapshot.computed and not computed_seen:
+            computed_seen = True
+            yield Computed(snapshot.computed)
+        if snapshot.sources and not sources_seen:
+            sources_seen = True
+            yield Sources(snapshot.sources)
+        if snapshot.text:
+            yield TextDelta(snapshot.text)
+        offset = snapshot.offset
+        if snapshot.is_complete:
+            yield Meta(dict(snapshot.meta))
+            yield final_event(snapshot)
+            return
+        time.sleep(POLL_SECONDS)
+
+
+def final_event(snapshot: StreamSnapshot) -> Finished | Failed:
+    """The event a complete snapshot ended with: ``Finished`` when done or stopped without error, else ``Failed``."""
+    if snapshot.status in (DONE, STOPPED) and not snapshot.error:
+        return Finished(snapshot.status, dict(snapshot.metrics))
+    return Failed(snapshot.error or "", dict(snapshot.metrics))
+
+
+def print_answer(events: Iterable[AnswerEvent], stdout: TextIO) -> AnswerState:
+    """Print the computed part and the sources (each once, when there are some) and the text as the events
+    come; returns what the events add up to."""
+    state = AnswerState()
+    computed_shown = sources_shown = False
+    for event in events:
+        state.apply(event)
+        if isinstance(event, Computed) and not computed_shown:
+            stdout.write(format_computed(event.result) + "\n\n")
+            computed_shown = True
+        elif isinstance(event, Sources) and event.items and not sources_shown:
+            stdout.write(format_sources(event.items) + "\n\n")
+            sources_shown = True
+        elif isinstance(event, TextDelta):
+            stdout.write(event.text)
+        else:
+            continue
+        stdout.flush()
+    return state
+
+
+def report_end(state: AnswerState, stdout: TextIO, stderr: TextIO) -> int:
+    """End the text's line, then the notes, the error and the summary on stderr; returns the exit code."""
+    if state.text:
+        stdout.write("\n")
+    for note in state.meta.get("notes") or []:
+        stderr.write(f"note: {note}\n")
+    if state.error:
+        write_error(stderr, state.error)
+    stderr.write(metrics_summary(state.metrics) + "\n")
+    stderr.flush()
+    return EXIT_OK if state.status in (DONE, STOPPED) and not state.error else EXIT_FAILED
+
+
+def answer_over_dataset(
+    settings: Settings, path: str, question: str, stdout: TextIO, stderr: TextIO, *, debug: bool = False
+) -> int:
+    """Load ``path``, answer ``question`` over it, print as it comes; returns the exit code."""
+    from rag.engine import RAGEngine
+    from rag.llm import create_client
+
+    hook = debug_printer(stderr) if debug else None
+    engine = RAGEngine(settings, client_factory=lambda llm: create_client(llm, debug_hook=hook))
+    try:
+        info = engine.load_json(path)
+    except (DataLoadError, ConfigError) as exc:
+        write_error(stderr, str(exc))
+        return EXIT_USAGE
+    stderr.write(f"{info.name}: {info.record_count} records loaded\n")
+    session_id = uuid.uuid4().hex
+    engine.chat_stream(question, session_id)
+    try:
+        state = print_answer(buffer_events(engine, session_id), stdout)
+    except AnswerExpired as exc:
+        write_error(stderr, str(exc))
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        engine.cancel(session_id)
+        stderr.write("\n")
+        write_error(stderr, "interrupted")
+        return EXIT_INTERRUPTED
+    return report_end(state, stdout, stderr)
