@@ -130,7 +130,7 @@ SUPERLATIVE_FIELDS: dict[str, tuple[tuple[str, ...], str]] = {
     "fastest": (("speed", "horsepower", "acceleration"), "max"),
     "slowest": (("speed", "horsepower"), "min"),
     "powerful": (("horsepower", "power", "hp"), "max"),
-    "populous": (("population",), "max"),
+    "populous": (("population", "pop"), "max"),
     "efficient": (("miles", "mpg", "efficiency"), "max"),
     "rated": (("rating", "score", "stars"), "max"),
     "largest": (("size", "area", "population"), "max"),
@@ -1611,8 +1611,13 @@ class RulesPlanner:
             state.consumed_columns.add(column.path)
             state.mark(op_start if op_start is not None else i, end)
             for mention in mentions:
-                if mention.column.path == column.path and not mention.is_value and _near(mention, i, end, 3):
+                names = mention.column.path == column.path or column.path in mention.rivals
+                if names and not mention.is_value and _near(mention, i, end, 3):
                     state.mark(mention.start, mention.end)
+                    before = mention.start - 1
+                    if mention.column.path != column.path and before >= 0 and \
+                            words[before] in DIRECTION_WORDS["min"] | DIRECTION_WORDS["max"] | MIN_WORDS | MAX_WORDS:
+                        state.mark(before, mention.start)  # the direction word that chose it ("minimum")
             if via:
                 state.assumptions.append(via)
 
@@ -1624,11 +1629,27 @@ class RulesPlanner:
                    and not (set(range(m.start, m.end)) & state.used)]
         after = [m for m in numeric if 0 <= m.start - end <= 2]
         before = [m for m in numeric if 0 <= start - m.end <= 3]
-        if after:
-            return after[0].column, after[0].via
-        if before:
-            return before[-1].column, before[-1].via
-        return None, ""
+        chosen = after[0] if after else before[-1] if before else None
+        if chosen is None:
+            return None, ""
+        if chosen.rivals:  # "the minimum temperature between 0 and 5": temp_min, not the first of the two
+            directed = self._directed(state, chosen)
+            if directed is not None:
+                return directed, f"'{state.tokens[chosen.start].text}' read as {directed.path}"
+        return chosen.column, chosen.via
+
+    def _directed(self, state: _State, mention: _Mention) -> ColumnInfo | None:
+        """Of fields named by the same words ("temperature": temp_max, temp_min), the one a direction word just
+        before them names ("minimum temperature" -> temp_min); None when no such word tells them apart."""
+        words = {state.tokens[k].lower for k in range(max(0, mention.start - 2), mention.start)}
+        fields = [mention.column] + [self._schema.columns[path] for path in mention.rivals
+                                     if path in self._schema.columns]
+        for direction, named in DIRECTION_WORDS.items():
+            if words & (named | (MIN_WORDS if direction == "min" else MAX_WORDS)):
+                preferred = [c for c in fields if self._leaf_stems[c.path] & named]
+                if len(preferred) == 1:
+                    return preferred[0]
+        return None
 
     def _read_affixes(self, state: _State, mentions: list[_Mention], question: str) -> None:
         """ "codes that start with FR-", "names ending in 'ville'": the text as written, up to the next space
