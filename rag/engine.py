@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Generator, Iterable, Iterator, Mapping, Sequence
 
 from rag.analytics.answer import prompt_facts
+from rag.analytics.lexicons import detect_language
 from rag.analytics.plan import Refusal
 from rag.analytics.service import DatasetAnalytics
 from rag.answer_events import (
@@ -1171,6 +1172,7 @@ class RAGEngine:
                 max_answer_tokens=llm.max_tokens,
                 count_tokens=_token_counter(client),
                 records_budget=client.prompt_record_tokens,
+                language=detect_language(question),
             )
         except ValueError as exc:
             yield Sources([_source(i + 1, hit) for i, hit in enumerate(hits)])

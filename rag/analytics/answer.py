@@ -30,6 +30,7 @@ from rag.analytics.spec import RECORD_ID, RECORDS, ROW_AGGREGATIONS, QuerySpec, 
 from rag.analytics.sql import INTERNAL_NAMES
 from rag.analytics.wording import describe_filters, format_key, format_value
 from rag.analytics.words import field_words
+from rag.i18n import ENGLISH, N_, _, current_language, percent
 
 MAX_TABLE_ROWS = 50
 """Rows of the result kept with the answer (the SQL computes them all)."""
@@ -89,72 +90,119 @@ def computed_table(computed: Mapping[str, Any]) -> tuple[list[str], list[list[st
 def measure_label(spec: QuerySpec, noun: str = "records") -> str:
     """ "average Miles_per_Gallon", "number of records", "number of distinct Origin"."""
     if spec.aggregation == "count":
-        return f"number of {spec.field} rows" if spec.field else f"number of {noun}"
+        if spec.field:
+            return _("number of {field} rows").format(field=spec.field)
+        return _("number of {noun}").format(noun=noun)
     if spec.aggregation in ("argmax", "argmin"):
-        return f"{'highest' if spec.aggregation == 'argmax' else 'lowest'} {spec.field}"
-    return f"{_AGGREGATION_WORDS[spec.aggregation]} {spec.field}"
+        return (_("highest {field}") if spec.aggregation == "argmax" else _("lowest {field}")).format(field=spec.field)
+    return _(_AGGREGATION_LABELS[spec.aggregation]).format(field=spec.field)
+
+
+DATE_PARTS = {part: part for part in (N_("year"), N_("month"), N_("quarter"), N_("day"), N_("weekday"), N_("hour"))}
+"""Date parts a group is taken by, as the sentence names them (translated)."""
+
+_AGGREGATION_LABELS = {
+    "count_distinct": N_("number of distinct {field}"),
+    "sum": N_("total {field}"),
+    "mean": N_("average {field}"),
+    "median": N_("median {field}"),
+    "min": N_("lowest {field}"),
+    "max": N_("highest {field}"),
+}
 
 
 def summarize(
     spec: QuerySpec, result: Any, schema: TableSchema, noun: str = "records", *, with_share: bool = True
 ) -> str:
-    """One plain sentence that states the result (a count's share of all records in brackets)."""
+    """One plain sentence that states the result (a count's share of all records in brackets), in the answer's
+    language (``rag.i18n``)."""
+    sentence = _summary(spec, result, schema, records.noun_in_language(noun), with_share=with_share)
+    if current_language() != ENGLISH:  # "moyenne de …" starts a sentence (English ones start with a capital)
+        sentence = sentence[:1].upper() + sentence[1:]
+    return sentence
+
+
+def _summary(spec: QuerySpec, result: Any, schema: TableSchema, noun: str, *, with_share: bool) -> str:
     if spec.aggregation == RECORDS:
         return records.sentence(spec, result, schema, noun)
     rows = result.rows
     filters = describe_filters(spec)
     total = result.total_rows
     matched = result.matched_rows
-    where = f" with {filters}" if filters else ""
+    where = _(" with {filters}").format(filters=filters) if filters else ""
     if spec.group_by is not None:
-        group = spec.group_by.field + (f" ({spec.group_by.date_part})" if spec.group_by.date_part else "")
+        part = spec.group_by.date_part
+        group = spec.group_by.field + (f" ({_(DATE_PARTS.get(part, part))})" if part else "")
         if not rows:
-            return f"No {noun}{where}: nothing to group by {group}."
+            return _("No {noun}{where}: nothing to group by {group}.").format(noun=noun, where=where, group=group)
         shown = "; ".join(f"{format_key(r[0])}: {format_value(r[-1])}" for r in rows[:SUMMARY_GROUPS])
-        more = f"; … ({len(rows)} groups)" if len(rows) > SUMMARY_GROUPS else ""
+        more = _("; … ({count} groups)").format(count=len(rows)) if len(rows) > SUMMARY_GROUPS else ""
         tied = [r for r in rows if r[-1] == rows[0][-1]] if spec.limit == 1 else rows[:1]
         keys = _and([format_key(r[0]) for r in tied])
         mode = spec.aggregation == "count" and spec.field is None and not spec.group_by.date_part
-        if spec.limit == 1 and rows and mode:
-            which = "most" if spec.order != "asc" else "least"  # the mode: "the most common Origin"
-            share = f"{format_value(rows[0][-1])} of {format_value(matched)} {noun}{where}"
+        if spec.limit == 1 and rows and mode:  # the mode: "the most common Origin"
+            share = _("{count} of {total} {noun}{where}").format(
+                count=format_value(rows[0][-1]), total=format_value(matched), noun=noun, where=where)
+            most = spec.order != "asc"
             if len(tied) > 1:
-                return f"The {which} common values of {group} are {keys}, tied ({share} each)."
-            return f"The {which} common {group} is {keys} ({share})."
+                template = _("The most common values of {group} are {keys}, tied ({share} each).") if most else \
+                    _("The least common values of {group} are {keys}, tied ({share} each).")
+            else:
+                template = _("The most common {group} is {keys} ({share}).") if most else \
+                    _("The least common {group} is {keys} ({share}).")
+            return template.format(group=group, keys=keys, share=share)
         if spec.limit == 1 and rows:
-            which = "highest" if spec.order != "asc" else "lowest"
             measure = spec.field if spec.aggregation in ("min", "max") else measure_label(spec, noun)
-            verb = "have" if len(tied) > 1 else "has"
-            shown = format_value(rows[0][-1]) + (", tied" if len(tied) > 1 else "")
-            lead = f"{keys} {verb} the {which} {measure} ({shown})"
-            return f"{lead}, by {group}, over {format_value(matched)} of {format_value(total)} {noun}{where}."
+            shown = format_value(rows[0][-1]) + (_(", tied") if len(tied) > 1 else "")
+            highest = spec.order != "asc"
+            if len(tied) > 1:
+                lead = _("{keys} have the highest {measure} ({shown})") if highest else \
+                    _("{keys} have the lowest {measure} ({shown})")
+            else:
+                lead = _("{keys} has the highest {measure} ({shown})") if highest else \
+                    _("{keys} has the lowest {measure} ({shown})")
+            lead = lead.format(keys=keys, measure=measure, shown=shown)
+            return _("{lead}, by {group}, over {matched} of {total} {noun}{where}.").format(
+                lead=lead, group=group, matched=format_value(matched), total=format_value(total), noun=noun,
+                where=where)
         label = measure_label(spec, noun)
-        return f"{label[:1].upper()}{label[1:]} by {group}{where}: {shown}{more}."  # field names keep their case
+        return _("{label} by {group}{where}: {shown}{more}.").format(  # field names keep their case
+            label=f"{label[:1].upper()}{label[1:]}", group=group, where=where, shown=shown, more=more)
     if spec.aggregation in ("argmax", "argmin"):
         if not rows:
-            return f"No {noun}{where} have a value of {spec.field}."
+            return _("No {noun}{where} have a value of {field}.").format(noun=noun, where=where, field=spec.field)
         label_index = _label_index(result.columns, spec, schema)
         names = [f"{format_value(r[label_index]) if label_index is not None else r[0]} ({format_value(r[-1])})"
                  for r in rows[:10]]
-        which = "highest" if spec.aggregation == "argmax" else "lowest"
+        highest = spec.aggregation == "argmax"
         plural, singular = records.nouns(noun)
         if len(rows) == 1:
-            out_of = f"out of {format_value(matched)} {noun}"
-            return f"The {singular} with the {which} {spec.field}{where} is {names[0]}, {out_of}."
-        return f"The {len(rows)} {plural} with the {which} {spec.field}{where}: {', '.join(names)}."
+            template = _("The {singular} with the highest {field}{where} is {name}, out of {matched} {noun}.") \
+                if highest else _("The {singular} with the lowest {field}{where} is {name}, out of {matched} {noun}.")
+            return template.format(singular=singular, field=spec.field, where=where, name=names[0],
+                                   matched=format_value(matched), noun=noun)
+        template = _("The {count} {plural} with the highest {field}{where}: {names}.") if highest else \
+            _("The {count} {plural} with the lowest {field}{where}: {names}.")
+        return template.format(count=len(rows), plural=plural, field=spec.field, where=where, names=", ".join(names))
     value = rows[0][-1] if rows and rows[0] else None
     if spec.aggregation == "count" and not spec.field:
         if not filters:
-            return f"There are {format_value(value)} {noun}."
-        share = f" ({100 * value / total:.1f}%)" if with_share and isinstance(value, (int, float)) and total else ""
-        return f"{format_value(value)} of {format_value(total)} {noun} have {filters}{share}."
+            return _("There are {count} {noun}.").format(count=format_value(value), noun=noun)
+        share = f" ({percent(100 * value / total)})" \
+            if with_share and isinstance(value, (int, float)) and total else ""
+        return _("{count} of {total} {noun} have {filters}{share}.").format(
+            count=format_value(value), total=format_value(total), noun=noun, filters=filters, share=share)
     if spec.aggregation == "count_distinct" and value is not None:
         if not filters:
-            return f"There are {format_value(value)} different values of {spec.field} over all {format_value(total)} {noun}."
-        return f"{format_value(value)} different values of {spec.field} among the {format_value(matched)} {noun}{where}."
+            return _("There are {count} different values of {field} over all {total} {noun}.").format(
+                count=format_value(value), field=spec.field, total=format_value(total), noun=noun)
+        return _("{count} different values of {field} among the {matched} {noun}{where}.").format(
+            count=format_value(value), field=spec.field, matched=format_value(matched), noun=noun, where=where)
     if value is None:
-        return f"The {measure_label(spec)} is missing: no {noun}{where} have a value."
-    return f"The {measure_label(spec)} is {format_value(value)}{_taken_over(spec, result, schema, noun, where)}."
+        return _("The {measure} is missing: no {noun}{where} have a value.").format(
+            measure=measure_label(spec), noun=noun, where=where)
+    return _("The {measure} is {value}{over}.").format(
+        measure=measure_label(spec), value=format_value(value), over=_taken_over(spec, result, schema, noun, where))
 
 
 def _taken_over(spec: QuerySpec, result: Any, schema: TableSchema, noun: str, where: str) -> str:
@@ -166,12 +214,18 @@ def _taken_over(spec: QuerySpec, result: Any, schema: TableSchema, noun: str, wh
     column = schema.columns.get(spec.field) if spec.field else None
     if column is not None and column.table != "records" and counted is not None:
         things = child_noun(column.table)
-        within = f"{format_value(matched)} of {format_value(total)}" if matched != total else f"all {format_value(total)}"
-        return f" over the {format_value(counted)} {things}{where} (in {within} {noun})"
+        within = _("{matched} of {total}").format(matched=format_value(matched), total=format_value(total)) \
+            if matched != total else _("all {total}").format(total=format_value(total))
+        return _(" over the {counted} {things}{where} (in {within} {noun})").format(
+            counted=format_value(counted), things=things, where=where, within=within, noun=noun)
     if counted is not None and counted < matched and spec.aggregation != "count_distinct":
-        base = f"the {format_value(matched)} {noun}{where}" if where else f"the {format_value(total)} {noun}"
-        return f" over {format_value(counted)} of {base} (those with a value of {spec.field})"
-    return f" over {format_value(matched)} {noun}{where}" if where else f" over all {format_value(total)} {noun}"
+        base = _("the {matched} {noun}{where}").format(matched=format_value(matched), noun=noun, where=where) \
+            if where else _("the {total} {noun}").format(total=format_value(total), noun=noun)
+        return _(" over {counted} of {base} (those with a value of {field})").format(
+            counted=format_value(counted), base=base, field=spec.field)
+    if where:
+        return _(" over {matched} {noun}{where}").format(matched=format_value(matched), noun=noun, where=where)
+    return _(" over all {total} {noun}").format(total=format_value(total), noun=noun)
 
 
 def child_noun(table: str) -> str:
@@ -187,7 +241,7 @@ def child_noun(table: str) -> str:
 
 def _and(items: list[str]) -> str:
     """ "a", "a and b", "a, b and c"."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " " + _("and") + " " + items[-1]
 
 
 def _label_index(columns: list[str], spec: QuerySpec, schema: TableSchema) -> int | None:
@@ -270,11 +324,14 @@ def computed_answer(plan: Plan, result: Any, schema: TableSchema, *, noun: str =
     spec = plan.spec
     value = _headline_value(spec, result, schema)
     if plan.share and isinstance(value, int) and result.total_rows:  # "what percentage of cars are from Japan"
-        percent = f"{100 * value / result.total_rows:.1f}%"
+        share = percent(100 * value / result.total_rows)
         where = describe_filters(spec)
-        summary = fact = (f"{percent} of {noun} ({format_value(value)} of {format_value(result.total_rows)})"
-                          f"{' have ' + where if where else ''}.")
-        value = percent
+        noun = records.noun_in_language(noun)
+        template = _("{percent} of {noun} ({count} of {total}) have {filters}.") if where else \
+            _("{percent} of {noun} ({count} of {total}).")
+        summary = fact = template.format(percent=share, noun=noun, count=format_value(value),
+                                         total=format_value(result.total_rows), filters=where)
+        value = share
     else:
         summary, fact = summarize(spec, result, schema, noun), summarize(spec, result, schema, noun, with_share=False)
     assumptions = list(plan.assumptions)

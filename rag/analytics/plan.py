@@ -9,6 +9,8 @@ outcome says which words were not understood (``PlanOutcome.unread``) and what w
 
 from __future__ import annotations
 
+from rag.i18n import _, speaking
+
 from dataclasses import dataclass, field
 
 from rag.analytics.spec import Filter, QuerySpec
@@ -112,12 +114,17 @@ class Refusal:
     rephrasings: list[str] = field(default_factory=list)
     """Two or three questions to ask instead, built from the data's fields ("average Horsepower by Cylinders")."""
 
+    language: str = "en"
+    """The language of the question, which the text is worded in."""
+
     def text(self) -> str:
         """The answer's text: what was not understood, and what to ask instead."""
-        lines = [f"I could not compute this over all records: {self.not_understood}. "
-                 "I give no number rather than a guessed one."]
-        if self.rephrasings:
-            lines.append("Try: " + "; ".join(f"“{question}”" for question in self.rephrasings) + ".")
+        with speaking(self.language):
+            lines = [_("I could not compute this over all records: {reason}. I give no number rather than a "
+                       "guessed one.").format(reason=self.not_understood)]
+            if self.rephrasings:
+                lines.append(_("Try: {questions}.").format(
+                    questions="; ".join(f"“{question}”" for question in self.rephrasings)))
         return "\n\n".join(lines)
 
     def to_dict(self) -> dict[str, object]:

@@ -31,6 +31,7 @@ from rag.analytics.errors import SpecError
 from rag.analytics.spec import MAX_LIMIT, RECORD_ID, RECORDS_TABLE, TEXT_OPS, ColumnInfo, QuerySpec, TableSchema
 from rag.analytics.wording import describe_filters, format_key, format_value
 from rag.analytics.words import field_words, stem
+from rag.i18n import ENGLISH, N_, _, current_language
 
 LISTED = 10
 """Records named in a listing's sentence (the count says how many there are)."""
@@ -182,7 +183,9 @@ def sentence(spec: QuerySpec, result: Any, schema: TableSchema, noun: str = "rec
     phrases = _Phrases(spec, shape.label if named else None)  # a date standing in for a name names nothing
     asked = asked_fields(spec, schema)
     if total == 0 or not rows:
-        return f"No {plural} {phrases.have(plural=True)}." if spec.filters else f"There are no {plural}."
+        if spec.filters:
+            return _("No {plural} {have}.").format(plural=plural, have=phrases.have(plural=True))
+        return _("There are no {plural}.").format(plural=plural)
     if not asked:
         return _listing(spec, shape, rows, total, plural, singular, phrases)
     return _lookup(asked, shape, rows, total, plural, singular, phrases, named=named or not spec.filters)
@@ -207,23 +210,27 @@ def _listing(spec: QuerySpec, shape: Layout, rows: list[list[Any]], total: int, 
     names = [_record_name(row, shape) for row in rows]
     if total == 1:
         if not spec.filters:
-            return f"The only {singular} is {names[0]}."
-        return f"The {singular} {phrases.with_()} is {names[0]}."
+            return _("The only {singular} is {name}.").format(singular=singular, name=names[0])
+        return _("The {singular} {with_} is {name}.").format(singular=singular, with_=phrases.with_(), name=names[0])
     counts = Counter(names)
     distinct = list(counts)  # in the rows' order; a name shared by several records is named once, with its count
     if len(distinct) == 1 and phrases.names(distinct[0]) and len(rows) == total:
-        return f"{total:,} {plural} {phrases.have(plural=True)}."  # "6 cars are named ford pinto."
+        return _("{total} {plural} {have}.").format(  # "6 cars are named ford pinto."
+            total=format_value(total), plural=plural, have=phrases.have(plural=True))
     separator = "; " if any("," in name for name in distinct[:LISTED]) else ", "  # "Creoles and pidgins, French-based"
     listed = separator.join(f"{name} ({counts[name]})" if counts[name] > 1 else name for name in distinct[:LISTED])
     covered = sum(counts[name] for name in distinct[:LISTED])
     if spec.limit is not None and len(rows) < total:
         where = f" {phrases.with_()}" if spec.filters else ""
-        more = f", and {len(rows) - covered:,} more" if len(rows) > covered else ""
-        return f"The first {len(rows)} of the {total:,} {plural}{where}: {listed}{more}."
-    more = f", and {total - covered:,} more" if total > covered else ""
+        more = _(", and {count} more").format(count=format_value(len(rows) - covered)) if len(rows) > covered else ""
+        return _("The first {shown} of the {total} {plural}{where}: {listed}{more}.").format(
+            shown=len(rows), total=format_value(total), plural=plural, where=where, listed=listed, more=more)
+    more = _(", and {count} more").format(count=format_value(total - covered)) if total > covered else ""
     if not spec.filters:
-        return f"There are {total:,} {plural}: {listed}{more}."
-    return f"{total:,} {plural} {phrases.have(plural=True)}: {listed}{more}."
+        return _("There are {total} {plural}: {listed}{more}.").format(
+            total=format_value(total), plural=plural, listed=listed, more=more)
+    return _("{total} {plural} {have}: {listed}{more}.").format(
+        total=format_value(total), plural=plural, have=phrases.have(plural=True), listed=listed, more=more)
 
 
 def _lookup(asked: list[str], shape: Layout, rows: list[list[Any]], total: int, plural: str, singular: str,
@@ -232,16 +239,17 @@ def _lookup(asked: list[str], shape: Layout, rows: list[list[Any]], total: int, 
     positions = [shape.position(path) for path in asked]
     if len(rows) == 1:
         who = _record_name(rows[0], shape) if shape.label is not None and named \
-            else f"the {singular} {phrases.with_()}".rstrip()
+            else _("the {singular} {with_}").format(singular=singular, with_=phrases.with_()).rstrip()
         first, *others = [(path, _value_text(path, rows[0][at])) for path, at in zip(asked, positions)]
-        text = f"The {first[0]} of {who} is {first[1]}"
-        return text + "".join(f"; its {path} is {value}" for path, value in others) + "."
-    group = f"{total:,} {plural} {phrases.with_()}".rstrip()
+        text = _("The {field} of {who} is {value}").format(field=first[0], who=who, value=first[1])
+        return text + "".join(_("; its {field} is {value}").format(field=path, value=value)
+                              for path, value in others) + "."
+    group = f"{format_value(total)} {plural} {phrases.with_()}".rstrip()
     if len(asked) == 1:
         path, at = asked[0], positions[0]
         values = [_value_text(path, row[at]) for row in rows]
         if len(set(values)) == 1 and len(rows) == total:
-            return f"The {path} of all {group} is {values[0]}."
+            return _("The {field} of all {group} is {value}.").format(field=path, group=group, value=values[0])
         names = {_record_name(row, shape) for row in rows}
         same_name = shape.label is None or len(names) == 1
         items = values if same_name else [f"{_record_name(row, shape)}: {value}" for row, value in zip(rows, values)]
@@ -251,9 +259,10 @@ def _lookup(asked: list[str], shape: Layout, rows: list[list[Any]], total: int, 
             for row in rows
         ]
     shown = "; ".join(items[:LISTED])
-    more = f"; and {total - min(len(items), LISTED):,} more" if total > min(len(items), LISTED) else ""
-    fields = " and ".join(asked)
-    return f"The {fields} of the {group}: {shown}{more}."
+    more = _("; and {count} more").format(count=format_value(total - min(len(items), LISTED))) \
+        if total > min(len(items), LISTED) else ""
+    fields = (" " + _("and") + " ").join(asked)
+    return _("The {fields} of the {group}: {shown}{more}.").format(fields=fields, group=group, shown=shown, more=more)
 
 
 class _Phrases:
@@ -281,25 +290,25 @@ class _Phrases:
 
     def with_(self) -> str:
         """After a noun: "named chevrolet impala", "ending with 'burg'", "with Origin = Japan"."""
-        parts = [f"named {name}" for name in self._named]
-        parts += [f"{_TEXT_VERBS[op][2]} '{text}'" for op, text in self._text]
+        parts = [_("named {name}").format(name=name) for name in self._named]
+        parts += [f"{_(_TEXT_VERBS[op][2])} '{text}'" for op, text in self._text]
         if self._others:
-            parts.append(f"with {self._others}")
-        return " and ".join(parts)
+            parts.append(_("with {filters}").format(filters=self._others))
+        return (" " + _("and") + " ").join(parts)
 
     def have(self, *, plural: bool) -> str:
         """After a count of records: "are named X", "end with 'burg'", "have Origin = Japan"."""
-        parts = [f"{'are' if plural else 'is'} named {name}" for name in self._named]
-        parts += [f"{_TEXT_VERBS[op][0 if plural else 1]} '{text}'" for op, text in self._text]
+        parts = [(_("are named {name}") if plural else _("is named {name}")).format(name=name) for name in self._named]
+        parts += [f"{_(_TEXT_VERBS[op][0 if plural else 1])} '{text}'" for op, text in self._text]
         if self._others:
-            parts.append(f"{'have' if plural else 'has'} {self._others}")
-        return " and ".join(parts)
+            parts.append((_("have {filters}") if plural else _("has {filters}")).format(filters=self._others))
+        return (" " + _("and") + " ").join(parts)
 
 
 _TEXT_VERBS = {
-    "starts_with": ("start with", "starts with", "starting with"),
-    "ends_with": ("end with", "ends with", "ending with"),
-    "contains": ("contain", "contains", "containing"),
+    "starts_with": (N_("start with"), N_("starts with"), N_("starting with")),
+    "ends_with": (N_("end with"), N_("ends with"), N_("ending with")),
+    "contains": (N_("contain"), N_("contains"), N_("containing")),
 }
 """A text filter on the label, as a verb after a plural, after a singular, and after a noun."""
 
@@ -311,10 +320,33 @@ def nouns(noun: str) -> tuple[str, str]:
         head, _, last = word.rpartition(" ")
         plural, singular = nouns(last)
         return f"{head} {plural}", f"{head} {singular}"
+    if current_language() != ENGLISH:  # "voitures" -> "voiture"; "pays", "prix" are both
+        singular = word[:-1] if word.endswith("s") and word not in _INVARIANT else word
+        return word, singular
     singular = stem(word)
     if singular == word.lower():  # written in the singular ("which country")
         return plural_of(word), word
     return word, singular
+
+
+def noun_in_language(noun: str) -> str:
+    """What the records are called in the answer's language: "cars" -> "voitures" in French (a word the
+    language's noun list lacks is kept as it is)."""
+    if current_language() == ENGLISH:
+        return noun
+    return _(NOUNS.get(noun.lower(), noun)) if noun.lower() in NOUNS else noun
+
+
+NOUNS = {word: word for word in (
+    N_("records"), N_("cars"), N_("countries"), N_("orders"), N_("customers"), N_("airports"), N_("languages"),
+    N_("currencies"), N_("subdivisions"), N_("days"), N_("flowers"), N_("rows"), N_("entries"), N_("items"),
+    N_("people"), N_("products"), N_("cities"), N_("stations"), N_("years"),
+)}
+"""Nouns of records that the catalog translates (the file's or the question's noun)."""
+
+
+_INVARIANT = frozenset({"pays", "prix", "fois", "mois", "poids", "repas"})
+"""French nouns spelled the same in the singular and the plural."""
 
 
 def plural_of(word: str) -> str:

@@ -23,6 +23,8 @@ from typing import Any
 
 from rag.analytics.answer import computed_answer, plain_field_name, similar_fields, single_key
 from rag.analytics.errors import AnalyticsError, SpecError
+from rag.analytics.lexicons import read_question
+from rag.i18n import ENGLISH, _, current_language, speaking
 from rag.analytics.plan import NOT_ANALYTIC, PLANNED, Plan, PlanOutcome, Refusal
 from rag.analytics.rephrase import rephrasings
 from rag.analytics.rules import Embed, RulesPlanner, analytic_intent
@@ -107,7 +109,18 @@ class DatasetAnalytics:
 
     def compute(self, question: str, *, mode: str = "rules", llm_client: Any = None, server: bool = False) -> ComputedOutcome:
         """Plan and run ``question``; a question that is not analytic gives an empty outcome, an analytic one that
-        cannot be computed a refusal with rephrasings."""
+        cannot be computed a refusal with rephrasings. A question in another language than English is read in the
+        planner's words first (``rag.analytics.lexicons``), and the sentences are worded in its language."""
+        reading = read_question(question)
+        with speaking(reading.language):
+            outcome = self._compute(reading.text, mode=mode, llm_client=llm_client, server=server)
+        if outcome.computed is not None:
+            outcome.computed["language"] = reading.language
+            if reading.translated:
+                outcome.computed["read_as"] = reading.text
+        return outcome
+
+    def _compute(self, question: str, *, mode: str, llm_client: Any, server: bool) -> ComputedOutcome:
         started = time.perf_counter()
         outcome = self.plan(question, mode=mode, llm_client=llm_client, server=server)
         planned = time.perf_counter()
@@ -119,7 +132,8 @@ class DatasetAnalytics:
         if outcome.status != PLANNED or outcome.plan is None:
             if analytic_intent(question) is None:  # a lookup of a name the data lacks: retrieval says so
                 return ComputedOutcome(
-                    note=f"Not computed over all records ({outcome.reason}); answered from the retrieved records.",
+                    note=_("Not computed over all records ({reason}); answered from the retrieved records.").format(
+                        reason=outcome.reason),
                     timings=timings,
                 )
             return self._refused(question, outcome, outcome.reason, timings)
@@ -130,13 +144,17 @@ class DatasetAnalytics:
             if analytic_intent(question) is not None:
                 return self._refused(question, outcome, exc.message.rstrip("."), timings)
             return ComputedOutcome(
-                note=f"Not computed over all records: {exc.message} Answered from the retrieved records.",
+                note=_("Not computed over all records: {reason} Answered from the retrieved records.").format(
+                    reason=exc.message),
                 timings=timings,
             )
         timings["query_ms"] = round((time.perf_counter() - planned) * 1000, 2)
         if result.spec is not None:
             plan = dataclasses.replace(plan, spec=result.spec)  # the validated spec: stored spellings, real periods
         computed = computed_answer(plan, result, self._table.schema, noun=plan.noun or self._noun)
+        if current_language() != ENGLISH:  # the model reads the fact in English, as its instructions are
+            with speaking(ENGLISH):
+                computed["fact"] = computed_answer(plan, result, self._table.schema, noun=plan.noun or self._noun)["fact"]
         computed["timings"] = timings
         return ComputedOutcome(computed=computed, timings=timings)
 
@@ -162,13 +180,14 @@ class DatasetAnalytics:
             words=[word.lower() for word in unread],
         )
         offered = [q for q in offered if q.strip().lower() != question.strip().lower()]
-        return Refusal(not_understood=reason, rephrasings=offered)
+        return Refusal(not_understood=reason, rephrasings=offered, language=current_language())
 
     def _refused(self, question: str, outcome: PlanOutcome, reason: str, timings: dict[str, float]) -> ComputedOutcome:
         started = time.perf_counter()
         refusal = self.refusal(question, outcome, reason)
         timings["rephrase_ms"] = round((time.perf_counter() - started) * 1000, 2)
-        return ComputedOutcome(note=f"Not computed over all records ({refusal.not_understood}).", refusal=refusal,
+        return ComputedOutcome(note=_("Not computed over all records ({reason}).").format(reason=refusal.not_understood),
+                               refusal=refusal,
                                timings=timings)
 
     def _checked(self, question: str) -> QuerySpec | None:

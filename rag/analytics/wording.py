@@ -11,14 +11,23 @@ from collections.abc import Iterable
 from typing import Any
 
 from rag.analytics.spec import Filter, QuerySpec
+from rag.i18n import ENGLISH, _, current_language, localized_number
 
 _OP_WORDS = {"=": "=", "!=": "≠", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
 
 
 def format_value(value: Any) -> str:
-    """A number as a person reads it: ``1,234``, ``30.45``, ``0.0012``; other values as they are."""
+    """A number as a person reads it: ``1,234``, ``30.45``, ``0.0012`` (``1 234``, ``30,45`` in a French
+    answer, see ``rag.i18n``); other values as they are."""
+    text = _english_value(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and current_language() != ENGLISH:
+        return localized_number(text)
+    return text
+
+
+def _english_value(value: Any) -> str:
     if isinstance(value, bool) or value is None:
-        return "missing" if value is None else str(value).lower()
+        return _("missing") if value is None else str(value).lower()
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
@@ -33,7 +42,7 @@ def format_value(value: Any) -> str:
             return f"{value:.2f}" if round(value, 2) == round(value, 4) else f"{value:.4g}"
         return f"{value:.3g}"
     if isinstance(value, (list, tuple)):  # a list field, or a child table's values of one record
-        return ", ".join(format_value(item) for item in value) if value else "none"
+        return ", ".join(format_value(item) for item in value) if value else _("none")
     return str(value)
 
 
@@ -54,23 +63,26 @@ def _filter_formatter(field: str) -> Any:
 def describe_filters(spec: QuerySpec | Iterable[Filter]) -> str:
     """ "Origin = Japan and Horsepower > 100" (empty when there are no filters)."""
     filters = spec.filters if isinstance(spec, QuerySpec) else spec
-    return " and ".join(describe_filter(f) for f in filters)
+    return (" " + _("and") + " ").join(describe_filter(f) for f in filters)
 
 
 def describe_filter(f: Filter) -> str:
     """ "Origin = Japan", "name ending with 'burg'", "no Horsepower value"."""
     format_value = _filter_formatter(f.field)
     if f.op == "is_missing":
-        return f"no {f.field} value"
+        return _("no {field} value").format(field=f.field)
     if f.op == "not_missing":
-        return f"a {f.field} value"
+        return _("a {field} value").format(field=f.field)
     if f.op == "between":
         low, high = f.value
-        return f"{f.field} between {format_value(low)} and {format_value(high)}"
+        return _("{field} between {low} and {high}").format(field=f.field, low=format_value(low),
+                                                             high=format_value(high))
     if f.op == "in":
-        return f"{f.field} in ({', '.join(format_value(v) for v in f.value)})"
+        return _("{field} in ({values})").format(field=f.field, values=", ".join(format_value(v) for v in f.value))
     if f.op == "contains":
-        return f"{f.field} contains '{f.value}'"
-    if f.op in ("starts_with", "ends_with"):
-        return f"{f.field} {'starting' if f.op == 'starts_with' else 'ending'} with '{f.value}'"
+        return _("{field} contains '{text}'").format(field=f.field, text=f.value)
+    if f.op == "starts_with":
+        return _("{field} starting with '{text}'").format(field=f.field, text=f.value)
+    if f.op == "ends_with":
+        return _("{field} ending with '{text}'").format(field=f.field, text=f.value)
     return f"{f.field} {_OP_WORDS.get(f.op, f.op)} {format_value(f.value)}"
