@@ -15,10 +15,11 @@ import plotly.graph_objects as go
 from dash import dcc, html
 from markupsafe import Markup
 
-from dashboard.i18n import _, format_number, ngettext
+from dashboard.i18n import _, current_language, format_number, ngettext
 from dashboard.spec_filter import OPEN_CHART, SHOW_RECORDS, is_group_result, shown_count
 from dashboard.static_html import join, static_block
 from rag.analytics.answer import computed_table, format_key, format_value
+from rag.i18n import speaking
 
 TABLE_ROWS = 50
 CHART_HEIGHT = 220
@@ -27,9 +28,16 @@ CHART_HEIGHT = 220
 def render_computed(computed: Mapping[str, Any] | None, *, dataset: str | None = None) -> html.Div:
     """The computed part of an answer (an empty, hidden block when there is none): the text and table as one
     static block with the buttons that show the answer in the data view (``answer_actions``; ``dataset``: the
-    content hash of the dataset it was computed over), the chart, then the SQL behind a toggle."""
+    content hash of the dataset it was computed over), the chart, then the SQL behind a toggle. Its value and
+    table are written the page's way ("2 221,23" in French); its sentence is in the question's language; a
+    question read from another language says how it was read."""
     if not computed:
         return html.Div(className="computed-block", hidden=True)
+    with speaking(current_language()):
+        return _computed_block(computed, dataset)
+
+
+def _computed_block(computed: Mapping[str, Any], dataset: str | None) -> html.Div:
     value = computed.get("value")
     main = [
         Markup(
@@ -42,6 +50,8 @@ def render_computed(computed: Mapping[str, Any] | None, *, dataset: str | None =
         main.append(Markup('<div class="computed-value">{}</div>').format(format_value(value)))
     main.append(Markup('<div class="computed-summary">{}</div>').format(str(computed.get("summary", ""))))
     assumptions = [str(a) for a in computed.get("assumptions") or []]
+    if computed.get("read_as"):  # a French question in the planner's words
+        assumptions.insert(0, _("read as: “{question}”").format(question=computed["read_as"]))
     if assumptions:
         items = join([Markup("<li>{}</li>").format(a) for a in assumptions])
         main.append(Markup('<ul class="computed-assumptions">{}</ul>').format(items))

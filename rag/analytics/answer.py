@@ -135,7 +135,8 @@ def _summary(spec: QuerySpec, result: Any, schema: TableSchema, noun: str, *, wi
         group = spec.group_by.field + (f" ({_(DATE_PARTS.get(part, part))})" if part else "")
         if not rows:
             return _("No {noun}{where}: nothing to group by {group}.").format(noun=noun, where=where, group=group)
-        shown = "; ".join(f"{format_key(r[0])}: {format_value(r[-1])}" for r in rows[:SUMMARY_GROUPS])
+        shown = _("; ").join(_("{key}: {value}").format(key=format_key(r[0]), value=format_value(r[-1]))
+                             for r in rows[:SUMMARY_GROUPS])
         more = _("; … ({count} groups)").format(count=len(rows)) if len(rows) > SUMMARY_GROUPS else ""
         tied = [r for r in rows if r[-1] == rows[0][-1]] if spec.limit == 1 else rows[:1]
         keys = _and([format_key(r[0]) for r in tied])
