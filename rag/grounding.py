@@ -55,7 +55,7 @@ import re
 import time
 import unicodedata
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -309,7 +309,8 @@ _VALUE_RE = re.compile(
     |(?P<code>(?<![\w-])(?=[A-Z0-9]*[A-Z])[A-Z0-9]+(?:[-_/.][A-Z0-9]+)*(?![\w-]))
     |(?P<numcode>(?<![\w.-])\d+(?:-\d+)+(?![\w-]))
     |(?P<num>(?:(?<![\w.,])(?P<sign>[-−])|(?<![\w.,])(?<![^\W\d][-−]))
-        (?P<digits>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{1,3}(?:[\u00a0\u202f\u2009]\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)
+        (?P<digits>(?:\d{1,3}(?:[\u00a0\u202f\u2009]\d{3})+|\d+),\d+(?![\d.,])|\d{1,3}(?:,\d{3})+(?:\.\d+)?
+            |\d{1,3}(?:[\u00a0\u202f\u2009]\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?!\d)
         (?![.,]\d)(?!(?:st|nd|rd|th|s)\b)
         (?P<suffix>[ \t]?%|[ \t](?:percent|per[ \t]cent)\b|(?:k|K|M|bn)\b|[ \t](?:thousand|million|billion)\b)?)
     """.replace("MONTH", _MONTH),
@@ -319,6 +320,8 @@ _LOOSE_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[^\W_]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n")
 _EUROPEAN = re.compile(r"\d{1,3}(?:\.\d{3})+")
+_DECIMAL_COMMA = re.compile(r"(?:\d{1,3}(?:[\u00a0\u202f\u2009]\d{3})+|\d+),\d+")
+"""A number written the French way, with a decimal comma: its comma is read as a decimal point first."""
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]|\Z)")
 _MAY_HOLD_VALUES = re.compile(r"\d|[A-Z]{2}")
 """A string without a digit or two capitals in a row holds no number, date or code to read."""
@@ -407,7 +410,14 @@ def _value(match: re.Match[str]) -> ExtractedValue | None:
 
 
 def _number(digits: str, start: int, sign: str, suffix: str, raw: str) -> ExtractedValue:
-    plain = digits.replace(",", "").replace("\u00a0", "").replace("\u202f", "").replace("\u2009", "")
+    grouped = digits.replace("\u00a0", "").replace("\u202f", "").replace("\u2009", "")
+    if _DECIMAL_COMMA.fullmatch(digits):  # "2 221,23" or "6,28" (French); "4,354" may be either way
+        french = _number(grouped.replace(",", "."), start, sign, suffix, raw)
+        if not (len(grouped.partition(",")[2]) == 3 and grouped == digits):
+            return replace(french, year=False)
+        english = _number(grouped.replace(",", ""), start, sign, suffix, raw)
+        return replace(english, alternatives=english.alternatives + ((french.number, french.tolerance),), year=False)
+    plain = grouped.replace(",", "")
     number = float(plain)
     decimals = len(plain.partition(".")[2])
     word = suffix.strip().lower().replace(" ", "")

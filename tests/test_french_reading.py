@@ -130,3 +130,20 @@ def test_every_engine_message_has_a_french_translation_with_the_same_placeholder
         compiled = gettext.GNUTranslations(mo)
     for message_id, translated in catalog.items():
         assert compiled.gettext(message_id) == translated, "stale .mo: pybabel compile -D rag -d rag/locale"
+
+
+def test_a_french_answer_is_checked_with_its_numbers_written_the_french_way() -> None:
+    """The reply of a French question starts with the engine's French sentence ("2 221,23"); a number the model
+    then writes the French way is read with a decimal comma, so a right one is found and a wrong one marked."""
+    from rag.grounding import check_grounding
+
+    outcome = analytics_of("cars").compute("Quel est le poids moyen des voitures japonaises ?")
+    computed = outcome.computed
+    right = computed["summary"] + " Les voitures japonaises pèsent en moyenne 2221,23 livres."
+    wrong = computed["summary"] + " Les voitures japonaises pèsent en moyenne 2\u202f412,75 livres."
+    checked_right = check_grounding(right, question="Quel est le poids moyen des voitures japonaises ?",
+                                    computed=computed)
+    checked_wrong = check_grounding(wrong, question="Quel est le poids moyen des voitures japonaises ?",
+                                    computed=computed)
+    assert not checked_right.marked, checked_right.marked
+    assert [value.text for value in checked_wrong.marked] == ["2\u202f412,75"]
