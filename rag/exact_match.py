@@ -18,7 +18,7 @@ Search: every run of 1 to ``MAX_VALUE_WORDS`` question words is looked up, and e
 the record's own value (a hash collision never matches). A weak run ("no", "it", "578") counts only in
 a field the question names (``rag.mentions``). A run inside a longer matching run is dropped ("chevrolet
 chevelle malibu" inside "chevrolet chevelle malibu classic"). Matches in a field the question names come
-first, then values shared by fewer records, then longer values.
+first, then values shared by fewer records, then longer values; a weak run's match comes after every other.
 """
 
 from __future__ import annotations
@@ -99,11 +99,14 @@ class ExactMatch:
     """True when the question also names the field ("alpha-3 code NOR")."""
     sharing: int
     """Records holding this value in an indexed field (1 for a unique code)."""
+    weak: bool = False
+    """Matched by a weak run ("est", "de", "no" written in lower case): in a named field only."""
 
     @property
-    def rank_key(self) -> tuple[int, int, int, int]:
-        """Smaller is more specific: a named field, a rarer value, then a longer one."""
-        return (not self.named, self.sharing, -(self.value.count(" ") + 1), -len(self.value))
+    def rank_key(self) -> tuple[int, int, int, int, int]:
+        """Smaller is more specific: a strong run before a weak one ("Botswana" before the "est" of "quel est le
+        code de Botswana", which is Estonia's code), a named field, a rarer value, then a longer one."""
+        return (self.weak, not self.named, self.sharing, -(self.value.count(" ") + 1), -len(self.value))
 
 
 class ExactMatchIndex:
@@ -211,7 +214,7 @@ class ExactMatchIndex:
                 named = path in question.named_fields(flat)
                 if span.weak and not named:
                     continue
-                matches.append(ExactMatch(doc, path, span.text, named, high - low))
+                matches.append(ExactMatch(doc, path, span.text, named, high - low, span.weak))
             if matches:
                 found.append((span.start, span.end, matches))
         best: dict[int, ExactMatch] = {}

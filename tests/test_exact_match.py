@@ -277,3 +277,12 @@ def test_an_order_number_finds_its_order_first(hybrid, orders):
     wanted = by_field(orders, "order_id", "ORD-10043").id
     assert top_ids(retriever, "ORD-10043")[0] == wanted
     assert top_ids(retriever, "What is the status of order ORD-10043?")[0] == wanted
+
+
+@pytest.mark.parametrize("question, alpha3", [
+    ("Quel est le code alpha-3 du Botswana ?", "BWA"),  # "est" is Estonia's code, written as a word
+    ("Quel est le code alpha-2 de Israël ?", "ISR"),
+    ("What is the alpha-2 code of Germany? Is it DE?", "DEU"),
+])
+def test_a_name_the_question_gives_comes_before_a_word_that_is_also_a_code(countries, question, alpha3):
+    assert matched_ids(countries, question)[0] == by_field(countries, "alpha_3", alpha3).id
