@@ -24,7 +24,7 @@ from typing import Any
 from rag.analytics.answer import computed_answer, plain_field_name, similar_fields, single_key
 from rag.analytics.errors import AnalyticsError, SpecError
 from rag.analytics.lexicons import read_question
-from rag.i18n import ENGLISH, _, current_language, speaking
+from rag.i18n import _, current_language, speaking
 from rag.analytics.plan import NOT_ANALYTIC, PLANNED, Plan, PlanOutcome, Refusal
 from rag.analytics.rephrase import rephrasings
 from rag.analytics.rules import Embed, RulesPlanner, analytic_intent
@@ -152,9 +152,6 @@ class DatasetAnalytics:
         if result.spec is not None:
             plan = dataclasses.replace(plan, spec=result.spec)  # the validated spec: stored spellings, real periods
         computed = computed_answer(plan, result, self._table.schema, noun=plan.noun or self._noun)
-        if current_language() != ENGLISH:  # the model reads the fact in English, as its instructions are
-            with speaking(ENGLISH):
-                computed["fact"] = computed_answer(plan, result, self._table.schema, noun=plan.noun or self._noun)["fact"]
         computed["timings"] = timings
         return ComputedOutcome(computed=computed, timings=timings)
 
