@@ -130,7 +130,7 @@ def test_the_sink_writes_a_shared_buffer_alike(kind, request):
 def events_of(engine, question, token=None, *, stop_after_text=False):
     token = token or CancelToken()
     events = []
-    for event in engine.answer_events(question, engine._loaded, [], token, answer_id="t"):
+    for event in engine.answer_events(question, engine.registry.last, [], token, answer_id="t"):
         events.append(event)
         if stop_after_text and isinstance(event, TextDelta):
             token.cancel()
@@ -187,3 +187,33 @@ def test_chat_hears_the_events_and_never_reads_the_buffer():
     assert (answer.status, answer.error, answer.text) == ("error", NO_DATASET_MESSAGE, "")
     assert answer.meta["question"] == "How many records?" and answer.meta["cached"] is False
     assert StreamBuffer.read(buffer, "s1", 0).error == NO_DATASET_MESSAGE  # the sink wrote the same answer
+
+
+def test_chat_events_gives_each_event_as_it_happens_and_leaving_early_stops_the_answer(make_engine):
+    from tests.test_engine import wait_final
+
+    engine, _ = make_engine(ScriptedClient(delay=0.01).enqueue(*[f"w{i} " for i in range(50)]))
+    engine.load_json(vega_cars_path())
+    events = engine.chat_events("Tell me about the chevrolet chevelle malibu", "s1")
+    first = next(events)
+    assert isinstance(first, Meta) and first.changes["question"].startswith("Tell me about")
+    seen = [first]
+    for event in events:
+        seen.append(event)
+        if isinstance(event, TextDelta):
+            break
+    events.close()  # the caller leaves before the end: the answer is stopped
+    assert kinds(seen).index("Sources") < kinds(seen).index("TextDelta")
+    snap = wait_final(engine, "s1")
+    assert snap.status == "stopped" and 1 <= len(snap.text.split()) < 50
+
+
+def test_chat_events_read_to_the_end_add_up_to_what_the_buffer_holds(make_engine):
+    engine, _ = make_engine(ScriptedClient().enqueue("108 cars ", "have 8 cylinders."))
+    engine.load_json(vega_cars_path())
+    state = AnswerState()
+    for event in engine.chat_events("How many cars have 8 cylinders?", "s1"):
+        state.apply(event)
+    assert state.status == "done" and state.text == "108 cars have 8 cylinders." and state.computed is not None
+    snap = engine.read("s1", 0)
+    assert (snap.status, snap.text, snap.sources) == (state.status, state.text, state.sources)

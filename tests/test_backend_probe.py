@@ -133,7 +133,7 @@ def test_the_engine_keeps_a_client_per_settings_and_one_embedded_model():
         engine.client(LLMSettings(backend="openai", base_url=f"http://127.0.0.1:{100 + port}/v1"))
     assert engine.client(LLMSettings(backend="embedded")) is embedded, "the embedded model is never made twice"
     assert engine.client() is configured and engine.client(engine.settings.llm) is configured
-    assert len(engine._clients) <= CLIENTS_KEPT + 1
+    assert engine._models.kept_count() <= CLIENTS_KEPT + 1
     assert sum(1 for settings in made if settings.backend == "embedded") == 1
     engine.client(tab)
     assert sum(1 for settings in made if settings.base_url == tab.base_url) == 2, "evicted, then made again"

@@ -284,7 +284,7 @@ def test_open_datasets_are_bounded_and_the_rest_are_reopened_from_the_store(engi
     cars = engine.load_json(vega_cars_path())
     wait_stored(engine.store, cars.dataset_id)
     countries = engine.load_json(pycountry_database_path("iso3166-1.json"))
-    assert list(engine._datasets) == [countries.dataset_id], "one dataset open at a time"
+    assert engine.registry.open_ids() == [countries.dataset_id], "one dataset open at a time"
     before = counting.embedded
     found = engine.dataset_by_id(cars.dataset_id)
     assert found is not None and found[1].index.get("from_store") is True and counting.embedded == before

@@ -113,7 +113,7 @@ def test_a_question_no_record_matches_by_keywords_is_not_sent_to_the_model(make_
 
 
 def test_a_question_no_keyword_matches_waits_for_semantic_search_expected_soon(make_engine, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr("rag.engine.WAIT_LIMIT_SECONDS", 600.0)  # whatever the machine's speed: the wait is tested
+    monkeypatch.setattr("rag.answer_pipeline.WAIT_LIMIT_SECONDS", 600.0)  # whatever the machine's speed: the wait is tested
     engine, client = make_engine(ScriptedClient().enqueue("Described [1]."), cache={"directory": str(tmp_path)})
     started = threading.Event()
 
@@ -220,9 +220,9 @@ def test_a_question_sent_before_the_upload_reaches_the_app_waits_for_it(make_eng
 
 
 def test_a_file_announced_but_never_loaded_ends_the_wait_with_a_message(make_engine, monkeypatch) -> None:
-    import rag.engine
+    import rag.load_coordinator
 
-    monkeypatch.setattr(rag.engine, "LOAD_START_TIMEOUT", 0.3)
+    monkeypatch.setattr(rag.load_coordinator, "LOAD_START_TIMEOUT", 0.3)
     engine, client = make_engine(ScriptedClient())
     engine.load_json(vega_cars_path())
     engine.expect_load("lost.json")

@@ -7,6 +7,7 @@ import json
 import logging
 
 from rag.answer_events import Computed, Failed, Finished, Meta, Sources, TextDelta, grounded, replay
+from rag.answer_pipeline import answer_cache_key
 from rag.grounding import Grounding
 from tests.datasets import pycountry_database_path
 from tests.scripted_llm import ScriptedClient
@@ -120,7 +121,7 @@ def test_an_answer_cached_before_the_check_existed_is_checked_when_replayed(make
     engine.load_json(path)
     question = "What is the alpha-3 code of norway?"
     fresh = engine.chat(question)
-    key = engine._cache_key(engine._loaded, question, [])
+    key = answer_cache_key(engine.registry.last, question, [], engine.settings, engine.settings.llm)
     engine._cache.put(key, {"text": "The alpha-3 code of Norway is SWE [1].", "sources": fresh.sources,
                             "metrics": fresh.metrics,
                             "meta": {k: v for k, v in fresh.meta.items() if k != "grounding"}})

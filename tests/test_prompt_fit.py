@@ -119,7 +119,7 @@ def count_tokens(gguf_path):
     from rag.llm.embedded import EmbeddedClient
 
     client = EmbeddedClient(LLMSettings(model_path=str(gguf_path)))
-    return lambda text: client.count_tokens(text) + 1  # as the engine counts (rag.engine._token_counter)
+    return lambda text: client.count_tokens(text) + 1  # as the engine counts (rag.answer_pipeline.token_counter)
 
 
 @pytest.mark.parametrize(

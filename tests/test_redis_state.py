@@ -319,9 +319,9 @@ def _load_error(engine, path, ticket) -> str:
 
 
 def test_an_answer_whose_worker_died_is_ended_with_a_clear_error_and_a_live_one_is_not(worker, monkeypatch):
-    import rag.engine as engine_module
+    import rag.answer_runner as runner_module
 
-    monkeypatch.setattr(engine_module, "ORPHANED_AFTER_SECONDS", 1.5)
+    monkeypatch.setattr(runner_module, "ORPHANED_AFTER_SECONDS", 1.5)
     producing, client = worker(ScriptedClient(delay=0.05).enqueue(*[f"w{i} " for i in range(80)]))
     reading, _ = worker()
     info = producing.load_json(vega_cars_path())
@@ -330,7 +330,7 @@ def test_an_answer_whose_worker_died_is_ended_with_a_clear_error_and_a_live_one_
     reading.buffer.append("orphan", "half an answer")
     time.sleep(2.5)
     orphan = reading.read("orphan", 0)
-    assert orphan.status == "error" and orphan.error == engine_module.ORPHANED_MESSAGE
+    assert orphan.status == "error" and orphan.error == runner_module.ORPHANED_MESSAGE
     assert orphan.text == "half an answer"
     assert reading.read("alive", 0).status == "streaming", "its worker beats: not taken for dead"
     assert wait_final(producing, "alive").status == "done"

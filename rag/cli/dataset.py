@@ -1,42 +1,24 @@
 """``python -m rag.cli --data FILE "question"``: answer over a dataset in the terminal.
 
 The engine answers in its background thread exactly as for the page. ``print_answer`` iterates the answer's
-typed events (``rag.answer_events``) and prints, in order: the part computed over all records (sentence,
-table, SQL), the sources, the answer text as it streams; then come the notes, the error and the summary line
-on stderr.
-
-The engine offers no public way yet to hear a started answer's events as they come (``RAGEngine.chat`` folds
-them and returns at the end; ``RAGEngine.answer_events`` needs a loaded dataset's internals and skips the
-cache and the grounding check), so ``buffer_events`` reads them back from the engine's stream buffer: the one
-place that polls.
+typed events (``RAGEngine.chat_events``, as they happen) and prints, in order: the part computed over all
+records (sentence, table, SQL), the sources, the answer text as it streams; then come the notes, the error and
+the summary line on stderr.
 """
 
 from __future__ import annotations
 
-import time
-import uuid
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, TextIO
+from typing import Any, Iterable, Mapping, TextIO
 
 from rag.analytics.answer import computed_table
-from rag.answer_events import (
-    DONE, STOPPED, AnswerEvent, AnswerState, Computed, Failed, Finished, Meta, Sources, TextDelta,
-)
+from rag.answer_events import DONE, STOPPED, AnswerEvent, AnswerState, Computed, Sources, TextDelta
 from rag.cli.output import (
     EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, debug_printer, format_metrics, write_error,
 )
 from rag.errors import ConfigError, DataLoadError
 from rag.settings import Settings
-from rag.stream_buffer import StreamSnapshot
 
-if TYPE_CHECKING:
-    from rag.engine import RAGEngine
-
-POLL_SECONDS = 0.02
 TABLE_ROWS = 20
-
-
-class AnswerExpired(Exception):
-    """The stream buffer forgot the answer before it was read to its end."""
 
 
 def format_computed(computed: dict[str, Any]) -> str:
@@ -70,39 +52,6 @@ def metrics_summary(metrics: Mapping[str, Any]) -> str:
         metrics.get("total_duration"),
         metrics.get("tokens_per_second"),
     )
-
-
-def buffer_events(engine: RAGEngine, session_id: str) -> Iterator[AnswerEvent]:
-    """A started answer's events read back from the engine's stream buffer: ``Computed`` and ``Sources`` once
-    each when they appear, ``TextDelta`` for each new piece of text, then the answer's ``Meta`` and its
-    ``Finished`` or ``Failed``. Raises ``AnswerExpired`` when the buffer no longer has the answer."""
-    offset = 0
-    computed_seen = sources_seen = False
-    while True:
-        snapshot = engine.read(session_id, offset)
-        if snapshot is None:
-            raise AnswerExpired("the answer expired before it was read")
-        if snapshot.computed and not computed_seen:
-            computed_seen = True
-            yield Computed(snapshot.computed)
-        if snapshot.sources and not sources_seen:
-            sources_seen = True
-            yield Sources(snapshot.sources)
-        if snapshot.text:
-            yield TextDelta(snapshot.text)
-        offset = snapshot.offset
-        if snapshot.is_complete:
-            yield Meta(dict(snapshot.meta))
-            yield final_event(snapshot)
-            return
-        time.sleep(POLL_SECONDS)
-
-
-def final_event(snapshot: StreamSnapshot) -> Finished | Failed:
-    """The event a complete snapshot ended with: ``Finished`` when done or stopped without error, else ``Failed``."""
-    if snapshot.status in (DONE, STOPPED) and not snapshot.error:
-        return Finished(snapshot.status, dict(snapshot.metrics))
-    return Failed(snapshot.error or "", dict(snapshot.metrics))
 
 
 def print_answer(events: Iterable[AnswerEvent], stdout: TextIO) -> AnswerState:
@@ -154,15 +103,11 @@ def answer_over_dataset(
         write_error(stderr, str(exc))
         return EXIT_USAGE
     stderr.write(f"{info.name}: {info.record_count} records loaded\n")
-    session_id = uuid.uuid4().hex
-    engine.chat_stream(question, session_id)
+    events = engine.chat_events(question)
     try:
-        state = print_answer(buffer_events(engine, session_id), stdout)
-    except AnswerExpired as exc:
-        write_error(stderr, str(exc))
-        return EXIT_FAILED
+        state = print_answer(events, stdout)
     except KeyboardInterrupt:
-        engine.cancel(session_id)
+        events.close()  # Stop, unless the answer's events already ended with the interruption
         stderr.write("\n")
         write_error(stderr, "interrupted")
         return EXIT_INTERRUPTED
