@@ -283,8 +283,12 @@ def answer_events(
             messages = [*messages, {"role": "assistant", "content": lead}]
             parts.append(lead)
             yield TextDelta(lead)
+        # A question in another language than English: the embedded model continues the engine's sentence in
+        # English (bench/bench_french.py), so that sentence, in the question's language, is the whole reply.
+        lead_only = bool(lead) and str((computed or {}).get("language") or "en") != "en"
         try:
-            for chunk in client.generate_stream(messages, cancel=token, num_ctx=window):
+            stream = () if lead_only else client.generate_stream(messages, cancel=token, num_ctx=window)
+            for chunk in stream:
                 if queue is not None and time.monotonic() - renewed > RENEW_TURN_SECONDS:
                     renewed = time.monotonic()
                     queue.renew(answer_id)

@@ -69,6 +69,23 @@ def test_where_the_backend_continues_a_reply_the_answer_starts_with_the_result(m
     assert lookup.status == "done"
 
 
+def test_a_french_question_is_answered_in_french_and_a_continuing_model_adds_nothing(make_engine) -> None:
+    """The embedded model continues a French reply in English: the engine's French sentence is the reply, the
+    model is not asked; a server's model is asked, and told to answer in French."""
+    engine, client = make_engine(ContinuingClient().enqueue(" The answer is 108."))
+    engine.load_json(vega_cars_path())
+    answer = engine.chat("Combien de voitures ont 8 cylindres ?")
+    computed = answer.meta["computed"]
+    assert computed["language"] == "fr" and answer.status == "done"
+    assert answer.text == computed["fact"] and answer.text.startswith("108 des 406 voitures ont Cylinders = 8")
+    assert client.history == []  # not asked
+    engine, server = make_engine(ScriptedClient().enqueue("84 voitures ont 6 cylindres."))
+    engine.load_json(vega_cars_path())
+    answer = engine.chat("Combien de voitures ont 6 cylindres ?")
+    assert answer.text == "84 voitures ont 6 cylindres."
+    assert "answer in French" in server.history[0]["messages"][0]["content"]
+
+
 def test_the_computed_part_is_in_the_buffer_before_the_first_token(make_engine) -> None:
     client = ScriptedClient(delay=0.3).enqueue("The", " answer")
     engine, _ = make_engine(client)
