@@ -31,6 +31,7 @@ from dashboard import ids
 from dashboard.computed_view import render_computed
 from dashboard.i18n import N_, _, format_number
 from dashboard.static_html import join, static_block
+from rag.answer_meta import AnswerMeta
 from rag.grounding import Grounding, marked_html
 from rag.stream_buffer import DONE, ERROR, STOPPED, STREAMING, StreamSnapshot
 
@@ -113,8 +114,8 @@ def finished_turn(turn: Mapping[str, Any], snapshot: StreamSnapshot) -> dict[str
         "error": snapshot.error,
         "sources": compact_sources(snapshot.sources),
         "metrics": dict(snapshot.metrics),
-        "meta": json_safe_meta({k: v for k, v in snapshot.meta.items() if k != "computed"}),
-        "computed": snapshot.computed,
+        "meta": json_safe_meta(AnswerMeta.from_dict(snapshot.meta).to_dict(leave_out=("computed",))),
+        "computed": snapshot.computed,  # (kept once: the turn's metadata leaves it out)
     }
 
 
@@ -228,7 +229,7 @@ def finished_parts(turn: Mapping[str, Any]) -> list[Component]:
     notice = _(INTERRUPTED_MESSAGE) if status == INTERRUPTED else None
     parts: list[Component] = [render_status_line(status, meta, notice=notice)]
     if turn.get("computed"):
-        dataset = meta.get("dataset_hash")  # the buttons of the computed block name the dataset it was computed over
+        dataset = AnswerMeta.from_dict(meta).dataset_hash  # the computed block's buttons name the dataset it was over
         parts.append(render_computed(turn.get("computed"), dataset=dataset if isinstance(dataset, str) else None))
     parts.append(render_checked_text(str(turn.get("answer") or ""), meta))
     rephrasings = render_rephrasings(meta)
@@ -245,9 +246,8 @@ def finished_parts(turn: Mapping[str, Any]) -> list[Component]:
 def render_rephrasings(meta: Mapping[str, Any]) -> dcc.Markdown | None:
     """The questions a refused analytic question offers instead (``meta["refusal"]``), each a button that asks it
     (``assets/sources.js`` puts it in the input box and sends it); None when there are none."""
-    refusal = meta.get("refusal")
-    questions = refusal.get("rephrasings") if isinstance(refusal, Mapping) else None
-    if not isinstance(questions, list):
+    questions = AnswerMeta.from_dict(meta).rephrasings
+    if questions is None:
         return None
     buttons = [
         Markup('<button type="button" class="rephrasing link-button" data-question="{}">{}</button>').format(q, q)
@@ -278,7 +278,7 @@ def render_status_line(status: str, meta: Mapping[str, Any], *, notice: str | No
     label = STATUS_LABELS.get(status, status)
     if label:
         head.append(Markup('<span class="status-badge {}">{}</span>').format(status, _(label)))
-    if meta.get("cached"):
+    if AnswerMeta.from_dict(meta).cached:
         head.append(Markup('<span class="status-badge cached">{}</span>').format(_("cached")))
     fragment = Markup('<div class="answer-head">{}</div>').format(join(head))
     if notice:
@@ -302,7 +302,7 @@ def answer_grounding(text: str, meta: Mapping[str, Any] | None) -> Grounding | N
     """The grounding check kept in ``meta`` (``meta["grounding"]``) as it applies to ``text``: only the values it
     marks that sit where it says in ``text`` (a check of another text marks nothing); None when nothing is marked
     (no check, an empty or unreadable one, or every value found in the sources)."""
-    grounding = Grounding.from_dict((meta or {}).get("grounding"))
+    grounding = Grounding.from_dict(AnswerMeta.from_dict(meta).grounding)
     kept = []
     position = 0
     for value in grounding.marked:  # the values ``rag.grounding.segments`` marks, in the order of the text
@@ -346,15 +346,16 @@ def footer_html(
 ) -> Markup:
     """Sources (each expandable, with a button that shows the record), notes and, once final, the timings line."""
     fragments: list[Markup] = []
+    info = AnswerMeta.from_dict(meta)
     if sources:
-        cited = {int(n) for n in meta.get("cited") or [] if isinstance(n, (int, float))}
+        cited = {int(n) for n in info.cited or [] if isinstance(n, (int, float))}
         fragments.append(
             Markup('<div class="sources"><div class="sources-title">{}</div>{}</div>').format(
                 _("Sources ({count})").format(count=len(sources)),
                 join([render_source(source, cited) for source in sources]),
             )
         )
-    notes = [str(n) for n in meta.get("notes") or []]
+    notes = [str(n) for n in info.notes or []]
     if notes:
         items = join([Markup("<li>{}</li>").format(note) for note in notes])
         fragments.append(Markup('<ul class="answer-notes">{}</ul>').format(items))
@@ -400,7 +401,7 @@ def metrics_line(metrics: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
     completion = metrics.get("completion_tokens")
     if isinstance(completion, int):
         parts.append(_("{count} tokens").format(count=completion))
-    model = metrics.get("model") or meta.get("model")
+    model = metrics.get("model") or AnswerMeta.from_dict(meta).model
     if model:
         parts.append(str(model))
     return " · ".join(parts)

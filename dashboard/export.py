@@ -22,6 +22,7 @@ from typing import Any
 from dashboard.chat_view import answer_grounding, metrics_line
 from dashboard.i18n import _, current_language, format_number
 from rag.analytics.answer import computed_table
+from rag.answer_meta import AnswerMeta, ComputedResult
 from rag.grounding import marked_html, marked_markdown
 
 EXPORT_FORMAT_VERSION = 1
@@ -34,7 +35,7 @@ def conversation_document(turns: Sequence[Mapping[str, Any]], *, exported_at: da
     when = (exported_at or datetime.now(timezone.utc)).isoformat(timespec="seconds")
     exported = []
     for number, turn in enumerate(turns, start=1):
-        meta = dict(turn.get("meta") or {})
+        meta = AnswerMeta.from_dict(turn.get("meta"))
         exported.append(
             {
                 "number": number,
@@ -43,16 +44,16 @@ def conversation_document(turns: Sequence[Mapping[str, Any]], *, exported_at: da
                 "answer": turn.get("answer", ""),
                 "status": turn.get("status"),
                 "error": turn.get("error"),
-                "cached": bool(meta.get("cached")),
-                "model": (turn.get("metrics") or {}).get("model") or meta.get("model"),
-                "backend": meta.get("backend"),
-                "dataset": {"name": meta.get("dataset_name"), "content_hash": meta.get("dataset_hash")},
-                "settings": meta.get("settings") or {},
-                "notes": list(meta.get("notes") or []),
+                "cached": bool(meta.cached),
+                "model": (turn.get("metrics") or {}).get("model") or meta.model,
+                "backend": meta.backend,
+                "dataset": {"name": meta.dataset_name, "content_hash": meta.dataset_hash},
+                "settings": meta.settings or {},
+                "notes": list(meta.notes or []),
                 "metrics": dict(turn.get("metrics") or {}),
                 "sources": [dict(s) for s in turn.get("sources") or []],
                 "computed": turn_computed(turn),
-                "grounding": dict(meta["grounding"]) if isinstance(meta.get("grounding"), Mapping) else None,
+                "grounding": dict(meta.grounding) if isinstance(meta.grounding, Mapping) else None,
             }
         )
     return {
@@ -171,22 +172,26 @@ def export_conversation(turns: Sequence[Mapping[str, Any]], fmt: str, *, now: da
 
 def turn_computed(turn: Mapping[str, Any]) -> dict[str, Any] | None:
     """The part of a turn's answer computed over all records, if any."""
-    computed = turn.get("computed") or (turn.get("meta") or {}).get("computed")
-    return dict(computed) if isinstance(computed, Mapping) else None
+    computed = turn.get("computed")
+    if computed:
+        return dict(computed) if isinstance(computed, Mapping) else None
+    kept = AnswerMeta.from_dict(turn.get("meta")).computed  # an answer whose turn keeps it in its metadata only
+    return kept.to_dict() if kept is not None else None
 
 
 def _computed_markdown(computed: Mapping[str, Any]) -> list[str]:
-    title = _("Computed over all {count} records").format(count=_count(computed.get("rows_considered")))
-    planner = _("{planner} planner").format(planner=computed.get("planner"))
+    result = ComputedResult.from_dict(computed)
+    title = _("Computed over all {count} records").format(count=_count(result.rows_considered))
+    planner = _("{planner} planner").format(planner=result.planner)
     lines = [f"**{title}** ({planner})", ""]
-    lines += [str(computed.get("summary", "")), ""]
-    for assumption in computed.get("assumptions") or []:
+    lines += [str(result.summary), ""]
+    for assumption in result.assumptions or []:
         lines.append("- " + _("Assumption: {text}").format(text=assumption))
     columns, rows = computed_table(computed)
     if columns and len(rows) > 1:
         lines += ["", "| " + " | ".join(_cell(c) for c in columns) + " |", "|" + " --- |" * len(columns)]
         lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
-    lines += ["", "```sql", str(computed.get("sql", "")), "```", ""]
+    lines += ["", "```sql", str(result.sql), "```", ""]
     return lines
 
 
@@ -196,14 +201,15 @@ def _cell(text: str) -> str:
 
 def _computed_html(computed: Mapping[str, Any]) -> str:
     e = html.escape
-    title = _("Computed over all {count} records").format(count=_count(computed.get("rows_considered")))
+    result = ComputedResult.from_dict(computed)
+    title = _("Computed over all {count} records").format(count=_count(result.rows_considered))
     assumption = _("Assumption: {text}")
-    planner = _("Planner: {planner}").format(planner=computed.get("planner", ""))
+    planner = _("Planner: {planner}").format(planner=result.planner or "")
     parts = [
         f'<h3>{e(title)}</h3>',
-        f'<p class="computed">{e(str(computed.get("summary", "")))}</p>',
+        f'<p class="computed">{e(str(result.summary))}</p>',
     ]
-    assumptions = computed.get("assumptions") or []
+    assumptions = result.assumptions or []
     if assumptions:
         items = "".join(f"<li>{e(assumption.format(text=a))}</li>" for a in assumptions)
         parts.append(f"<ul>{items}</ul>")
@@ -212,7 +218,7 @@ def _computed_html(computed: Mapping[str, Any]) -> str:
         head = "".join(f"<th>{e(c)}</th>" for c in columns)
         body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows)
         parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-    parts.append(f'<pre class="sql">{e(str(computed.get("sql", "")))}</pre>')
+    parts.append(f'<pre class="sql">{e(str(result.sql))}</pre>')
     parts.append(f'<p class="planner">{e(planner)}</p>')
     return "".join(parts)
 

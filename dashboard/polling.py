@@ -60,6 +60,7 @@ from dashboard.chat_view import (
 from dashboard.computed_view import render_computed
 from dashboard.data_flow import IngestView
 from dashboard.i18n import N_, _
+from rag.answer_meta import AnswerMeta
 from rag.redis_buffer import is_answer_id
 from rag.stream_buffer import STREAMING, StreamSnapshot
 
@@ -250,13 +251,14 @@ def hold_until_news(
 
 def _news_for_empty_page(snapshot: StreamSnapshot, request: StreamRequest) -> bool:
     """Whether ``snapshot`` has something a page showing no answer yet draws as one (see ``hold_until_news``)."""
+    meta = AnswerMeta.from_dict(snapshot.meta)
     return (
         snapshot.is_complete
         or snapshot.offset > request.offset
         or bool(snapshot.computed)
         or snapshot.thinking_chars > 0
-        or bool(snapshot.meta.get("cached"))
-        or (snapshot.meta.get("waiting") or None) != request.view.get("waiting")
+        or bool(meta.cached)
+        or (meta.waiting or None) != request.view.get("waiting")
     )
 
 
@@ -306,12 +308,13 @@ def _changes(snapshot: StreamSnapshot, view: dict[str, Any]) -> tuple[dict[str, 
         parts[COMPUTED] = part_props(render_computed(snapshot.computed))
         fields["computed"] = snapshot.computed
         view["computed"] = True
-    waiting = snapshot.meta.get("waiting") or None
+    meta = AnswerMeta.from_dict(snapshot.meta)
+    waiting = meta.waiting or None
     if waiting != view.get("waiting"):  # "Waiting for cars.json (reading the file)…", then nothing
         parts[NOTICE] = part_props(render_notice(STREAMING, waiting))
         view["waiting"] = waiting
     label = THINKING if snapshot.thinking_chars > 0 and snapshot.offset == 0 else STREAMING
-    cached = bool(snapshot.meta.get("cached"))
+    cached = bool(meta.cached)
     if label != view.get("label", STREAMING) or cached != bool(view.get("cached")):
         parts[STATUS] = part_props(render_status_line(label, snapshot.meta))
         view.update(label=label, cached=cached)
@@ -331,7 +334,7 @@ def _final(session_id: str, snapshot: StreamSnapshot) -> dict[str, Any]:
         "content": True,
         "parts": {BLOCK: block},
         "fields": {key: done[key] for key in RESULT_KEYS if key != "answer"},
-        "resend": snapshot.meta.get("resend") or None,
+        "resend": AnswerMeta.from_dict(snapshot.meta).resend or None,
         "done": True,
     }
 

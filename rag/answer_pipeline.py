@@ -40,7 +40,7 @@ from rag.loading import LoadTicket
 from rag.model_clients import context_window
 from rag.prompt import build_prompt, cited_labels, estimate_tokens
 from rag.retriever import Hit
-from rag.semantic_wait import WAIT_LIMIT_SECONDS, expected_wait, wait_until_ready
+from rag.semantic_wait import WAIT_LIMIT_SECONDS, expected_wait, indexing_percent, wait_until_ready
 from rag.settings import LLMSettings, Settings
 from rag.stream_buffer import DONE, STOPPED
 
@@ -209,8 +209,7 @@ def answer_events(
         return False
     semantic = loaded.retriever.semantic_progress
     if semantic is not None and computed is None:
-        done, total = semantic
-        notes.append(f"semantic search still indexing, {100 * done // max(total, 1)}%: records found by keywords")
+        notes.append(f"semantic search still indexing, {indexing_percent(semantic)}%: records found by keywords")
     changes: dict[str, Any] = {}
     """Metadata written with the sources (the buffer's ``update_meta``)."""
     if computed is not None:
@@ -330,8 +329,7 @@ def answer_no_match(
     """Say that no record matched (and, while the embeddings are computed, why), without asking the model."""
     text = NO_MATCH_MESSAGE
     if semantic is not None:
-        done, total = semantic
-        text += NO_MATCH_WHILE_INDEXING.format(percent=100 * done // max(total, 1))
+        text += NO_MATCH_WHILE_INDEXING.format(percent=indexing_percent(semantic))
     yield Sources([])
     yield Meta({**changes, "notes": notes})
     yield TextDelta(text)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generator, Mapping, Sequence
 from rag import answer_pipeline
 from rag.analytics.service import DatasetAnalytics
 from rag.answer_events import AnswerEvent, AnswerState
+from rag.answer_meta import AnswerMeta
 from rag.answer_pipeline import DATASET_GONE_MESSAGE, NO_DATASET_MESSAGE, AnswerSetup, Events
 from rag.answer_runner import ORPHANED_MESSAGE, AnswerRun, AnswerRunner, followed_events
 from rag.cache import AnswerCache
@@ -78,6 +79,12 @@ class Answer:
     sources: list[dict[str, Any]]
     metrics: dict[str, Any]
     meta: dict[str, Any]
+    """The answer's metadata as the stream buffer keeps it (read it typed through ``meta_info``)."""
+
+    @property
+    def meta_info(self) -> AnswerMeta:
+        """The metadata, typed (``rag.answer_meta``)."""
+        return AnswerMeta.from_dict(self.meta)
 
 
 class RAGEngine:

@@ -21,6 +21,12 @@ LOOK_SECONDS = 1.0
 POLL_SECONDS = 0.1
 
 
+def indexing_percent(progress: tuple[int, int]) -> int:
+    """How much of semantic search is built, in whole percents, from its ``(done, total)`` progress."""
+    done, total = progress
+    return 100 * done // max(total, 1)
+
+
 def expected_wait(progress: Progress, limit: float = WAIT_LIMIT_SECONDS, *, look: float = LOOK_SECONDS,
                   sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> float | None:
     """Seconds until semantic search is ready, from its progress watched for ``look`` seconds, and longer until
@@ -58,7 +64,7 @@ def wait_until_ready(progress: Progress, deadline_seconds: float, *, stopped: Ca
             return True
         if stopped():
             return False
-        percent = 100 * state[0] // max(state[1], 1)
+        percent = indexing_percent(state)
         if percent != shown:
             shown = percent
             on_progress(percent)

@@ -12,6 +12,7 @@ from typing import Any, Iterable, Mapping, TextIO
 
 from rag.analytics.answer import computed_table
 from rag.answer_events import DONE, STOPPED, AnswerEvent, AnswerState, Computed, Sources, TextDelta
+from rag.answer_meta import AnswerMeta, ComputedResult
 from rag.cli.output import (
     EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, debug_printer, format_metrics, write_error,
 )
@@ -23,9 +24,10 @@ TABLE_ROWS = 20
 
 def format_computed(computed: dict[str, Any]) -> str:
     """The computed part as terminal text: sentence, assumptions, a small table, the SQL."""
-    lines = [f"Computed over all {computed.get('rows_considered')} records ({computed.get('planner')} planner):",
-             f"  {computed.get('summary', '')}"]
-    for assumption in computed.get("assumptions") or []:
+    result = ComputedResult.from_dict(computed)
+    lines = [f"Computed over all {result.rows_considered} records ({result.planner} planner):",
+             f"  {result.summary}"]
+    for assumption in result.assumptions or []:
         lines.append(f"  assumption: {assumption}")
     columns, rows = computed_table(computed)
     if columns and len(rows) > 1:
@@ -34,8 +36,9 @@ def format_computed(computed: dict[str, Any]) -> str:
         for row in table:
             lines.append("  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
         if len(rows) > TABLE_ROWS:
-            lines.append(f"  … {computed.get('row_count', len(rows)) - TABLE_ROWS} more rows")
-    lines.append(f"  SQL: {computed.get('sql', '')}")
+            row_count = result.row_count if result.row_count is not None else len(rows)
+            lines.append(f"  … {row_count - TABLE_ROWS} more rows")
+    lines.append(f"  SQL: {result.sql}")
     return "\n".join(lines)
 
 
@@ -79,7 +82,7 @@ def report_end(state: AnswerState, stdout: TextIO, stderr: TextIO) -> int:
     """End the text's line, then the notes, the error and the summary on stderr; returns the exit code."""
     if state.text:
         stdout.write("\n")
-    for note in state.meta.get("notes") or []:
+    for note in AnswerMeta.from_dict(state.meta).notes or []:
         stderr.write(f"note: {note}\n")
     if state.error:
         write_error(stderr, state.error)
