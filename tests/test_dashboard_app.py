@@ -198,7 +198,8 @@ def test_a_poll_that_has_seen_the_answers_latest_version_is_held_until_something
         text += reply["text"]
         offset, view, version = reply["to"], reply["view"], reply["version"]
     assert text == "Held answer."
-    assert polls[0][0] < 0.5, "the first poll gets the sources soon after they arrive, not the model's first token"
+    # the sources come within a few hundred ms, the first token after 2.5 s: 2 s tells them apart on a busy machine
+    assert polls[0][0] < 2.0, "the first poll gets the sources soon after they arrive, not the model's first token"
     assert len(polls) <= 12, f"{len(polls)} polls for one answer: polls were not held"
     held = [elapsed for elapsed, reply in polls if reply.get("text") == "" and not reply["done"]]
     assert any(0.8 <= elapsed <= 2.0 for elapsed in held), "a poll with nothing new waits about a second"
