@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import gettext as _gettext
-from functools import lru_cache
 from pathlib import Path
 
 from babel import Locale, negotiate_locale
 from babel.dates import format_date as _format_date
 from babel.numbers import format_decimal, format_percent as _format_percent
 from flask import has_request_context, request
+
+from rag.i18n import compiled_catalog
 
 LANGUAGES: dict[str, str] = {"en": "English", "fr": "Français"}
 """The languages the page is translated into, each with its name in itself (the switch's labels)."""
@@ -47,12 +48,9 @@ def current_language() -> str:
     return negotiate(request.accept_languages.values(), request.cookies.get(COOKIE))
 
 
-@lru_cache(maxsize=None)
 def translations(language: str) -> _gettext.NullTranslations:
-    """The compiled catalog of ``language`` (no translation for English or a missing catalog)."""
-    if language == DEFAULT_LANGUAGE:
-        return _gettext.NullTranslations()
-    return _gettext.translation(DOMAIN, localedir=str(LOCALE_DIR), languages=[language], fallback=True)
+    """The page's compiled catalog of ``language`` (no translation for English or a missing catalog)."""
+    return compiled_catalog(LOCALE_DIR, DOMAIN, language)
 
 
 def gettext(message: str) -> str:

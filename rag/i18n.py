@@ -39,11 +39,17 @@ def current_language() -> str:
 
 
 @lru_cache(maxsize=None)
-def translations(language: str) -> _gettext.NullTranslations:
-    """The compiled catalog of ``language`` (no translation for English or a missing catalog)."""
+def compiled_catalog(locale_dir: Path, domain: str, language: str) -> _gettext.NullTranslations:
+    """The compiled gettext catalog of ``domain`` in ``language`` under ``locale_dir`` (no translation for
+    English or a missing catalog); the engine's and the page's catalogs are both read through it."""
     if language == ENGLISH:
         return _gettext.NullTranslations()
-    return _gettext.translation(DOMAIN, localedir=str(LOCALE_DIR), languages=[language], fallback=True)
+    return _gettext.translation(domain, localedir=str(locale_dir), languages=[language], fallback=True)
+
+
+def translations(language: str) -> _gettext.NullTranslations:
+    """The engine's compiled catalog of ``language``."""
+    return compiled_catalog(LOCALE_DIR, DOMAIN, language)
 
 
 def gettext(message: str) -> str:
