@@ -149,3 +149,17 @@ def test_a_french_answer_is_checked_with_its_numbers_written_the_french_way() ->
                                     computed=computed)
     assert not checked_right.marked, checked_right.marked
     assert [value.text for value in checked_wrong.marked] == ["2\u202f412,75"]
+
+
+@pytest.mark.parametrize("question", [
+    "How many cars are not from the United States?",
+    "Combien de voitures ne viennent pas des États-Unis ?",
+])
+def test_a_place_written_in_words_meets_its_short_value(question: str) -> None:
+    """ "United States" (and "États-Unis", read as it) is the value USA of a field of short place values; the
+    pronoun "us" stays a word ("show us the cars from Japan")."""
+    computed = analytics_of("cars").compute(question).computed
+    assert computed is not None and computed["spec"]["filters"] == [{"field": "Origin", "op": "!=", "value": "USA"}]
+    assert computed["value"] == 152
+    shown = analytics_of("cars").compute("show us the cars from Japan").computed
+    assert shown["spec"]["filters"] == [{"field": "Origin", "op": "=", "value": "Japan"}]

@@ -58,6 +58,7 @@ from rag.analytics.lexicons.en import (  # noqa: F401  (the planner's words, rea
     VAGUE_ADJECTIVES,
     _DEMONYM_PLACES,
     DEMONYMS,
+    _DEMONYM_PLACES,
     AGE_UNITS,
     NUMBER_WORDS,
     SHARE_WORDS,
@@ -2713,6 +2714,10 @@ def _value_index(columns: list[ColumnInfo]) -> dict[tuple[str, ...], list[tuple[
         for value in column.values:  # "American cars" for USA, "European" for Europe
             for demonym in DEMONYMS.get(str(value).strip().lower(), ()):
                 index.setdefault((demonym,), []).append((column, value))
+                if len(str(value).strip()) <= 4:  # a place written short ("USA", "UK"): its name in words too
+                    for place in _DEMONYM_PLACES[demonym]:
+                        if " " in place:  # "united states" for USA ("us" alone stays a word)
+                            index.setdefault(tuple(place.split()), []).append((column, value))
     return index
 
 
