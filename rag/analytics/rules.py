@@ -331,10 +331,10 @@ class RulesPlanner:
               superlative: "_Superlative | None") -> tuple[PlanOutcome, _State, "_Superlative | None"]:
         """The outcome of reading the question, the state it was read into, and the superlative it read."""
         tokens = state.tokens
-        if not (cues.count or cues.mean or cues.median or cues.has_sum or superlative or cues.group_word
+        if not (cues.count_end or cues.mean or cues.median or cues.has_sum or superlative or cues.group_word
                 or cues.common is not None):
             return self._plan_records(state, question), state, superlative  # a field of a named record, the records
-        if cues.count and self._is_record_lookup(state, cues):
+        if cues.count_end and self._is_record_lookup(state, cues):
             state = _State(tokens=tokens)
             return self._plan_records(state, question), state, None
 
@@ -345,7 +345,7 @@ class RulesPlanner:
         if superlative is not None and any(not m.is_value and not m.via and m.start <= superlative.start < m.end
                                            for m in mentions):
             superlative = None  # "max temperature" names temp_max: no extreme is asked
-            if not (cues.count or cues.mean or cues.median or cues.has_sum or cues.group_word
+            if not (cues.count_end or cues.mean or cues.median or cues.has_sum or cues.group_word
                     or cues.common is not None):
                 state = _State(tokens=tokens, question=state.question)
                 return self._plan_records(state, question), state, None
@@ -537,7 +537,7 @@ class RulesPlanner:
             return before in ("which", "what", "each", "every", "any") and not any(
                 m.start <= k < m.end for m in state.mentions)
         after_value = any(m.is_value and m.end == k for m in state.mentions)
-        slot = (k == cues.count or after_value or before in ("of", "among", "amongst", "all", "the", "many", "these",
+        slot = (k == cues.count_end or after_value or before in ("of", "among", "amongst", "all", "the", "many", "these",
                                                               "those", "different", "distinct", "unique", "which",
                                                               "what", "any", "most", "least", "fewest", "more",
                                                               "fewer"))
@@ -630,9 +630,9 @@ class RulesPlanner:
             aggregation = "mean"
         elif cues.median:
             aggregation = "median"
-        elif cues.has_sum and not cues.count:
+        elif cues.has_sum and not cues.count_end:
             aggregation = "sum"
-        elif cues.count or cues.common is not None:
+        elif cues.count_end or cues.common is not None:
             aggregation = "count"
         elif superlative is not None:
             aggregation = "max" if superlative.direction == "max" else "min"
@@ -1881,9 +1881,9 @@ class RulesPlanner:
                     return hinted
             return self._similar_field(state, allowed)
 
-        if cues.count and not (cues.mean or cues.median or (cues.has_sum and measured and cues.sum < (cues.count or 0))):
+        if cues.count_end and not (cues.mean or cues.median or (cues.has_sum and measured and cues.sum < (cues.count_end or 0))):
             if cues.distinct:
-                target = next((m for m in free if m.start > cues.count), None) or (free[0] if free else None)
+                target = next((m for m in free if m.start > cues.count_end), None) or (free[0] if free else None)
                 if target is None:
                     return PlanOutcome.unfilled("could not tell which field to count the different values of")
                 aggregation, field_path = "count_distinct", target.column.path
@@ -1892,8 +1892,8 @@ class RulesPlanner:
                 child = self._counted_child(state, cues)
                 counted = self._counted_number(state, cues, measured)
                 named = next((m for m in measured if m.column.type == "number" and not m.via
-                              and 0 <= m.start - cues.count <= 2
-                              and all(k in state.used for k in range(cues.count, m.start))), None)
+                              and 0 <= m.start - cues.count_end <= 2
+                              and all(k in state.used for k in range(cues.count_end, m.start))), None)
                 if counted is None and named is not None and not _whole_numbers(named.column):
                     state.mark(named.start, named.end)  # "how many tips": the records are tips, not amounts to add
                     free = [m for m in free if m is not named]
@@ -1914,7 +1914,7 @@ class RulesPlanner:
                 total_field = self._field_named("total")
                 column = total_field if total_field is not None and total_field.type == "number" else None
             if column is None:
-                if cues.has_sum and not (cues.mean or cues.median) and cues.count:
+                if cues.has_sum and not (cues.mean or cues.median) and cues.count_end:
                     aggregation = "count"
                 elif cues.has_sum and (state.group is not None or cues.common is not None):
                     aggregation = "count"  # "total number of orders per status"
@@ -2013,7 +2013,7 @@ class RulesPlanner:
     def _records_word(self, state: _State, mentions: list[_Mention], cues: "_Cues") -> str | None:
         """What a count question calls the records, when it names them right after the cue ("how many
         languages"): a plural that is no field, value or other word of the question's reading."""
-        k = cues.count
+        k = cues.count_end
         if k is None or k >= len(state.tokens) or k in state.used:
             return None
         named = next((m for m in mentions if m.start <= k < m.end), None)
@@ -2034,7 +2034,7 @@ class RulesPlanner:
 
         Not when the words after "how many" name the records ("how many districts did Coderre win") or
         another field, and not for amounts ("how many tips on Sunday" counts tips: ``tip`` holds dollars)."""
-        after = cues.count or 0
+        after = cues.count_end or 0
         if after < len(state.tokens) and (
             state.tokens[after].stem in self._record_nouns
             or any(state.tokens[after].stem in self._leaf_stems[c.path] for c in self._columns if c.type != "number")
@@ -2051,7 +2051,7 @@ class RulesPlanner:
         records. A field with a new value in every record, or a plural that names the records themselves
         ("cars" in cars.json), leaves the count a count of records."""
         words = [t.lower for t in state.tokens]
-        after = [k for k in range(cues.count or 0, len(words))  # "how many (African) countries": past the filters
+        after = [k for k in range(cues.count_end or 0, len(words))  # "how many (African) countries": past the filters
                  if words[k] not in FUNCTION_WORDS | DISTINCT_WORDS and k not in state.used]
         if not after:
             return None
@@ -2073,7 +2073,7 @@ class RulesPlanner:
     def _counted_child(self, state: _State, cues: "_Cues") -> tuple[str, str | None] | None:
         """ "How many items were sold": the rows of a child table, or the sum of its quantity."""
         words = [t.lower for t in state.tokens]
-        after = [k for k in range(cues.count or 0, len(words)) if words[k] not in FUNCTION_WORDS | DISTINCT_WORDS]
+        after = [k for k in range(cues.count_end or 0, len(words)) if words[k] not in FUNCTION_WORDS | DISTINCT_WORDS]
         for k in after[:1]:
             name = self._child_nouns.get(stem(words[k]))
             if name is None:
@@ -2188,10 +2188,10 @@ class RulesPlanner:
                 continue
             if stem(word) in self._record_nouns or word in self._child_nouns or word in COUNT_WORDS:
                 continue
-            if cues.count is None and self._names_records(state, k, cues):
+            if cues.count_end is None and self._names_records(state, k, cues):
                 continue  # "which day has the most customers": the records, called so
             unread[k] = token.text
-        noun = cues.count  # "how many (extinct) languages", "how many versicolor flowers": the last word of the
+        noun = cues.count_end  # "how many (extinct) languages", "how many versicolor flowers": the last word of the
         while noun is not None and noun in explained and noun not in unread:  # words after the cue names the records
             noun += 1
         if noun is not None and noun in unread:
@@ -2295,7 +2295,7 @@ class _NameRead:
 
 @dataclass
 class _Cues:
-    count: int | None = None
+    count_end: int | None = None
     """Token index where a count cue ends ("how many" -> after "many")."""
     distinct: bool = False
     mean: bool = False
@@ -2344,12 +2344,12 @@ def _find_cues(words: list[str]) -> _Cues:
     cues = _Cues()
     for i, word in enumerate(words):
         for cue in COUNT_CUES:
-            if tuple(words[i : i + len(cue)]) == cue and cues.count is None:
+            if tuple(words[i : i + len(cue)]) == cue and cues.count_end is None:
                 if cue == ("count",) and i > 0 and words[i - 1] in ("the", "a", "body", "item"):
                     continue
                 if cues.common is not None and cue in (("count",), ("number", "of")):
                     continue  # "the most common cylinder count": a value that is common, not a count
-                cues.count = i + len(cue)
+                cues.count_end = i + len(cue)
                 window = words[i + len(cue) : i + len(cue) + 3]
                 cues.distinct = bool(DISTINCT_WORDS & set(window))
         if word in MEAN_WORDS and not (word == "mean" and {"does", "do", "did"} & set(words[:i])):
@@ -2369,12 +2369,12 @@ def _find_cues(words: list[str]) -> _Cues:
         elif word in MODE_WORDS and cues.common is None:  # "the mode of Cylinders": the most common value
             cues.common, cues.common_least, cues.common_single = i, False, True
     for i, word in enumerate(words[:-1]):  # "what percentage of cars", "what share of the orders"
-        if word in SHARE_WORDS and words[i + 1] == "of" and cues.count is None and not cues.mean:
-            cues.count, cues.share = i + 2, True
-    if "number" in words and "of" in words and cues.count is None:
+        if word in SHARE_WORDS and words[i + 1] == "of" and cues.count_end is None and not cues.mean:
+            cues.count_end, cues.share = i + 2, True
+    if "number" in words and "of" in words and cues.count_end is None:
         index = words.index("number")
         if index + 1 < len(words) and words[index + 1] == "of" and (cues.common is None or index < cues.common):
-            cues.count = index + 2
+            cues.count_end = index + 2
     return cues
 
 
