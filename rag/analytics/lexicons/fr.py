@@ -241,7 +241,7 @@ SUPERLATIVES: dict[str, tuple[str, str]] = {
     "gros": ("largest", "smallest"), "grosse": ("largest", "smallest"), "important": ("largest", "smallest"),
     "nombreux": ("most", "fewest"), "nombreuse": ("most", "fewest"), "genereux": ("largest", "smallest"),
     "elevee": ("highest", "lowest"), "grande": ("largest", "smallest"), "petite": ("smallest", "largest"),
-    "lourde": ("heaviest", "lightest"), "legere": ("lightest", "heaviest"), "rapide ": ("fastest", "slowest"),
+    "lourde": ("heaviest", "lightest"), "legere": ("lightest", "heaviest"),
     "puissante": ("most powerful", "least powerful"), "chere": ("most expensive", "cheapest"),
     "peuplee": ("most populous", "least populous"), "ancienne": ("oldest", "newest"),
     "recente": ("latest", "earliest"), "courte": ("shortest", "longest"), "chaude": ("hottest", "coldest"),
