@@ -34,6 +34,7 @@ from rag.cache import AnswerCache, answer_key, cached_answer, store_answer
 from rag.dataset_registry import DatasetInfo, LoadedDataset
 from rag.documents import record_text
 from rag.errors import ConfigError, LLMError
+from rag.i18n import ENGLISH, N_, worded
 from rag.llm.base import LLMClient
 from rag.llm.cancel import CancelToken
 from rag.loading import LoadTicket
@@ -49,16 +50,20 @@ log = logging.getLogger(__name__)
 Events = Generator[AnswerEvent, None, Any]
 """A part of the answer pipeline: yields events, returns what its caller needs to go on."""
 
-NO_DATASET_MESSAGE = "No dataset is loaded yet: upload a JSON file or click “Load example” first."
-NO_MATCH_MESSAGE = "No record contains the words of this question, so there is nothing to answer from."
-NO_MATCH_WHILE_INDEXING = (
+NO_DATASET_MESSAGE = N_("No dataset is loaded yet: upload a JSON file or click “Load example” first.")
+NO_MATCH_MESSAGE = N_("No record contains the words of this question, so there is nothing to answer from.")
+NO_MATCH_WHILE_INDEXING = N_(
     " Semantic search (which finds records by meaning) is still indexing, {percent}% done: ask again when it"
     " finishes, or use words the records contain."
 )
-DATASET_GONE_MESSAGE = (
+DATASET_GONE_MESSAGE = N_(
     "The dataset this tab was using is no longer kept by the app (it was removed from the dataset store): "
     "load the file again."
 )
+"""The notices of an answer, in English; ``worded(language, ...)`` gives them in the question's language."""
+SEMANTIC_WAIT_MESSAGE = N_("Waiting for semantic search, {percent}%…")
+MODEL_WAIT_MESSAGE = N_("Waiting for the model (position {position})…")
+"""What an answer waiting for semantic search or for the model's turn says."""
 RENEW_TURN_SECONDS = 5.0
 """How often an answer holding one of the model's turns (``llm.max_concurrent``) says it still does."""
 COMPUTED_PROMPT_RECORDS = 3
@@ -141,7 +146,7 @@ def tab_answer(
         return
     loaded, dataset_id = pick_dataset(ticket)
     if loaded is None:
-        yield Failed(DATASET_GONE_MESSAGE if dataset_id else NO_DATASET_MESSAGE)
+        yield Failed(worded(detect_language(question), DATASET_GONE_MESSAGE if dataset_id else NO_DATASET_MESSAGE))
         return
     yield from settled_answer(question, loaded, history, token, meta, setup(), answer_id=answer_id)
 
@@ -163,7 +168,7 @@ def settled_answer(
         meta.update(dataset_name=loaded.info.name, dataset_hash=loaded.info.content_hash)
         yield Meta({"dataset_name": loaded.info.name, "dataset_hash": loaded.info.content_hash})
     if not question.strip():
-        yield Failed("The question is empty.")
+        yield Failed(worded(detect_language(question), N_("The question is empty.")))
         return
     cache = setup.cache
     key = answer_cache_key(loaded, question, history, setup.settings, setup.llm) if cache is not None else None
@@ -197,19 +202,23 @@ def answer_events(
     ready). ``answer_id`` holds the answer's place in the model's line."""
     llm = setup.llm
     top_k = setup.settings.retrieval.top_k
+    language = detect_language(question)
     try:
         client: LLMClient | None = setup.client(llm)
-        client_error: Exception | None = None
+        client_failure = ""
     except (ConfigError, LLMError) as exc:
-        client, client_error = None, exc
+        client, client_failure = None, exc.worded(language)
     computed, computed_note, refusal = compute(question, loaded, client, setup)
     notes: list[str] = [computed_note] if computed_note else []
     if refusal is not None:  # analytic, not readable: never ask a model for a number from a few records
         yield from refuse(question, loaded, refusal, notes, top_k)
         return False
     semantic = loaded.retriever.semantic_progress
+    indexing_note = None
     if semantic is not None and computed is None:
-        notes.append(f"semantic search still indexing, {indexing_percent(semantic)}%: records found by keywords")
+        message = N_("semantic search still indexing, {percent}%: records found by keywords")
+        indexing_note = worded(language, message, percent=indexing_percent(semantic))
+        notes.append(indexing_note)
     changes: dict[str, Any] = {}
     """Metadata written with the sources (the buffer's ``update_meta``)."""
     if computed is not None:
@@ -224,21 +233,21 @@ def answer_events(
     retrieval_seconds = time.perf_counter() - started
     changes["timings"] = {**(computed or {}).get("timings", {}), "retrieval_ms": round(retrieval_seconds * 1000, 2)}
     if not hits and computed is None and semantic is not None:
-        if (yield from wait_for_semantic(loaded, token)):
+        if (yield from wait_for_semantic(loaded, token, language)):
             hits = prompt_hits = loaded.retriever.search(question, k=top_k)  # semantic search is ready now
             semantic = None
-            notes = [note for note in notes if not note.startswith("semantic search still indexing")]
+            notes = [note for note in notes if note is not indexing_note]
             retrieval_seconds = time.perf_counter() - started
     if token.cancelled:
         yield Finished(STOPPED)
         return False
     if not hits and computed is None:  # nothing to ground an answer in: the model would only invent one
-        yield from answer_no_match(changes, notes, semantic, retrieval_seconds)
+        yield from answer_no_match(changes, notes, semantic, retrieval_seconds, language)
         return False
     if client is None:
         yield Sources([_source(i + 1, hit) for i, hit in enumerate(hits)])
         yield Meta({**changes, "notes": notes})
-        yield Failed(str(client_error))
+        yield Failed(client_failure)
         return False
     window = context_window(client, llm)
     try:
@@ -252,11 +261,12 @@ def answer_events(
             max_answer_tokens=llm.max_tokens,
             count_tokens=token_counter(client),
             records_budget=client.prompt_record_tokens,
-            language=detect_language(question),
+            language=language,
         )
     except ValueError as exc:
         yield Sources([_source(i + 1, hit) for i, hit in enumerate(hits)])
-        yield Failed(f"{exc}: set 'llm.num_ctx' larger or 'llm.max_tokens' smaller in the settings.")
+        message = N_("{problem}: set 'llm.num_ctx' larger or 'llm.max_tokens' smaller in the settings.")
+        yield Failed(worded(language, message, problem=exc))
         return False
     if computed is not None:  # shown as the records behind the result, in the prompt or not
         sources = [_source(i + 1, hit) for i, hit in enumerate(hits)]
@@ -269,7 +279,7 @@ def answer_events(
         return False
 
     queue = setup.model_queue
-    if queue is not None and not (yield from take_model_turn(queue, answer_id, token)):
+    if queue is not None and not (yield from take_model_turn(queue, answer_id, token, language)):
         yield Finished(STOPPED)
         return False
     try:
@@ -301,7 +311,7 @@ def answer_events(
         except LLMError as exc:
             if exc.partial_text and not parts:
                 yield TextDelta(exc.partial_text)
-            yield Failed(exc.message, metrics)
+            yield Failed(exc.worded(language), metrics)
             return False
 
         text = "".join(parts)
@@ -325,20 +335,23 @@ def answer_no_match(
     notes: list[str],
     semantic: tuple[int, int] | None,
     retrieval_seconds: float,
+    language: str = ENGLISH,
 ) -> Iterator[AnswerEvent]:
-    """Say that no record matched (and, while the embeddings are computed, why), without asking the model."""
-    text = NO_MATCH_MESSAGE
+    """Say that no record matched (and, while the embeddings are computed, why), without asking the model, in
+    ``language``."""
+    text = worded(language, NO_MATCH_MESSAGE)
     if semantic is not None:
-        text += NO_MATCH_WHILE_INDEXING.format(percent=indexing_percent(semantic))
+        text += worded(language, NO_MATCH_WHILE_INDEXING, percent=indexing_percent(semantic))
     yield Sources([])
     yield Meta({**changes, "notes": notes})
     yield TextDelta(text)
     yield Finished(DONE, {"retrieval_seconds": round(retrieval_seconds, 4)})
 
 
-def wait_for_semantic(loaded: LoadedDataset, token: CancelToken) -> Events:
+def wait_for_semantic(loaded: LoadedDataset, token: CancelToken, language: str = ENGLISH) -> Events:
     """A question no keyword matches waits for semantic search when it is expected within
-    ``WAIT_LIMIT_SECONDS`` ("Waiting for semantic search, 60%…"); returns True when it became ready."""
+    ``WAIT_LIMIT_SECONDS`` ("Waiting for semantic search, 60%…", in ``language``); returns True when it became
+    ready."""
     progress = lambda: loaded.retriever.semantic_progress  # noqa: E731
     expected = expected_wait(progress, WAIT_LIMIT_SECONDS)
     if expected is None or expected > WAIT_LIMIT_SECONDS:
@@ -349,7 +362,7 @@ def wait_for_semantic(loaded: LoadedDataset, token: CancelToken) -> Events:
             progress,
             expected + WAIT_LIMIT_SECONDS / 3,
             stopped=lambda: token.cancelled,
-            on_progress=lambda percent: show(f"Waiting for semantic search, {percent}%…"),
+            on_progress=lambda percent: show(worded(language, SEMANTIC_WAIT_MESSAGE, percent=percent)),
         )
 
     ready = yield from _waiting(wait)
@@ -357,14 +370,15 @@ def wait_for_semantic(loaded: LoadedDataset, token: CancelToken) -> Events:
     return ready
 
 
-def take_model_turn(queue: Any, answer_id: str, token: CancelToken) -> Events:
-    """Wait in line for the model, saying the answer's place; returns False when Stop was pressed meanwhile."""
+def take_model_turn(queue: Any, answer_id: str, token: CancelToken, language: str = ENGLISH) -> Events:
+    """Wait in line for the model, saying the answer's place (in ``language``); returns False when Stop was
+    pressed meanwhile."""
     shown = threading.Event()
 
     def acquire(show: Callable[[str], None]) -> bool:
         def at(position: int) -> None:
             shown.set()
-            show(f"Waiting for the model (position {position})…")
+            show(worded(language, MODEL_WAIT_MESSAGE, position=position))
 
         return queue.acquire(answer_id, token, at)
 

@@ -12,8 +12,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Generator, Iterable, Iterator
 
+from rag.analytics.lexicons import detect_language
 from rag.answer_events import AnswerEvent, Failed, Meta
 from rag.answer_sink import write_event, write_events
+from rag.i18n import N_, worded
 from rag.llm.cancel import CancelToken
 from rag.state import SHARED_STATE_ERRORS
 from rag.stream_buffer import ERROR, StreamBuffer, StreamSnapshot
@@ -31,10 +33,11 @@ HEARTBEAT_SECONDS = 1.0
 """With a shared buffer, how often a worker says the answers it produces are still alive."""
 ORPHANED_AFTER_SECONDS = 6.0
 """An answer still streaming whose worker has not said so for this long was left by a worker that died."""
-ORPHANED_MESSAGE = (
+ORPHANED_MESSAGE = N_(
     "The worker producing this answer stopped (it was restarted, killed or ran out of memory); "
     "the text received so far is kept. Send the question again."
 )
+"""In English; ``worded(language, ORPHANED_MESSAGE)`` in the question's language."""
 
 
 @dataclass
@@ -91,14 +94,15 @@ class AnswerRunner:
     ) -> None:
         """The answer's thread: its events into the buffer (the one sink), and to ``run``'s listener."""
         events = make_events(run)
+        language = detect_language(str(run.meta.get("question") or ""))
         try:
             write_events(self._buffer, session_id, _heard(events, run.listen))
         except SHARED_STATE_ERRORS as exc:  # Redis away: nowhere to write; the page keeps what it has
             log.warning("answer %s ended: the shared state is not reachable (%s)", session_id, exc)
-            run.listen(Failed(f"The shared state is not reachable: {exc}"))
+            run.listen(Failed(worded(language, N_("The shared state is not reachable: {reason}"), reason=exc)))
         except Exception as exc:  # the page must get a message, never a dead stream
             log.exception("answer %s failed", session_id)
-            failure = Failed(f"Internal error while answering: {exc}")
+            failure = Failed(worded(language, N_("Internal error while answering: {reason}"), reason=exc))
             try:
                 write_event(self._buffer, session_id, failure)
             except SHARED_STATE_ERRORS:
@@ -143,7 +147,8 @@ class AnswerRunner:
             with self._running_lock:
                 ours = session_id in self._running
             if not ours:
-                self._buffer.finish(session_id, status=ERROR, error=ORPHANED_MESSAGE)
+                language = detect_language(str(snapshot.meta.get("question") or ""))
+                self._buffer.finish(session_id, status=ERROR, error=worded(language, ORPHANED_MESSAGE))
                 snapshot = self._buffer.read(session_id, offset)
         return snapshot
 

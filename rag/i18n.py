@@ -70,6 +70,22 @@ def N_(message: str) -> str:  # noqa: N802  (gettext's usual name)
     return message
 
 
+class Term(str):
+    """A value of a catalog message that is a catalog message itself (a server's name): ``worded`` words it in
+    the same language as the message it fills."""
+
+
+def worded(language: str, message: str, **values: object) -> str:
+    """``message`` (a catalog message, marked with ``N_``) in ``language``, English when the catalog lacks it,
+    its ``{placeholders}`` filled with ``values`` (a ``Term`` among them worded in ``language`` too). Without
+    values the message is returned as the catalog has it (not formatted), so any English text passes through."""
+    catalog = translations(language if language in LANGUAGES else ENGLISH)
+    text = catalog.gettext(message) if message else message
+    if not values:
+        return text
+    return text.format(**{name: catalog.gettext(v) if isinstance(v, Term) and v else v for name, v in values.items()})
+
+
 def percent(value: float) -> str:
     """A percentage (``value`` out of 100) with one decimal, the current language's way ("19.5%", "19,5 %")."""
     from babel.numbers import format_percent

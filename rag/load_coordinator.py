@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Callable, Generator
 
 from rag.answer_events import AnswerEvent, Failed, Finished, Meta, Waiting
 from rag.dataset_registry import DatasetInfo
+from rag.analytics.lexicons import detect_language
 from rag.errors import RAGError
+from rag.i18n import N_, Term, worded
 from rag.llm.cancel import CancelToken
 from rag.loading import LoadTicket
 from rag.stream_buffer import STOPPED
@@ -148,7 +150,7 @@ class LoadCoordinator:
         except Exception:
             return  # Redis away for a moment: look again at the next step
         if state is None:
-            ticket.fail("the worker loading it stopped before it finished; load the file again.")
+            ticket.fail(N_("the worker loading it stopped before it finished; load the file again."))
             return
         if state.get("id") != ticket.id:  # a newer upload of the tab replaced it
             ticket.replaced_by = LoadTicket.from_state(ticket.tab, state)
@@ -160,7 +162,7 @@ class LoadCoordinator:
                 ticket.dataset_id = state["dataset_id"]
                 ticket.searchable.set()
             else:
-                ticket.fail(str(state.get("error") or "loading stopped."))
+                ticket.fail(str(state.get("error") or N_("loading stopped.")))
 
     def give_up(self, ticket: LoadTicket, message: str) -> None:
         """A load announced but never started fails, so that the questions waiting for it end."""
@@ -175,6 +177,7 @@ class LoadCoordinator:
         the file that replaced it), saying what it waits for. Returns whether to go on (False when the answer
         already ended: the load failed, or Stop was pressed) and the load waited for, if any."""
         ticket = self.pending(tab) or self.remote_load(tab)
+        language = detect_language(question)
         shown = ""
         waited_since = time.monotonic()
         while ticket is not None and not (ticket.searchable.is_set() and ticket.error is None):
@@ -191,16 +194,20 @@ class LoadCoordinator:
                 continue
             if ticket.error is not None:
                 yield Meta({"waiting": None, "resend": question})  # the page puts it back
-                yield Failed(
-                    f"{ticket.name} could not be loaded, so the question was not answered: {ticket.error} "
-                    "The question is back in the input box to send again."
-                )
+                yield Failed(worded(
+                    language,
+                    N_(
+                        "{name} could not be loaded, so the question was not answered: {error} The question is back"
+                        " in the input box to send again."
+                    ),
+                    name=ticket.name, error=Term(ticket.error),  # (the catalog's reasons in its language)
+                ))
                 return False, ticket
             if ticket.stage == "starting" and time.monotonic() - waited_since > LOAD_START_TIMEOUT:
-                self.give_up(ticket, "the file never reached the app; choose it again.")
+                self.give_up(ticket, N_("the file never reached the app; choose it again."))
                 continue
-            if ticket.waiting_text() != shown:
-                shown = ticket.waiting_text()
+            if ticket.waiting_text(language) != shown:
+                shown = ticket.waiting_text(language)
                 yield Waiting(shown)
             if ticket.remote:
                 time.sleep(LOAD_WAIT_POLL_SECONDS)

@@ -14,16 +14,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.errors import DataLoadError
+from rag.i18n import ENGLISH, N_, Term, worded
 
 STAGE_WORDS = {
-    "starting": "starting",
-    "parsing": "reading the file",
-    "profiling": "profiling the fields",
-    "table": "building the table",
-    "lexical": "building the keyword index",
-    "embedding": "embedding the records",
-    "indexing": "building the vector index",
+    "starting": N_("starting"),
+    "parsing": N_("reading the file"),
+    "profiling": N_("profiling the fields"),
+    "table": N_("building the table"),
+    "lexical": N_("building the keyword index"),
+    "embedding": N_("embedding the records"),
+    "indexing": N_("building the vector index"),
 }
+"""A load's stages as a waiting question says them (catalog messages)."""
 
 
 class LoadCancelled(DataLoadError):
@@ -79,8 +81,10 @@ class LoadTicket:
         self.error = message
         self.searchable.set()
 
-    def waiting_text(self) -> str:
-        """ "Waiting for cars.json (embedding the records, 23%)…" for a question that waits."""
-        words = STAGE_WORDS.get(self.stage, self.stage)
-        share = f", {100 * self.done // self.total}%" if self.total > 1 else ""
-        return f"Waiting for {self.name} ({words}{share})…"
+    def waiting_text(self, language: str = ENGLISH) -> str:
+        """ "Waiting for cars.json (embedding the records, 23%)…" for a question that waits, in ``language``."""
+        stage = Term(STAGE_WORDS.get(self.stage, self.stage))
+        if self.total > 1:
+            message = N_("Waiting for {name} ({stage}, {percent}%)…")
+            return worded(language, message, name=self.name, stage=stage, percent=100 * self.done // self.total)
+        return worded(language, N_("Waiting for {name} ({stage})…"), name=self.name, stage=stage)

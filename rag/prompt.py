@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from rag.documents import format_value
+from rag.i18n import N_, Term, worded
 from rag.mentions import MAX_VALUE_WORDS, Question, field_words
 
 SYSTEM_INSTRUCTIONS = (
@@ -56,6 +57,11 @@ LANGUAGE_NAMES = {"fr": "French"}
 """Languages a question may be written in besides English, as the model is told to answer in them."""
 
 TokenCounter = Callable[[str], int]
+
+
+_CONTEXT_WINDOW = Term(N_("the context window"))
+_SHORT_PROMPT = Term(N_("the model's short prompt"))
+"""What a part of the prompt was cut to fit, in the notes."""
 
 
 def estimate_tokens(text: str) -> int:
@@ -168,21 +174,30 @@ def build_prompt(
     ``records_budget`` caps the tokens of all records together (records written compactly, narrowed to the
     fields the question names where the hits carry their records); None lets them fill what the context
     window leaves. ``label`` is the dataset's name-like field (else guessed from the hits' records). ``language``
-    is the question's ("fr": the model is told to answer in French)."""
+    is the question's ("fr": the model is told to answer in French); the notes and the error (a ``ValueError``
+    when the window leaves no room for a prompt) are worded in it."""
     notes: list[str] = []
+
+    def note(message: str, **values: object) -> None:
+        notes.append(worded(language, message, **values))
+
     budget = context_window - max_answer_tokens - 32  # room for the chat template's own tokens
     if budget < 128:
-        raise ValueError(
-            f"the context window ({context_window} tokens) leaves no room for a prompt "
-            f"after reserving {max_answer_tokens} tokens for the answer"
-        )
+        raise ValueError(worded(
+            language,
+            N_(
+                "the context window ({context_window} tokens) leaves no room for a prompt after reserving"
+                " {answer_tokens} tokens for the answer"
+            ),
+            context_window=context_window, answer_tokens=max_answer_tokens,
+        ))
 
     question = question.strip()
     used = count_tokens(COMPUTED_INSTRUCTIONS if computed_text else SYSTEM_INSTRUCTIONS)
     question_block_tokens = count_tokens(question) + 16
     if used + question_block_tokens > budget:
         question = _fit_text(question, budget - used - 16, count_tokens)
-        notes.append("the question was shortened to fit the model's context window")
+        note(N_("the question was shortened to fit the model's context window"))
         question_block_tokens = count_tokens(question) + 16
     used += question_block_tokens
 
@@ -190,14 +205,14 @@ def build_prompt(
         room = budget - used
         if count_tokens(computed_text) > room:
             computed_text = _fit_text(computed_text, max(16, room // 2), count_tokens)
-            notes.append("the computed result was shortened to fit the context window")
+            note(N_("the computed result was shortened to fit the context window"))
         used += count_tokens(computed_text)
 
     texts = [hit.text for hit in hits]
     if records_budget is not None:
         texts, narrowed = _short_texts(question, hits, label)
         if narrowed:
-            notes.append("the records show only the fields the question names, to fit the model's short prompt")
+            note(N_("the records show only the fields the question names, to fit the model's short prompt"))
     record_blocks = [format_record(i + 1, hit.record_id, text) for i, (hit, text) in enumerate(zip(hits, texts))]
     kept_records: list[str] = []
     records_room = records_budget if records_budget is not None else budget
@@ -206,8 +221,8 @@ def build_prompt(
         room = min(budget - used, records_room)
         if count_tokens(first) > room:
             first = _fit_text(first, room, count_tokens)
-            reason = "the context window" if room < records_room else "the model's short prompt"
-            notes.append(f"the best matching record was shortened to fit {reason}")
+            reason = _CONTEXT_WINDOW if room < records_room else _SHORT_PROMPT
+            note(N_("the best matching record was shortened to fit {reason}"), reason=reason)
         kept_records.append(first)
         used += count_tokens(first)
         records_room -= count_tokens(first)
@@ -218,10 +233,10 @@ def build_prompt(
         if room > 32:
             profile_block = _fit_text(profile_text, room, count_tokens)
             if profile_block != profile_text:
-                notes.append("the dataset summary was shortened to fit the context window")
+                note(N_("the dataset summary was shortened to fit the context window"))
             used += count_tokens(profile_block)
         else:
-            notes.append("the dataset summary was left out to fit the context window")
+            note(N_("the dataset summary was left out to fit the context window"))
 
     kept_history: list[dict[str, str]] = []
     history_room = records_budget // 2 if records_budget is not None else budget
@@ -234,7 +249,8 @@ def build_prompt(
         history_room -= cost
     if len(kept_history) < len(history):
         dropped = len(history) - len(kept_history)
-        notes.append(f"{dropped} earlier message(s) of the conversation were left out to fit the context window")
+        dropped_note = N_("{dropped} earlier message(s) of the conversation were left out to fit the context window")
+        note(dropped_note, dropped=dropped)
 
     for block in record_blocks[1:]:
         cost = count_tokens(block)
@@ -244,10 +260,10 @@ def build_prompt(
         used += cost
         records_room -= cost
     if len(kept_records) < len(record_blocks):
-        reason = "the context window" if records_budget is None else "the model's short prompt"
-        notes.append(
-            f"{len(record_blocks) - len(kept_records)} of {len(record_blocks)} retrieved records "
-            f"were left out to fit {reason}"
+        note(
+            N_("{dropped} of {retrieved} retrieved records were left out to fit {reason}"),
+            dropped=len(record_blocks) - len(kept_records), retrieved=len(record_blocks),
+            reason=_CONTEXT_WINDOW if records_budget is None else _SHORT_PROMPT,
         )
 
     system = COMPUTED_INSTRUCTIONS if computed_text else SYSTEM_INSTRUCTIONS

@@ -4,6 +4,7 @@ llama.cpp model. ``create_client(settings.llm)`` picks the one the settings name
 from __future__ import annotations
 
 from rag.errors import ConfigError
+from rag.i18n import N_
 from rag.llm.base import DebugHook, LLMClient
 from rag.llm.cancel import CancelToken
 from rag.llm.embedded import EmbeddedClient
@@ -41,5 +42,8 @@ def create_client(llm: LLMSettings, *, debug_hook: DebugHook | None = None) -> L
     try:
         client_class = _CLIENTS[llm.backend]
     except KeyError:
-        raise ConfigError(f"unknown llm.backend '{llm.backend}' (expected one of: {', '.join(BACKENDS)})") from None
+        raise ConfigError(
+            N_("unknown llm.backend '{backend}' (expected one of: {backends})"),
+            backend=llm.backend, backends=", ".join(BACKENDS),
+        ) from None
     return client_class(llm, debug_hook=debug_hook)

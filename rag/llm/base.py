@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from rag.errors import LLMError
+from rag.i18n import N_
 from rag.llm.cancel import CancelToken
 from rag.llm.types import (
     FINISH_CANCELLED,
@@ -195,14 +196,14 @@ class LLMClient(ABC):
         seconds = time.perf_counter() - started
         logger.debug("%s: structured answer of %d characters in %.2f s", self.backend, len(text), seconds)
         if not text.strip():
-            raise LLMError(f"the model {self.model} gave an empty answer where JSON was asked for")
+            raise LLMError(N_("the model {model} gave an empty answer where JSON was asked for"), model=self.model)
         return text.strip()
 
     def _complete_json(
         self, messages: Messages, schema: dict[str, Any], name: str, options: GenerationOptions, cancel: CancelToken
     ) -> str | None:
         """One non-streamed answer constrained to ``schema``; None when cancelled; raise ``LLMError`` on failure."""
-        raise LLMError(f"the {self.backend} backend cannot give structured (JSON schema) answers")
+        raise LLMError(N_("the {backend} backend cannot give structured (JSON schema) answers"), backend=self.backend)
 
     def _resolve_options(self, overrides: dict[str, Any]) -> GenerationOptions:
         settings = self.settings
@@ -313,7 +314,7 @@ class _Progress:
         return "".join(self._text)
 
 
-_CANCELLED = "the request to the model was cancelled"
+_CANCELLED = N_("the request to the model was cancelled")
 
 
 def _pick(value: Any, default: Any) -> Any:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from rag.errors import ConfigError, LLMError
+from rag.i18n import N_
 from rag.llm.base import DebugHook, GenerationOptions, GenerationReport, LLMClient, Messages, context_warning
 from rag.llm.cancel import CancelToken
 from rag.llm.types import BackendStatus, Chunk
@@ -23,6 +24,7 @@ DEFAULT_N_CTX = 4096
 GGUF_MAGIC = b"GGUF"
 """Context window when ``llm.num_ctx`` is unset (SmolLM2 was trained on 8192)."""
 _LOCK_POLL_SECONDS = 0.1
+_COULD_NOT_ANSWER = N_("the embedded model could not answer: {reason}")
 _CONTEXT_HINT = "raise llm.num_ctx or retrieve fewer records (retrieval.top_k)"
 RECORD_TOKENS = 200
 """Tokens of records in one prompt: this model reads about 100 prompt tokens a second per core, and
@@ -109,9 +111,11 @@ class EmbeddedClient(LLMClient):
                 try:
                     path = self.model_path()
                 except ConfigError as exc:
-                    raise LLMError(str(exc)) from exc
+                    raise LLMError(exc.template, **exc.values) from exc
                 if not path.is_file():
-                    raise LLMError(f"the model file {path} does not exist; set llm.model_path to a GGUF file")
+                    raise LLMError(
+                        N_("the model file {path} does not exist; set llm.model_path to a GGUF file"), path=path
+                    )
                 from llama_cpp import Llama, LlamaRAMCache  # imported here: slow to import, only needed here
 
                 try:
@@ -119,7 +123,7 @@ class EmbeddedClient(LLMClient):
                     # slow down by two orders of magnitude as soon as another process wants a core.
                     llama = Llama(model_path=str(path), n_ctx=self.n_ctx, verbose=False)
                 except Exception as exc:  # llama.cpp reports a bad file as a bare ValueError/RuntimeError
-                    raise LLMError(f"could not load the model file {path}: {exc}") from exc
+                    raise LLMError(N_("could not load the model file {path}: {reason}"), path=path, reason=exc) from exc
                 llama.set_cache(LlamaRAMCache(capacity_bytes=STATE_CACHE_BYTES))
                 self._llama = llama
         return self._llama
@@ -158,7 +162,7 @@ class EmbeddedClient(LLMClient):
                         return None
                     parts.append(_part_text(part["choices"][0]))
             except ValueError as exc:
-                raise LLMError(f"the embedded model could not answer: {exc}") from exc
+                raise LLMError(_COULD_NOT_ANSWER, reason=exc) from exc
             finally:
                 completion.close()
             return "".join(parts)
@@ -182,8 +186,11 @@ class EmbeddedClient(LLMClient):
         tokens = self._count_prompt_tokens(llama, messages)
         if tokens >= self.n_ctx:
             raise LLMError(
-                f"the prompt ({tokens} tokens) does not fit the embedded model's context of "
-                f"{self.n_ctx} tokens; {_CONTEXT_HINT}"
+                N_(
+                    "the prompt ({tokens} tokens) does not fit the embedded model's context of {context} tokens; raise"
+                    " llm.num_ctx or retrieve fewer records (retrieval.top_k)"
+                ),
+                tokens=tokens, context=self.n_ctx,
             )
         return tokens
 
@@ -201,7 +208,7 @@ class EmbeddedClient(LLMClient):
                 if choice.get("finish_reason"):
                     report.finish_reason = choice["finish_reason"]
         except ValueError as exc:  # llama.cpp's "Requested tokens exceed context window"
-            raise LLMError(f"the embedded model could not answer: {exc}") from exc
+            raise LLMError(_COULD_NOT_ANSWER, reason=exc) from exc
         finally:
             completion.close()
             report.completion_tokens = len(_tokenize(llama, "".join(parts), special=False))

@@ -29,6 +29,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from rag.errors import LLMError, LLMTimeoutError, ServerUnreachableError, StreamInterruptedError
+from rag.i18n import N_
 from rag.llm.cancel import CancelToken
 from rag.settings import LLMSettings
 
@@ -44,7 +45,8 @@ DebugHook = Callable[[str, Any], None]
 
 
 class HTTPTransport:
-    """Requests to one server, with its timeouts, headers and error messages."""
+    """Requests to one server, with its timeouts, headers and error messages (``server_name`` fills their
+    ``{name}``: a ``Term`` when it is a catalog message)."""
 
     def __init__(
         self,
@@ -52,7 +54,7 @@ class HTTPTransport:
         *,
         base_url: str,
         server_name: str,
-        unreachable_message: str,
+        unreachable_message: str,  # a catalog message (``N_``) with the placeholder {url}
         status_error: StatusErrorFactory,
         headers: Mapping[str, str] | None = None,
         debug_hook: DebugHook | None = None,
@@ -91,8 +93,8 @@ class HTTPTransport:
         except ValueError as exc:
             text = body.decode("utf-8", "replace")
             raise LLMError(
-                f"{self.server_name} at {self.base_url} answered {self.url(path)} with something that is not JSON: "
-                f"{text[:200]!r}"
+                N_("{name} at {base_url} answered {url} with something that is not JSON: {excerpt!r}"),
+                name=self.server_name, base_url=self.base_url, url=self.url(path), excerpt=text[:200],
             ) from exc
 
     def stream(self, path: str, payload: Mapping[str, Any], *, cancel: CancelToken) -> Iterator[bytes]:
@@ -169,8 +171,11 @@ class HTTPTransport:
             return response.json()
         except ValueError as exc:
             raise LLMError(
-                f"{self.server_name} at {self.base_url} answered {url} with something that is not JSON: "
-                f"{text[:200]!r}; is the URL right?"
+                N_(
+                    "{name} at {base_url} answered {url} with something that is not JSON: {excerpt!r}; is the URL"
+                    " right?"
+                ),
+                name=self.server_name, base_url=self.base_url, url=url, excerpt=text[:200],
             ) from exc
 
     def _translate(self, exc: Exception, url: str, body_started: bool) -> LLMError | None:
@@ -179,30 +184,38 @@ class HTTPTransport:
         name = self.server_name
         if isinstance(exc, (requests.exceptions.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError)):
             return LLMTimeoutError(
-                f"could not connect to {name} at {self.base_url} within {settings.connect_timeout:g} s "
-                "(setting llm.connect_timeout)",
-                phase="connect",
+                N_("could not connect to {name} at {base_url} within {seconds:g} s (setting llm.connect_timeout)"),
+                phase="connect", name=name, base_url=self.base_url, seconds=settings.connect_timeout,
             )
         if isinstance(exc, (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError, TimeoutError)):
             if not body_started:
                 return LLMTimeoutError(
-                    f"{name} sent nothing for {settings.read_timeout:g} s: the model may still be loading; "
-                    "wait and retry, or raise the llm.read_timeout setting (--timeout on the command line)",
-                    phase="first_byte",
+                    N_(
+                        "{name} sent nothing for {seconds:g} s: the model may still be loading; wait and retry, or"
+                        " raise the llm.read_timeout setting (--timeout on the command line)"
+                    ),
+                    phase="first_byte", name=name, seconds=settings.read_timeout,
                 )
             return LLMTimeoutError(
-                f"{name} stopped sending for {settings.read_timeout:g} s in the middle of the answer "
-                "(setting llm.read_timeout, --timeout on the command line)",
-                phase="read",
+                N_(
+                    "{name} stopped sending for {seconds:g} s in the middle of the answer (setting llm.read_timeout,"
+                    " --timeout on the command line)"
+                ),
+                phase="read", name=name, seconds=settings.read_timeout,
             )
         bad_url = (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)
         if isinstance(exc, bad_url):
-            return LLMError(f"'{url}' is not a usable server URL ({exc}); check llm.base_url")
+            return LLMError(
+                N_("'{url}' is not a usable server URL ({reason}); check llm.base_url"), url=url, reason=exc
+            )
         if isinstance(exc, requests.exceptions.ConnectionError) and not body_started:
             reason = exc.args[0] if exc.args else None
             if isinstance(reason, urllib3.exceptions.ProtocolError):
-                return StreamInterruptedError(f"{name} at {self.base_url} closed the connection without answering")
-            return ServerUnreachableError(self._unreachable_message)
+                return StreamInterruptedError(
+                    N_("{name} at {base_url} closed the connection without answering"),
+                    name=name, base_url=self.base_url,
+                )
+            return ServerUnreachableError(self._unreachable_message, url=self.base_url)
         if isinstance(
             exc,
             (
@@ -214,7 +227,8 @@ class HTTPTransport:
             ),
         ):
             return StreamInterruptedError(
-                f"the connection to {name} closed mid-stream, before the answer was complete ({_reason(exc)})"
+                N_("the connection to {name} closed mid-stream, before the answer was complete ({reason})"),
+                name=name, reason=_reason(exc),
             )
         return None
 

@@ -10,6 +10,7 @@ from typing import Any, Iterator
 import requests
 
 from rag.errors import HTTPStatusError, LLMError, ModelNotFoundError, StreamInterruptedError
+from rag.i18n import N_
 from rag.llm.base import DebugHook, GenerationOptions, GenerationReport, LLMClient, Messages, context_warning
 from rag.llm.cancel import CancelToken
 from rag.llm.decoders import NDJSONDecoder, iter_decoded
@@ -35,7 +36,7 @@ class OllamaClient(LLMClient):
             settings,
             base_url=base_url,
             server_name="Ollama",
-            unreachable_message=f"Ollama is not reachable at {base_url} — is `ollama serve` running?",
+            unreachable_message=N_("Ollama is not reachable at {url} — is `ollama serve` running?"),
             status_error=self._status_error,
             debug_hook=debug_hook,
         )
@@ -50,7 +51,9 @@ class OllamaClient(LLMClient):
         data = self._http.get_json("/api/tags")
         models = data.get("models") if isinstance(data, dict) else None
         if not isinstance(models, list):
-            raise LLMError(f"{self.base_url}/api/tags did not answer like Ollama (no 'models' list)")
+            raise LLMError(
+                N_("{base_url}/api/tags did not answer like Ollama (no 'models' list)"), base_url=self.base_url
+            )
         return [str(entry.get("name") or entry.get("model")) for entry in models if isinstance(entry, dict)]
 
     def context_window(self) -> int | None:
@@ -88,7 +91,8 @@ class OllamaClient(LLMClient):
                 if not isinstance(line, dict):
                     continue
                 if "error" in line:
-                    raise StreamInterruptedError(f"Ollama reported an error mid-stream: {line['error']}")
+                    error = line["error"]
+                    raise StreamInterruptedError(N_("Ollama reported an error mid-stream: {error}"), error=error)
                 message = line.get("message") or {}
                 text = message.get("content") or ""
                 thinking = message.get("thinking") or ""
@@ -97,7 +101,7 @@ class OllamaClient(LLMClient):
                 if line.get("done"):
                     self._record_final_line(line, report, options)
                     return
-        raise StreamInterruptedError("the connection to Ollama closed mid-stream, before its final line")
+        raise StreamInterruptedError(N_("the connection to Ollama closed mid-stream, before its final line"))
 
     def _complete_json(
         self, messages: Messages, schema: dict[str, Any], name: str, options: GenerationOptions, cancel: CancelToken
@@ -107,11 +111,13 @@ class OllamaClient(LLMClient):
         if data is None:
             return None
         if isinstance(data, dict) and data.get("error"):
-            raise LLMError(f"Ollama reported an error: {data['error']}")
+            raise LLMError(N_("Ollama reported an error: {error}"), error=data["error"])
         message = data.get("message") if isinstance(data, dict) else None
         content = message.get("content") if isinstance(message, dict) else None
         if not isinstance(content, str):
-            raise LLMError(f"{self.base_url}/api/chat did not answer like Ollama (no message content)")
+            raise LLMError(
+                N_("{base_url}/api/chat did not answer like Ollama (no message content)"), base_url=self.base_url
+            )
         return content
 
     def _payload(self, model: str, messages: Messages, options: GenerationOptions) -> dict[str, Any]:
@@ -150,8 +156,10 @@ class OllamaClient(LLMClient):
     def _require_model(self) -> str:
         if self.settings.model:
             return self.settings.model
-        available = ", ".join(self._available_models()) or "none; run `ollama pull llama3.2`"
-        raise LLMError(f"no Ollama model chosen: set llm.model (available: {available})")
+        available = ", ".join(self._available_models())
+        if not available:
+            raise LLMError(N_("no Ollama model chosen: set llm.model (available: none; run `ollama pull llama3.2`)"))
+        raise LLMError(N_("no Ollama model chosen: set llm.model (available: {available})"), available=available)
 
     def _model_context_length(self) -> int | None:
         model = self.settings.model
@@ -175,7 +183,7 @@ class OllamaClient(LLMClient):
         if response.status_code == 404 and found:
             return ModelNotFoundError(found.group("name"), self._available_models())
         return HTTPStatusError(
-            f"Ollama answered HTTP {response.status_code}: {message}", status=response.status_code, body=body
+            N_("Ollama answered HTTP {status}: {reply}"), status=response.status_code, body=body, reply=message
         )
 
 

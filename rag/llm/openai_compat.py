@@ -10,6 +10,7 @@ from typing import Any, Iterator
 import requests
 
 from rag.errors import HTTPStatusError, LLMError, ModelNotFoundError, StreamInterruptedError
+from rag.i18n import N_, Term
 from rag.llm.base import DebugHook, GenerationOptions, GenerationReport, LLMClient, Messages
 from rag.llm.cancel import CancelToken
 from rag.llm.decoders import SSEDecoder, iter_decoded
@@ -39,8 +40,8 @@ class OpenAIClient(LLMClient):
         self._http = HTTPTransport(
             settings,
             base_url=base_url,
-            server_name="the OpenAI-compatible server",
-            unreachable_message=f"The OpenAI-compatible server is not reachable at {base_url} — is it running?",
+            server_name=Term(N_("the OpenAI-compatible server")),
+            unreachable_message=N_("The OpenAI-compatible server is not reachable at {url} — is it running?"),
             status_error=self._status_error,
             headers={"Authorization": f"Bearer {key}"} if key else {},
             debug_hook=debug_hook,
@@ -98,7 +99,9 @@ class OpenAIClient(LLMClient):
                 if not isinstance(data, dict):
                     continue
                 if event.event == "error" or data.get("error"):
-                    raise StreamInterruptedError(f"the server reported an error mid-stream: {_error_text(data)}")
+                    raise StreamInterruptedError(
+                        N_("the server reported an error mid-stream: {error}"), error=_error_text(data)
+                    )
                 if data.get("model"):
                     report.model = data["model"]
                 usage = data.get("usage")
@@ -116,14 +119,12 @@ class OpenAIClient(LLMClient):
                         yield Chunk(text=text, thinking=thinking)
                     reason = choice.get("finish_reason")
                     if reason == "error":
-                        raise StreamInterruptedError(
-                            f"the server ended the answer with an error: {_error_text(choice) or 'no details given'}"
-                        )
+                        raise _ended_with_error(_error_text(choice))
                     if reason:
                         finish_reason = reason
         if not saw_done and finish_reason is None:
             raise StreamInterruptedError(
-                "the connection to the OpenAI-compatible server closed mid-stream, before the answer was complete"
+                N_("the connection to the OpenAI-compatible server closed mid-stream, before the answer was complete")
             )
         report.finish_reason = finish_reason
 
@@ -169,7 +170,7 @@ class OpenAIClient(LLMClient):
         if self._server_model is None:
             models = self.list_models()
             if not models:
-                raise LLMError(f"the server at {self.base_url} offers no model; set llm.model")
+                raise LLMError(N_("the server at {base_url} offers no model; set llm.model"), base_url=self.base_url)
             self._server_model = models[0]
         return self._server_model
 
@@ -177,7 +178,10 @@ class OpenAIClient(LLMClient):
         data = self._http.get_json("/models")
         entries = data.get("data") if isinstance(data, dict) else None
         if not isinstance(entries, list):
-            raise LLMError(f"{self.base_url}/models did not answer like an OpenAI-compatible server (no 'data' list)")
+            raise LLMError(
+                N_("{base_url}/models did not answer like an OpenAI-compatible server (no 'data' list)"),
+                base_url=self.base_url,
+            )
         return [entry for entry in entries if isinstance(entry, dict)]
 
     def _status_error(self, response: requests.Response, body: str) -> LLMError:
@@ -185,10 +189,11 @@ class OpenAIClient(LLMClient):
         message = server_message(body)
         if status == 401:
             return HTTPStatusError(
-                f"the server at {self.base_url} rejected the API key (HTTP 401: {message}); "
-                f"set llm.api_key or the {self.settings.api_key_env} environment variable",
-                status=status,
-                body=body,
+                N_(
+                    "the server at {base_url} rejected the API key (HTTP 401: {reply}); set llm.api_key or the"
+                    " {variable} environment variable"
+                ),
+                status=status, body=body, base_url=self.base_url, reply=message, variable=self.settings.api_key_env,
             )
         if status == 404:
             lowered = message.lower()
@@ -196,12 +201,11 @@ class OpenAIClient(LLMClient):
             if "model" in lowered and unknown:
                 return ModelNotFoundError(self.model, self._available_models())
             return HTTPStatusError(
-                f"{response.url} was not found (HTTP 404: {message}); does llm.base_url end with /v1?",
-                status=status,
-                body=body,
+                N_("{url} was not found (HTTP 404: {reply}); does llm.base_url end with /v1?"),
+                status=status, body=body, url=response.url, reply=message,
             )
         return HTTPStatusError(
-            f"the OpenAI-compatible server answered HTTP {status}: {message}", status=status, body=body
+            N_("the OpenAI-compatible server answered HTTP {status}: {reply}"), status=status, body=body, reply=message
         )
 
 
@@ -219,14 +223,24 @@ def _completion_content(data: Any, base_url: str) -> str:
     """The text of a non-streamed chat completion."""
     choices = data.get("choices") if isinstance(data, dict) else None
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise LLMError(f"{base_url}/chat/completions did not answer like an OpenAI-compatible server (no choices)")
+        raise LLMError(
+            N_("{base_url}/chat/completions did not answer like an OpenAI-compatible server (no choices)"),
+            base_url=base_url,
+        )
     message = choices[0].get("message") or {}
     if message.get("refusal"):
-        raise LLMError(f"the model refused to answer: {message['refusal']}")
+        raise LLMError(N_("the model refused to answer: {refusal}"), refusal=message["refusal"])
     content = message.get("content")
     if not isinstance(content, str):
-        raise LLMError(f"{base_url}/chat/completions answered without message content")
+        raise LLMError(N_("{base_url}/chat/completions answered without message content"), base_url=base_url)
     return content
+
+
+def _ended_with_error(details: str) -> StreamInterruptedError:
+    """The error of an answer the server ended with ``finish_reason`` "error"."""
+    if not details:
+        return StreamInterruptedError(N_("the server ended the answer with an error: no details given"))
+    return StreamInterruptedError(N_("the server ended the answer with an error: {details}"), details=details)
 
 
 def _error_text(data: dict[str, Any]) -> str:
