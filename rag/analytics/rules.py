@@ -35,6 +35,7 @@ common value, every value tied with it named.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -51,6 +52,7 @@ Embed = Callable[[list[str]], Any]
 """Texts -> unit-normalised vectors (rows), for matching a question's words to field names."""
 
 # ----------------------------------------------------------------------------------------- vocabulary
+from rag.analytics.lexicons.en import CODE as LEXICON_CODE
 from rag.analytics.lexicons.en import (  # noqa: F401  (the planner's words, read by role)
     COUNT_CUES,
     DISTINCT_WORDS,
@@ -58,7 +60,6 @@ from rag.analytics.lexicons.en import (  # noqa: F401  (the planner's words, rea
     VAGUE_ADJECTIVES,
     _DEMONYM_PLACES,
     DEMONYMS,
-    _DEMONYM_PLACES,
     AGE_UNITS,
     NUMBER_WORDS,
     SHARE_WORDS,
@@ -111,6 +112,27 @@ from rag.analytics.lexicons.en import (  # noqa: F401  (the planner's words, rea
     HOW_ADJECTIVES,
     LOOKUP_FILLERS,
 )
+from rag.analytics.lexicons.en import (  # the words of roles the stages test for inline
+    ABOVE_WORDS, AFFIX_VERBS, AFTER_WORDS, AGE_HINTS, AGE_SUPERLATIVES, ALTERNATIVE_JOINERS, AND, ARTICLES,
+    AT_LEAST_PHRASES, AT_MOST_PHRASES, BEFORE_WORDS, BELOW_WORDS, BETWEEN, BOTTOM, BREAKDOWN_LINKS, BREAKDOWN_WORDS, BY,
+    CODE_FIELD, CODE_LIKE_WORDS, COMPARATIVE_EXTREMES, COMPARED, COMPARISON_FILLERS, COMPARISON_LEADS,
+    CONDITION_OPENERS, CONTAIN_FILLERS, COPULAS, COUNT_ALONE, COUNT_EXTREMES, COUNT_FILLERS, CUE_GRAMMAR, DATA_NOUNS,
+    DATE_FIELDS, DATE_LEADS, DAY_WORDS, DIRECTION_HINTS, DO_WORDS, EACH, EACH_WORDS, EQUAL_TO, EQUAL_WORDS,
+    FIELD_NAME_LINKS, FILE_NAME_WORDS, FOR, FREQUENCY_CUES, FREQUENCY_EXTREMES, FROM, GENERIC_FIELDS, GENERIC_NOUNS,
+    GENERIC_PLURALS, GROUP_FILLERS, GROUPING_CUES, HAS_WORDS, HAVE_WORDS, HINTED_EXTREMES, HOW, HOW_COME, HOW_MANY,
+    HOW_MUCH, IN, INDEFINITE_ARTICLES, INTENT_CUE_WORDS, INTENT_PAIRS, LEAST, LIMIT_LEADS, LIMIT_OPENERS,
+    LISTING_FILLERS, LOOKUP_AUXILIARIES, MAY, MEAN_VERB, MISSING_FILLERS, MONTH_LEADS, MONTH_WORDS, MOST,
+    MOST_ADJECTIVES, MOST_OR_LEAST, NAME_LEADS, NAME_LINKS, NAME_POSITION_LEADS, NEVER_WORDS, NO, NOT_COUNT_LEADS,
+    NOT_INTENT_SUPERLATIVES, NOT_PLURAL_ENDING, NUMBER, NUMBER_CONTINUATIONS, NUMBER_OF, OF, ONE, OPEN_REQUEST_WORDS,
+    OR_LESS_WORDS, OR_MORE_WORDS, ORDINAL_EXTREMES, OTHER_THAN, PAST_ENDING, PERIODIC_GROUP_CUES, PERIODIC_PARTS,
+    PLURAL_ENDING, PLURAL_NOUNS, PLUS_WORDS, POSSESSIVE_ENDINGS, POSSESSIVES, PREFIX_LINKS, PRICE_FIELD,
+    QUANTITY_FIELDS, QUANTITY_NOUNS, RANGE_JOINERS, RANGE_OPENERS, RANK_ENDS, RATED, RATING_DEGREES, RECORD_ASKERS,
+    RECORD_LISTING_VERBS, RECORD_NOUN_DETERMINERS, RECORD_NOUN_LEADS, RECORD_NOUNS, SALE_VERBS, SHORT_MONTH_LEADS,
+    SINCE, SINGULAR_RECORD_LEADS, SUFFIX_LINKS, SUM_CUES, SUPERLATIVE_ENDING, SUPERLATIVE_OPENINGS, THAN, THE,
+    TOTAL_FIELD, TOTAL_WORDS, UNIT_LINKS, UNTIL, WH_WORDS, WHAT, WHEN, WHICH_FILLERS, WHICH_PREPOSITIONS, WHICH_WORDS,
+    WHOLE_DATA_WORDS, WHOLE_LEADS, WITH, WITH_THE, YEAR_FIELD, YEAR_LEADS, ADJECTIVE_ENDING, plural_of,
+)
+from rag.i18n import _
 LITERAL_FLOOR = 0.62
 """The least score of a field's head word written as it is ("price" for ``unit_price``): above every synonym
 (0.6 at most)."""
@@ -291,11 +313,10 @@ class RulesPlanner:
         before = tokens[begin - 1].lower if begin > 0 else ""
         index = self._name_index()
         label_words = set(field_words(index.label or ""))
-        if before not in ("of", "in", "for", "at", "did", "does", "do", "has", "had", "is", "was", "the", "by") \
-                and stem(before) not in label_words:
+        if before not in NAME_LEADS and stem(before) not in label_words:
             return None  # a name stands after "of", "in", "for", its field's name, …, not anywhere in a sentence
         written = question[tokens[begin].start : tokens[end - 1].end]
-        if written.lower().endswith(("'s", "’s")):  # "China's bronze"
+        if written.lower().endswith(POSSESSIVE_ENDINGS):  # "China's bronze"
             written = written[:-2]
         match = index.exact(written)
         others: tuple[str, ...] = ()
@@ -310,7 +331,7 @@ class RulesPlanner:
         read = _NameRead(begin, end, written, match, others=others)
         keep = [token for k, token in enumerate(tokens) if not begin <= k < end]
         while begin > 0 and keep and begin - 1 < len(keep) and (  # "the district Jeanne-Mance": the field is the name's
-                keep[begin - 1].lower in ("of", "in", "for", "at", "the", "by") or keep[begin - 1].stem in label_words):
+                keep[begin - 1].lower in NAME_LINKS or keep[begin - 1].stem in label_words):
             keep.pop(begin - 1)
             begin -= 1
         retried = self._read_words(keep, question, list(notes), name_read=True)
@@ -398,8 +419,9 @@ class RulesPlanner:
                                assumptions=tuple(a.replace(swap[0], swap[1]) for a in plan.assumptions))
             missing = self._unread_reason(state, unplaced)
             if rivals:
-                shown = " or ".join(rivals)
-                return PlanOutcome.unfilled(f"could not tell which field is meant: {shown}",
+                shown = _(" or ").join(rivals)
+                return PlanOutcome.unfilled(_("could not tell which field is meant: did you mean {fields}?").format(
+                                                fields=shown),
                                             unread=tuple(self._rival_words(state, rivals)),
                                             reading=self._reading(state, cues, superlative, unplaced, rivals=rivals))
             if missing:
@@ -411,11 +433,11 @@ class RulesPlanner:
             noun = plan.noun
             for k, (_word, role) in enumerate(roles):
                 token = state.tokens[k]
-                if role != "records" or token.stem in _GENERIC_NOUNS or token.lower in self._child_nouns \
+                if role != "records" or token.stem in GENERIC_NOUNS or token.lower in self._child_nouns \
                         or stem(token.lower) in self._child_nouns or not token.lower.isalpha():
                     continue
                 if noun is None:  # the records are called as the question calls them: "16 of 87 characters"
-                    noun = token.lower if token.stem != token.lower else _plural(token.lower)
+                    noun = token.lower if token.stem != token.lower else plural_of(token.lower)
                 if self._file_noun and token.stem not in self._record_nouns:
                     assumptions.append(f"'{token.text}' read as the {self._file_noun}")
             return PlanOutcome.planned(replace(plan, assumptions=tuple(dict.fromkeys(assumptions)), words=tuple(roles),
@@ -425,7 +447,8 @@ class RulesPlanner:
         month = state.tokens[state.month_at].text if state.month_at is not None else None
         missing = [word for word in unread if f"'{word}'" not in reason and word != month]
         if missing and unplaced:
-            reason += f" ({', '.join(repr(word) for word in missing)}: no field or value of the data is called so)"
+            reason += " " + _("({words}: no field or value of the data is called so)").format(
+                words=", ".join(repr(word) for word in missing))
         if month is not None and f"'{month}'" not in reason:
             reason += f"; {self._unread_reason(state, [])}"
         return PlanOutcome.unfilled(reason, unread=unread,
@@ -464,7 +487,7 @@ class RulesPlanner:
             elif word in SHARE_WORDS and not (cues.share and spec is not None and spec.aggregation == "count"):
                 role = "unplaced"  # "the average tip percentage": a share of what? not the average tip
                 unplaced.append(k)
-            elif word in _ALL_CUE_WORDS or word in COUNT_WORDS and k in state.used or word in ("how", "many") \
+            elif word in _ALL_CUE_WORDS or word in COUNT_WORDS and k in state.used or word in HOW_MANY \
                     or word in MODE_WORDS:
                 role = "cue"
             elif k in state.used:
@@ -532,15 +555,12 @@ class RulesPlanner:
         before = tokens[k - 1].lower if k > 0 else ""
         if stem(after) in NAMING_WORDS:
             return True  # "currency names", "country codes"
-        plural = token.stem != token.lower and token.lower.endswith("s")
+        plural = token.stem != token.lower and token.lower.endswith(PLURAL_ENDING)
         if not plural:  # "which character …", "each car": a singular only where one record is meant
-            return before in ("which", "what", "each", "every", "any") and not any(
+            return before in SINGULAR_RECORD_LEADS and not any(
                 m.start <= k < m.end for m in state.mentions)
         after_value = any(m.is_value and m.end == k for m in state.mentions)
-        slot = (k == cues.count_end or after_value or before in ("of", "among", "amongst", "all", "the", "many", "these",
-                                                              "those", "different", "distinct", "unique", "which",
-                                                              "what", "any", "most", "least", "fewest", "more",
-                                                              "fewer"))
+        slot = k == cues.count_end or after_value or before in RECORD_NOUN_LEADS
         ends = (not after or after in FUNCTION_WORDS | QUESTION_FILLERS | COUNT_WORDS | NEGATIONS
                 or any(m.start == k + 1 for m in state.mentions))
         return slot and ends
@@ -554,12 +574,12 @@ class RulesPlanner:
         if not word.isalpha() or word in VAGUE_ADJECTIVES:
             return False
         last = k + 1 >= len(tokens) or tokens[k + 1].lower in FUNCTION_WORDS | QUESTION_FILLERS
-        plural = tokens[k].stem != word and word.endswith("s")
+        plural = tokens[k].stem != word and word.endswith(PLURAL_ENDING)
         for m in state.mentions:
             if m.is_value:
                 continue
             if word in UNIT_NOUNS and (m.end == k or m.start == k + 1 or (
-                    m.start == k + 2 and tokens[k + 1].lower in ("of", "from", "in"))):
+                    m.start == k + 2 and tokens[k + 1].lower in UNIT_LINKS)):
                 return True
             if m.end == k and m.column.type == "number" and plural and last:
                 return True
@@ -571,24 +591,24 @@ class RulesPlanner:
         if state.month is not None:
             name = calendar.month_name[state.month]
             column = self._date_column(state)
-            return (f"'{name}' names a month of several years of {column.path if column else 'the dates'}, and "
-                    "months are only read with their year")
+            return _("'{month}' names a month of several years of {field}, and months are only read with their "
+                     "year").format(month=name, field=column.path if column else _("the dates"))
         if state.group_cue is not None and state.group is None:
             k = state.group_cue
             after = " ".join(t.text for t in tokens[k : min(len(tokens), k + 4)])
-            return f"could not tell what '{after}' groups by"
+            return _("could not tell what '{words}' groups by").format(words=after)
         if unplaced:
             named = [(k, m) for k in unplaced for m in state.mentions
                      if not m.is_value and m.start <= k < m.end]
             if named:  # "how many windy days": wind, above what? "average horsepower and weight": two measures
                 k, mention = named[0]
                 if mention.via:
-                    return (f"'{tokens[k].text}' names {mention.column.path}, but the question does not say which "
-                            "values of it count")
-                return (f"'{tokens[k].text}' names another field, {mention.column.path}, and one question computes one "
-                        "measure")
+                    return _("'{word}' names {field}, but the question does not say which values of it "
+                             "count").format(word=tokens[k].text, field=mention.column.path)
+                return _("'{word}' names another field, {field}, and one question computes one measure").format(
+                    word=tokens[k].text, field=mention.column.path)
             shown = ", ".join(repr(tokens[k].text) for k in unplaced)
-            return f"could not place {shown}: no field or value of the data is called so"
+            return _("could not place {words}: no field or value of the data is called so").format(words=shown)
         return ""
 
     def _rivals_of(self, state: _State, spec: QuerySpec,
@@ -610,7 +630,7 @@ class RulesPlanner:
             hints = {t.stem for k, t in enumerate(state.tokens) if not m.start <= k < m.end}
             if superlative is not None:
                 hints |= set(superlative.hints) | {superlative.direction}
-                hints |= {"max", "maximum", "high"} if superlative.direction == "max" else {"min", "minimum", "low"}
+                hints |= DIRECTION_HINTS["max"] if superlative.direction == "max" else DIRECTION_HINTS["min"]
             named = [path for path in tied if self._leaf_stems[path] & hints]
             if len(named) == 1:
                 return [], (None if named[0] == m.column.path else (m.column.path, named[0]))
@@ -652,7 +672,7 @@ class RulesPlanner:
             candidates = self.closest_fields(words, numbers if aggregation not in (None, "count") else None)
         group_candidates = self.closest_fields(group_words, "group") if group_words else []
         noun = next((t.lower for k, t in enumerate(state.tokens) if k not in unplaced and t.lower.isalpha()
-                     and t.stem != t.lower and self._names_records(state, k, cues) and t.stem not in _GENERIC_NOUNS
+                     and t.stem != t.lower and self._names_records(state, k, cues) and t.stem not in GENERIC_NOUNS
                      and not any(m.start <= k < m.end for m in state.mentions)), None)
         return Reading(
             noun=noun,
@@ -714,7 +734,7 @@ class RulesPlanner:
         start = 0
         while start < len(words) and words[start] in POLITE_OPENINGS:
             start += 1
-        if start >= len(words) or words[start] in OPEN_QUESTIONS or words[start:start + 2] == ["how", "come"]:
+        if start >= len(words) or words[start] in OPEN_QUESTIONS or tuple(words[start:start + 2]) == HOW_COME:
             return PlanOutcome.not_analytic()
         state.mark(0, start)
         listing_verb = words[start] in LISTING_VERBS
@@ -781,7 +801,7 @@ class RulesPlanner:
                     continue
                 written = question[tokens[i].start : tokens[end - 1].end]
                 match = index.exact(written)
-                if match is None and written.lower().endswith(("'s", "’s")):  # "Germany's alpha-3 code"
+                if match is None and written.lower().endswith(POSSESSIVE_ENDINGS):  # "Germany's alpha-3 code"
                     written = written[:-2]
                     match = index.exact(written)
                 if match is not None and self._plausible_name(state, mentions, i, end, written, match, question):
@@ -820,7 +840,7 @@ class RulesPlanner:
         opening = tokens[start].start
         quoted = opening > 0 and question[opening - 1] in "\"'“‘"
         before = words[start - 1] if start > 0 else ""
-        after_affix = (before in ("with", "in") and start > 1 and words[start - 2] in AFFIX_WORDS) or before in CONTAIN_WORDS
+        after_affix = (before in SUFFIX_LINKS and start > 1 and words[start - 2] in AFFIX_WORDS) or before in CONTAIN_WORDS
         if after_affix:
             return False
         stop = FUNCTION_WORDS | QUESTION_FILLERS | _ALL_CUE_WORDS | NAMING_WORDS | FIELD_WORDS | COUNT_WORDS | \
@@ -880,7 +900,7 @@ class RulesPlanner:
                     state.mark(k, k + 1)
                     state.assumptions.append(f"'{state.tokens[k].text}' read as {column.path}")
                 break
-        if not asked and words[start] in ("who", "when", "where", "what", "which"):
+        if not asked and words[start] in WH_WORDS:
             for k in range(start + 1, len(words)):  # "who won …", "when was Dahomey withdrawn"
                 column = None if k in state.used else self._verb_field(words[k])
                 if column is not None:
@@ -888,7 +908,7 @@ class RulesPlanner:
                     state.mark(k, k + 1)
                     state.assumptions.append(f"'{state.tokens[k].text}' read as {column.path}")
                     break
-        if words[start:start + 1] == ["how"] and start + 1 < len(words) and start + 1 not in state.used:
+        if words[start:start + 1] == [HOW] and start + 1 < len(words) and start + 1 not in state.used:
             hints = HOW_ADJECTIVES.get(words[start + 1])
             column = self._hinted_field(hints, ("number", "date", "timestamp", "text")) if hints else None
             if column is not None:
@@ -901,14 +921,14 @@ class RulesPlanner:
                      listing_verb: bool) -> str | None:
         """What a listing calls its records, right after its opening ("which subdivisions …", "list the languages
         …", "show the Japanese cars …"), marked as read; None when the question opens no listing."""
-        if not listing_verb and words[start] not in ("which", "what"):
+        if not listing_verb and words[start] not in WHICH_WORDS:
             return None
         k = start + 1
-        while k < len(words) and (words[k] in ("me", "us", "the", "all", "of", "every", "a", "an", "any")
+        while k < len(words) and (words[k] in LISTING_FILLERS
                                    or (k in state.used and any(m.is_value and m.start <= k < m.end for m in mentions))
                                    or (k in state.used and state.limit is not None and words[k].isdigit())):
             k += 1
-        if k < len(words) and k not in state.used and stem(words[k]) in _GENERIC_NOUNS:
+        if k < len(words) and k not in state.used and stem(words[k]) in GENERIC_NOUNS:
             state.mark(k, k + 1)  # "which record has the code YUCS": the records, whatever the file calls them
             return "records"
         if k >= len(words) or k in state.used or not words[k].isalpha() or words[k] in QUESTION_FILLERS | FUNCTION_WORDS:
@@ -917,8 +937,8 @@ class RulesPlanner:
             return None  # a field ("which name …"), not the records ("which stations": not a short "state")
         end = k + 1  # "which former countries", "which language family": the noun is the phrase's last word
         while (end < len(words) and end not in state.used and words[end].isalpha() and end - k < 3
-               and stem(words[end - 1]) == words[end - 1] and words[end - 1] not in _PLURAL_NOUNS
-               and not words[end].endswith("ed") and words[end] not in VERB_ROOTS
+               and stem(words[end - 1]) == words[end - 1] and words[end - 1] not in PLURAL_NOUNS
+               and not words[end].endswith(PAST_ENDING) and words[end] not in VERB_ROOTS
                and words[end] not in QUESTION_FILLERS | FUNCTION_WORDS | LISTING_VERBS
                and not any(m.start <= end < m.end for m in mentions)):
             end += 1
@@ -969,11 +989,11 @@ class RulesPlanner:
                     written, run = shorter, (begin, end)
                     break
         if not found:
-            return f"no record is named {written!r} or anything close to it"
+            return _("no record is named {name} or anything close to it").format(name=repr(written))
         tied = [match for match in found if match.rank() == found[0].rank()]
         if len(tied) > 1:  # "Korea": North Korea or South Korea, not guessed
             shown = ", ".join(match.shown for match in tied[:-1][:3]) + f" or {tied[-1].shown}"
-            return f"{written!r} could name {shown}"
+            return _("{name} could name {names}").format(name=repr(written), names=shown)
         state.mark(*run)
         others = tuple(match.shown for match in found[1:] if match.values[0][0] == found[0].values[0][0])
         return _NameRead(run[0], run[1], written, found[0], others=others)
@@ -997,9 +1017,9 @@ class RulesPlanner:
         """ "How many cylinders does the ford pinto have?": a number read off one record, not a count."""
         words = [t.lower for t in state.tokens]
         for i in range(len(words) - 2):
-            if words[i] == "how" and words[i + 1] == "many":
+            if (words[i], words[i + 1]) == HOW_MANY:
                 rest = words[i + 2 :]
-                if len(rest) >= 2 and rest[1] in {"does", "do", "did", "has", "had"}:
+                if len(rest) >= 2 and rest[1] in LOOKUP_AUXILIARIES:
                     stems = {stem(rest[0])}  # "how many cylinders does …", not "how many districts did … win"
                     return any(stems == self._leaf_stems[c.path] and c.type == "number" for c in self._columns)
         return False
@@ -1007,35 +1027,33 @@ class RulesPlanner:
     def _superlative(self, state: _State, cues: "_Cues") -> "_Superlative | None":
         words = [t.lower for t in state.tokens]
         for i, word in enumerate(words):
-            if (word.endswith("est") and len(word) > 5 and word not in SUPERLATIVE_FIELDS and word not in MAX_WORDS
-                    and word not in MIN_WORDS and concepts(word)):  # "the windiest day", "the coldest day"
+            if (word.endswith(SUPERLATIVE_ENDING) and len(word) > 5 and word not in SUPERLATIVE_FIELDS
+                    and word not in MAX_WORDS and word not in MIN_WORDS and concepts(word)):  # "the windiest day", "the coldest day"
                 found = self._concept_superlative(word, i)
                 if found is not None:
                     return found
-            if word in ("most", "least") and i + 1 < len(words) and words[i + 1] in SUPERLATIVE_FIELDS:
+            if word in MOST_OR_LEAST and i + 1 < len(words) and words[i + 1] in SUPERLATIVE_FIELDS:
                 hints, _direction = SUPERLATIVE_FIELDS[words[i + 1]]
-                return _Superlative("max" if word == "most" else "min", i, i + 2, hints, words[i + 1])
-            if word in ("first", "last") and (_is_top_n(words, i) or words[0] not in ("when", "which", "what", "who")):
+                return _Superlative("max" if word == MOST else "min", i, i + 2, hints, words[i + 1])
+            if word in ORDINAL_EXTREMES and (_is_top_n(words, i) or words[0] not in SUPERLATIVE_OPENINGS):
                 continue
-            if word in ("oldest", "youngest") and self._hinted_field(("age",), ("number",)) is not None:
-                return _Superlative("max" if word == "oldest" else "min", i, i + 1, ("age",), word)  # the oldest person
-            if word in SUPERLATIVE_FIELDS and word not in ("rated", "recent", "expensive", "powerful", "populous",
-                                                          "efficient"):
+            if word in AGE_SUPERLATIVES and self._hinted_field(AGE_HINTS, ("number",)) is not None:
+                return _Superlative(AGE_SUPERLATIVES[word], i, i + 1, AGE_HINTS, word)  # the oldest person
+            if word in SUPERLATIVE_FIELDS and word not in MOST_ADJECTIVES:
                 hints, direction = SUPERLATIVE_FIELDS[word]
                 return _Superlative(direction, i, i + 1, hints, word)
-            if word in ("highest", "lowest", "best", "worst") and i + 1 < len(words) and words[i + 1] == "rated":
-                return _Superlative("max" if word in ("highest", "best") else "min", i, i + 2,
-                                    SUPERLATIVE_FIELDS["rated"][0], "rated")
+            if word in RATING_DEGREES and i + 1 < len(words) and words[i + 1] == RATED:
+                return _Superlative(RATING_DEGREES[word], i, i + 2, SUPERLATIVE_FIELDS[RATED][0], RATED)
             if word in MAX_WORDS or word in MIN_WORDS:
-                if word in ("higher", "fewer") or (word == "most" and _followed_by_common(words, i)):
+                if word in COMPARATIVE_EXTREMES or (word == MOST and _followed_by_common(words, i)):
                     continue
-                if word in ("top", "bottom") and not _is_top_n(words, i) and not (i + 1 < len(words)):
+                if word in RANK_ENDS and not _is_top_n(words, i) and not (i + 1 < len(words)):
                     continue
-                if word in ("top", "bottom") and _is_top_n(words, i) and i + 2 < len(words) and (
-                    words[i + 2] in SUPERLATIVE_FIELDS or words[i + 2] in ("most", "least")
+                if word in RANK_ENDS and _is_top_n(words, i) and i + 2 < len(words) and (
+                    words[i + 2] in SUPERLATIVE_FIELDS or words[i + 2] in MOST_OR_LEAST
                 ):
                     continue  # "top 10 heaviest cars": the adjective says which field
-                if word in ("latest", "newest", "earliest", "oldest", "largest", "biggest", "smallest"):
+                if word in HINTED_EXTREMES:
                     hints, direction = SUPERLATIVE_FIELDS[word]
                     return _Superlative(direction, i, i + 1, hints, word)
                 return _Superlative("max" if word in MAX_WORDS else "min", i, i + 1, (), word)
@@ -1064,24 +1082,24 @@ class RulesPlanner:
         words = [t.lower for t in state.tokens]
         for i, word in enumerate(words):
             number = _small_int(words[i + 1]) if i + 1 < len(words) else None
-            if word in ("top", "bottom", "first", "last") and number:
+            if word in LIMIT_OPENERS and number:
                 state.limit = number
                 state.mark(i, i + 2)
-                if word in ("bottom",):
+                if word == BOTTOM:
                     state.order = "asc"
-                if word in ("top", "bottom"):
+                if word in RANK_ENDS:
                     state.top_at = i + 2
                 return
-            if word in ("which", "what", "the", "show", "list", "name", "give") and number and i + 2 < len(words) and (
-                words[i + 2] not in GT | LT | {"or", "and", "to", "than"}
+            if word in LIMIT_LEADS and number and i + 2 < len(words) and (
+                words[i + 2] not in GT | LT | NUMBER_CONTINUATIONS
             ):
                 state.limit = number
                 state.mark(i + 1, i + 2)
                 return
             if _small_int(word) and i + 1 < len(words) and (
-                words[i + 1] in MAX_WORDS | MIN_WORDS | set(SUPERLATIVE_FIELDS) or words[i + 1] == "most"
+                words[i + 1] in MAX_WORDS | MIN_WORDS | set(SUPERLATIVE_FIELDS) or words[i + 1] == MOST
             ):
-                if i > 0 and words[i - 1] in GT | LT | {"than", "least", "most", "exactly", "between"}:
+                if i > 0 and words[i - 1] in GT | LT | COMPARISON_LEADS:
                     continue
                 state.limit = _small_int(word)
                 state.mark(i, i + 1)
@@ -1098,7 +1116,7 @@ class RulesPlanner:
         if not columns:
             return None
         stems = {t.stem for t in state.tokens}
-        named = [c for c in columns if self._leaf_stems[c.path] & stems - {"date", "time"}]
+        named = [c for c in columns if self._leaf_stems[c.path] & stems - DATE_FIELDS]
         chosen = named[0] if named else columns[0]
         if len(columns) > 1 and not named:
             note = f"dates read on {chosen.path}"
@@ -1109,7 +1127,7 @@ class RulesPlanner:
     def _year_column(self) -> ColumnInfo | None:
         """A number field holding years (``year``), used where there is no date field."""
         for column in self._columns:
-            if column.type == "number" and "year" in self._leaf_stems[column.path]:
+            if column.type == "number" and YEAR_FIELD in self._leaf_stems[column.path]:
                 return column
         return None
 
@@ -1136,10 +1154,10 @@ class RulesPlanner:
                 continue
             column = self._date_column(state)
             op = "between"
-            if before in ("after", "since") or (before == "than" and before2 in GT):
-                op = ">" if before != "since" else ">="
-            elif before in ("before", "until", "till") or (before == "than" and before2 in LT):
-                op = "<" if before != "until" else "<="
+            if before in AFTER_WORDS or (before == THAN and before2 in GT):
+                op = ">" if before != SINCE else ">="
+            elif before in BEFORE_WORDS or (before == THAN and before2 in LT):
+                op = "<" if before != UNTIL else "<="
             if column is not None:
                 value: Any = [low.isoformat(), high.isoformat()]
                 if op == "between" and low == high:
@@ -1170,8 +1188,7 @@ class RulesPlanner:
                 else:
                     state.filters.append(Filter(year_column.path, op if op not in (">", "<=") else op, low.year))
                 state.consumed_columns.add(year_column.path)
-            state.mark(max(0, start - 1) if before in ("in", "during", "after", "since", "before", "until", "from",
-                                                        "of") else start, end)
+            state.mark(max(0, start - 1) if before in DATE_LEADS else start, end)
             i = end
 
     def _read_month(self, state: _State, i: int, month: int) -> None:
@@ -1193,7 +1210,7 @@ class RulesPlanner:
         state.filters.append(Filter(column.path, "between", value))
         state.consumed_columns.add(column.path)
         words = [t.lower for t in state.tokens]
-        start = i - 1 if i > 0 and words[i - 1] in ("in", "during", "of", "for") else i
+        start = i - 1 if i > 0 and words[i - 1] in MONTH_LEADS else i
         state.mark(start, i + 1)
         state.assumptions.append(f"'{state.tokens[i].text}' read as {column.path} {_op_words('between', value)} "
                                  f"(every date is in {year})")
@@ -1202,12 +1219,12 @@ class RulesPlanner:
         """Whether the number at ``start`` follows a comparison with a number field ("weight over 2000",
         "weigh more than 2000", "a price above 1999"), so that it is that field's value and not a year."""
         k = start - 1
-        if k >= 0 and words[k] == "than":
+        if k >= 0 and words[k] == THAN:
             k -= 1
         if k < 0 or words[k] not in GT | LT:
             return False
         k -= 1
-        while k >= 0 and words[k] in ("is", "was", "are", "were", "a", "an", "the", "of", "with"):
+        while k >= 0 and words[k] in COMPARISON_FILLERS:
             k -= 1
         if k < 0:
             return False
@@ -1279,7 +1296,7 @@ class RulesPlanner:
                 covered: set[str] = set()
                 while j < len(tokens) and j not in state.used and (
                     tokens[j].stem in stems or tokens[j].lower in stems
-                    or (tokens[j].lower in ("per", "in", "of", "_") and j + 1 < len(tokens)
+                    or (tokens[j].lower in FIELD_NAME_LINKS and j + 1 < len(tokens)
                         # "miles per gallon", not "items per category"
                         and tokens[j].lower in self._raw_words[column.path]
                         and tokens[j + 1].stem in stems and tokens[j + 1].stem not in covered)
@@ -1332,7 +1349,7 @@ class RulesPlanner:
         word = token.lower
         if not word.isalpha() or word in _ALL_CUE_WORDS or word in FUNCTION_WORDS | QUESTION_FILLERS:
             return 0.0
-        if word.endswith("est") and len(word) > 5:
+        if word.endswith(SUPERLATIVE_ENDING) and len(word) > 5:
             return 0.0  # "hottest", "windiest": superlatives, read with their direction (``_concept_superlative``)
         names = field_words(_leaf(column.path, column.table))
         if any(abbreviates(word, name) for name in names):
@@ -1381,7 +1398,8 @@ class RulesPlanner:
                 for column, value in self._values.get(key, ()):
                     text = str(value)
                     alias = length == 1 and lowers[i] in ALIAS_WORDS  # "men" for "M", "American" for "US"
-                    if not alias and len(text) <= 3 and text.lower() in FUNCTION_WORDS | QUESTION_FILLERS | {"us", "it"}:
+                    alias = alias or (len(text) <= 3 < len("".join(key)))  # "Germany" for "DE", "Sunday" for "Sun"
+                    if not alias and len(text) <= 3 and text.lower() in FUNCTION_WORDS | QUESTION_FILLERS | CODE_LIKE_WORDS:
                         if tokens[i].text != text:
                             continue  # "it" is a word; "IT" typed in capitals is the value
                     if not alias and length == 1 and len(text) <= 2 and tokens[i].text != text:
@@ -1405,24 +1423,23 @@ class RulesPlanner:
                 state.mark(i + 1, i + 2)
             op, op_start = _comparator_before(words, i)
             end = i + 2 if scale is not None else i + 1
-            if op == "between" or (op is None and i >= 1 and words[i - 1] == "from" and i + 2 < len(words)
-                                   and words[i + 1] in ("to", "and")):
-                if i + 2 < len(words) and words[i + 1] in ("and", "to") and parse_number(words[i + 2]) is not None:
+            if op == "between" or (op is None and i >= 1 and words[i - 1] == FROM and i + 2 < len(words)
+                                   and words[i + 1] in RANGE_JOINERS):
+                if i + 2 < len(words) and words[i + 1] in RANGE_JOINERS and parse_number(words[i + 2]) is not None:
                     high = parse_number(words[i + 2])
                     op, end = "between", i + 3
                     number = [number, high]
                     op_start = op_start if op_start is not None else i - 1
             if op is None:
                 following = words[i + 1] if i + 1 < len(words) else ""
-                if following in ("or", "and") and i + 2 < len(words) and words[i + 2] in ("more", "greater", "higher",
-                                                                                          "above", "over"):
+                if following in ALTERNATIVE_JOINERS and i + 2 < len(words) and words[i + 2] in OR_MORE_WORDS:
                     op, end = ">=", i + 3
-                elif following in ("or", "and") and i + 2 < len(words) and words[i + 2] in ("less", "fewer", "lower",
-                                                                                            "below", "under"):
+                elif following in ALTERNATIVE_JOINERS and i + 2 < len(words) and words[i + 2] in OR_LESS_WORDS:
                     op, end = "<=", i + 3
-                elif following in ("plus",) or word.endswith("+"):
+                elif following in PLUS_WORDS or word.endswith("+"):
                     op, end = ">=", i + 2
-            if op is None and i + 2 < len(words) and words[i + 1] in ("or", "and") and parse_number(words[i + 2]) is not None \
+            if op is None and i + 2 < len(words) and words[i + 1] in ALTERNATIVE_JOINERS \
+                    and parse_number(words[i + 2]) is not None \
                     and tokens[i + 2].text[0].isdigit():
                 listed, end = [number, parse_number(words[i + 2])], i + 3
                 column, via = self._number_field(state, mentions, i, end)
@@ -1491,11 +1508,11 @@ class RulesPlanner:
         words = [t.lower for t in state.tokens]
         for k, word in enumerate(words):
             op = AFFIX_WORDS.get(word)
-            joins = ("with", "in") if op == "ends_with" else ("with",)  # "started in 2020" is a date
+            joins = SUFFIX_LINKS if op == "ends_with" else PREFIX_LINKS  # "started in 2020" is a date
             if op is None or k in state.used or k + 2 >= len(words) or words[k + 1] not in joins:
                 continue
             target = k + 2
-            if words[target] == "the" and target + 1 < len(words) and words[target + 1] in AFFIX_NOUNS:
+            if words[target] == THE and target + 1 < len(words) and words[target + 1] in AFFIX_NOUNS:
                 target += 1
             if words[target] in AFFIX_NOUNS and target + 1 < len(words):
                 target += 1
@@ -1509,7 +1526,7 @@ class RulesPlanner:
             state.filters.append(Filter(column.path, op, text))
             state.consumed_columns.add(column.path)
             state.mark(k, last)
-            verb = "starts" if op == "starts_with" else "ends"
+            verb = AFFIX_VERBS[op]
             state.assumptions.append(f"'{text}' read as {column.path} {verb} with '{text}'")
 
     def _read_quoted(self, state: _State, question: str) -> None:
@@ -1539,9 +1556,9 @@ class RulesPlanner:
             target: int | None = None
             if word in CONTAIN_WORDS and k + 1 < len(words):
                 target = k + 1
-                while target < len(words) and words[target] in ("the", "a", "an", "word", "text"):
+                while target < len(words) and words[target] in CONTAIN_FILLERS:
                     target += 1
-            elif word == "in" and k >= 1 and k + 2 < len(words) and words[k + 1] in ("their", "its", "the", "his", "her") \
+            elif word == IN and k >= 1 and k + 2 < len(words) and words[k + 1] in POSSESSIVES \
                     and self._names_text_field(state.tokens[k + 2]):  # "toyota in their name", not "exist in the file"
                 target = k - 1
             if target is None or target >= len(words) or target in state.used or words[target] in FUNCTION_WORDS:
@@ -1555,7 +1572,7 @@ class RulesPlanner:
             state.filters.append(Filter(column.path, "contains", text))
             state.consumed_columns.add(column.path)
             state.mark(min(k, target), max(k, target) + 1)
-            if word == "in":
+            if word == IN:
                 state.mark(k, k + 3)
             state.assumptions.append(f"'{text}' read as {column.path} contains '{text}'")
 
@@ -1592,13 +1609,13 @@ class RulesPlanner:
             before = words[max(0, mention.start - 2) : mention.start]
             after = words[mention.end : mention.end + 3]
             lacks = words[max(0, mention.start - 4) : mention.start]  # "don't have horsepower (data)"
-            not_have = bool(set(lacks) & {"have", "has", "had"}) and bool(set(lacks) & (NEGATIONS | {"never", "no"}))
+            not_have = bool(set(lacks) & HAVE_WORDS) and bool(set(lacks) & (NEGATIONS | NEVER_WORDS))
             missing = bool(set(before) & MISSING_BEFORE) or bool(set(after) & MISSING_AFTER) or not_have
             if mention.column.type == "boolean":
                 continue
             nullable = mention.column.present < self._table_rows(mention.column)
-            stated = after[:1] in (["data"], ["value"], ["values"], ["information"]) and before[-1:] in (["have"], ["has"])
-            if not missing and nullable and (stated or before[-1:] in (["a"], ["an"], ["any"])
+            stated = bool(after) and after[0] in DATA_NOUNS and bool(before) and before[-1] in HAS_WORDS
+            if not missing and nullable and (stated or bool(before) and before[-1] in INDEFINITE_ARTICLES
                                              and mention.column.type != "number"):  # "have horsepower data"
                 state.filters.append(Filter(mention.column.path, "not_missing"))
                 state.consumed_columns.add(mention.column.path)
@@ -1609,8 +1626,7 @@ class RulesPlanner:
                 state.consumed_columns.add(mention.column.path)
                 state.mark(mention.start, mention.end)
                 for k in range(max(0, mention.start - (4 if not_have else 2)), min(len(words), mention.end + 3)):
-                    if words[k] in MISSING_BEFORE | MISSING_AFTER | NEGATIONS | {"a", "an", "is", "are", "have", "has",
-                                                                                  "had", "any", "data"}:
+                    if words[k] in MISSING_BEFORE | MISSING_AFTER | NEGATIONS | MISSING_FILLERS:
                         state.mark(k, k + 1)
 
     def _table_rows(self, column: ColumnInfo) -> int:
@@ -1630,7 +1646,7 @@ class RulesPlanner:
             spoken = next((k for k in (at, at + 1) if k < len(words) and words[k] in DATE_PART_WORDS), None)
             if ranked is None and spoken is not None and self._group_date(state, words[spoken], spoken, spoken + 1,
                                                                           explicit=False):
-                order_by = next((k for k in range(spoken + 1, len(words)) if words[k] == "by"), None)
+                order_by = next((k for k in range(spoken + 1, len(words)) if words[k] == BY), None)
                 if order_by is not None:  # "top 5 years by gas price": years ranked by gas
                     state.mark(order_by, order_by + 1)
                 state.order = state.order or "desc"
@@ -1639,7 +1655,7 @@ class RulesPlanner:
                 state.group = GroupBy(ranked.column.path)
                 state.consumed_columns.add(ranked.column.path)
                 state.mark(ranked.start, ranked.end)
-                order_by = next((k for k in range(ranked.end, len(words)) if words[k] == "by"), None)
+                order_by = next((k for k in range(ranked.end, len(words)) if words[k] == BY), None)
                 if order_by is not None:
                     state.mark(order_by, order_by + 1)
                 state.order = state.order or "desc"
@@ -1647,20 +1663,20 @@ class RulesPlanner:
         for i, word in enumerate(words):
             if i in state.used:
                 continue
-            cue = word in GROUP_CUES or (word == "for" and i + 1 < len(words) and words[i + 1] in ("each", "every"))
-            cue = cue or (word == "in" and i + 1 < len(words) and words[i + 1] == "each")
-            cue = cue or (word in ("distribution", "breakdown") and i + 1 < len(words) and words[i + 1] in ("of", "by"))
-            if cue and word in ("across", "by", "per", "each", "every") and i + 1 < len(words) and words[i + 1] in ("all", "the"):
-                cue = word == "by" and i + 2 < len(words) and words[i + 2] not in ("dataset", "data", "records")
+            cue = word in GROUP_CUES or (word == FOR and i + 1 < len(words) and words[i + 1] in EACH_WORDS)
+            cue = cue or (word == IN and i + 1 < len(words) and words[i + 1] == EACH)
+            cue = cue or (word in BREAKDOWN_WORDS and i + 1 < len(words) and words[i + 1] in BREAKDOWN_LINKS)
+            if cue and word in GROUP_CUES and i + 1 < len(words) and words[i + 1] in WHOLE_LEADS:
+                cue = word == BY and i + 2 < len(words) and words[i + 2] not in WHOLE_DATA_WORDS
             if not cue:
-                if word in ("yearly", "monthly", "quarterly", "annually", "daily") and self._group_date(state, word, i, i + 1):
+                if word in PERIODIC_PARTS and self._group_date(state, word, i, i + 1):
                     return
                 continue
             if any(m.start <= i < m.end for m in mentions):
                 continue  # "miles per gallon", "GDP per capita": part of a field's name
             j = i + 1
-            while j < len(words) and (words[j] in ("each", "every", "of", "the", "a", "by") or (
-                words[j] in ("number", "count", "amount") and j + 1 < len(words) and words[j + 1] == "of"
+            while j < len(words) and (words[j] in GROUP_FILLERS or (
+                words[j] in QUANTITY_NOUNS and j + 1 < len(words) and words[j + 1] == OF
             )):
                 j += 1  # "per number of cylinders": the cylinders
             if j < len(words) and words[j] in DATE_PART_WORDS and self._group_date(state, words[j], i, j + 1):
@@ -1680,7 +1696,7 @@ class RulesPlanner:
                     spoken = set(words[target.start : target.end + 1])
                     part = next((DATE_PART_WORDS[w] for w in spoken if w in DATE_PART_WORDS), None) or "month"
                     state.group = GroupBy(target.column.path, part)
-                    if part == "month" and not spoken & {"month", "months", "monthly"}:
+                    if part == "month" and not spoken & MONTH_WORDS:
                         state.assumptions.append(f"{target.column.path} grouped by month")
                 else:
                     state.group = GroupBy(target.column.path)
@@ -1707,7 +1723,7 @@ class RulesPlanner:
         asks = _which_at(words)
         if asks is not None and len(words) > asks + 1:
             k = asks + 1
-            while k < len(words) and (words[k] in ("the", "is", "was") or k in state.used):
+            while k < len(words) and (words[k] in WHICH_FILLERS or k in state.used):
                 k += 1
             if k < len(words) and words[k] in DATE_PART_WORDS and self._group_date(
                 state, words[k], k, k + 1, explicit=False  # "which year had the lowest …": one year, the lowest
@@ -1735,12 +1751,12 @@ class RulesPlanner:
             return False
         cue = next((k for k in range(j - 1, -1, -1) if tokens[k].lower in GROUP_CUES), None)
         before = tokens[cue - 1].lower if cue else ""
-        if cue is not None and tokens[cue].lower == "by" and (before in PARTICIPLES or before.endswith("ed")):
+        if cue is not None and tokens[cue].lower == BY and (before in PARTICIPLES or before.endswith(PAST_ENDING)):
             return False  # "won by Joly", "given by women": who did it, not groups
         ranked = state.limit is not None or any(t.lower in RANKING_WORDS for t in tokens[: cue or 0])
         measure = next((m for m in mentions if m.start in (j, j + 1) and not m.is_value
                         and m.column.type in ("number", "date", "timestamp")), None)
-        if cue is not None and tokens[cue].lower == "by" and ranked and measure is not None:
+        if cue is not None and tokens[cue].lower == BY and ranked and measure is not None:
             state.mark(cue, cue + 1)  # "the top 5 cars by horsepower": ranked by it, not grouped
             return False
         if any(m.start in (j, j + 1) and m.is_value for m in mentions):
@@ -1749,7 +1765,7 @@ class RulesPlanner:
 
     def _read_versus(self, state: _State, mentions: list[_Mention], words: list[str]) -> bool:
         """ "smokers vs non-smokers" groups by smoker; "Japan vs Europe" by Origin, for those two values."""
-        at = next((i for i, word in enumerate(words) if word in VERSUS or (word == "compared" and i > 0)), None)
+        at = next((i for i, word in enumerate(words) if word in VERSUS or (word == COMPARED and i > 0)), None)
         if at is None:
             return False
         before = [m for m in mentions if m.end <= at and not set(range(m.start, m.end)) & state.used]
@@ -1770,8 +1786,7 @@ class RulesPlanner:
         return False
 
     def _group_date(self, state: _State, word: str, start: int, end: int, *, explicit: bool = True) -> bool:
-        part = DATE_PART_WORDS.get(word) or {"yearly": "year", "annually": "year", "monthly": "month",
-                                              "quarterly": "quarter", "daily": "day"}.get(word)
+        part = DATE_PART_WORDS.get(word) or PERIODIC_PARTS.get(word)
         if part is None:
             return False
         column = self._date_column(state)
@@ -1810,7 +1825,7 @@ class RulesPlanner:
                 for m in group:
                     state.mark(m.start, m.end)
                     for k in range(max(0, m.start - 3), m.start):
-                        if words[k] in NEGATIONS | {"than"}:
+                        if words[k] in NEGATIONS | {THAN}:
                             state.mark(k, k + 1)
                     shown = " or ".join(f"'{v}'" for v in values)
                     note = f"{shown} read as {path} {'≠' if op_one == '!=' else '='} {', '.join(str(v) for v in values)}"
@@ -1829,7 +1844,7 @@ class RulesPlanner:
             if mention.column.type != "boolean" and yes_no is None:
                 continue
             before = set(words[max(0, mention.start - 3) : mention.start])
-            value = not (before & (NEGATIONS | {"no"}))
+            value = not (before & (NEGATIONS | {NO}))
             if yes_no is not None:
                 value = yes_no[0] if value else yes_no[1]
             state.filters.append(Filter(mention.column.path, "=", value))
@@ -1844,10 +1859,10 @@ class RulesPlanner:
         words = [t.lower for t in state.tokens]
         for k, word in enumerate(words):  # "above average": a comparison with a computed value, which no spec holds
             if word in MEAN_WORDS | MEDIAN_WORDS and k > 0 and (
-                words[k - 1] in GT | LT | {"than"} or words[k - 1] == "the" and k > 1 and words[k - 2] in GT | LT
+                words[k - 1] in GT | LT | {THAN} or words[k - 1] == THE and k > 1 and words[k - 2] in GT | LT
             ):
-                return PlanOutcome.unfilled(f"could not compare with the {word}: ask for the {word} first, then for "
-                                            "the records above or below the number it gives")
+                return PlanOutcome.unfilled(_("could not compare with the {word}: ask for the {word} first, then for "
+                                              "the records above or below the number it gives").format(word=word))
         free = [m for m in mentions if not m.is_value and not set(range(m.start, m.end)) & state.used]
         measured = [m for m in free if m.column.type in ("number", "date", "timestamp")]
         if cues.has_sum:
@@ -1885,7 +1900,7 @@ class RulesPlanner:
             if cues.distinct:
                 target = next((m for m in free if m.start > cues.count_end), None) or (free[0] if free else None)
                 if target is None:
-                    return PlanOutcome.unfilled("could not tell which field to count the different values of")
+                    return PlanOutcome.unfilled(_("could not tell which field to count the different values of"))
                 aggregation, field_path = "count_distinct", target.column.path
             else:
                 aggregation = "count"
@@ -1911,7 +1926,7 @@ class RulesPlanner:
             aggregation = "mean" if cues.mean else "median" if cues.median else "sum"
             column = pick_number()
             if column is None and cues.has_sum and not (cues.mean or cues.median):
-                total_field = self._field_named("total")
+                total_field = self._field_named(TOTAL_FIELD)
                 column = total_field if total_field is not None and total_field.type == "number" else None
             if column is None:
                 if cues.has_sum and not (cues.mean or cues.median) and cues.count_end:
@@ -1919,25 +1934,27 @@ class RulesPlanner:
                 elif cues.has_sum and (state.group is not None or cues.common is not None):
                     aggregation = "count"  # "total number of orders per status"
                 else:
-                    word = "average" if cues.mean else "median" if cues.median else "total"
-                    return PlanOutcome.unfilled(f"could not tell which number field the {word} is of")
+                    return PlanOutcome.unfilled(
+                        _("could not tell which number field the average is of") if cues.mean
+                        else _("could not tell which number field the median is of") if cues.median
+                        else _("could not tell which number field the total is of"))
             else:
                 field_path = column.path
         elif superlative is not None:
             direction = superlative.direction
             column = pick_number(superlative.hints, dates=True)
-            if state.group is not None and state.group_explicit and column is not None and superlative.word not in (
-                "most", "least", "fewest", "top", "bottom"
-            ):
+            if state.group is not None and state.group_explicit and column is not None \
+                    and superlative.word not in COUNT_EXTREMES:
                 aggregation, field_path = direction, column.path  # "the maximum horsepower for each origin"
             elif state.group is not None:
-                if column is None and superlative.word not in ("most", "least", "fewest", "top", "bottom"):
+                if column is None and superlative.word not in COUNT_EXTREMES:
                     # "on which day was the lowest minimum temperature" with no field read: not a count of days
-                    return PlanOutcome.unfilled(f"could not tell which field '{superlative.word}' is about")
+                    return PlanOutcome.unfilled(
+                        _("could not tell which field '{word}' is about").format(word=superlative.word))
                 if column is None:
                     aggregation = "count"
                 else:
-                    additive = bool(set(field_words(column.path)) & ADDITIVE_WORDS) or superlative.word in ("most", "least")
+                    additive = bool(set(field_words(column.path)) & ADDITIVE_WORDS) or superlative.word in MOST_OR_LEAST
                     aggregation = "sum" if additive else direction
                     field_path = column.path
                     state.assumptions.append(
@@ -1946,9 +1963,10 @@ class RulesPlanner:
                 order = "desc" if direction == "max" else "asc"
                 limit = limit or 1
             elif column is None:
-                if cues.common is not None or superlative.word in ("most", "least", "fewest", "top"):
-                    return PlanOutcome.unfilled("could not tell which field 'most' or 'least' is about")
-                return PlanOutcome.unfilled(f"could not tell which field '{superlative.word}' is about")
+                if cues.common is not None or superlative.word in FREQUENCY_EXTREMES:
+                    return PlanOutcome.unfilled(_("could not tell which field 'most' or 'least' is about"))
+                return PlanOutcome.unfilled(
+                    _("could not tell which field '{word}' is about").format(word=superlative.word))
             else:
                 field_path = column.path
                 if self._asks_for_records(words, state, superlative):
@@ -1979,7 +1997,8 @@ class RulesPlanner:
         exact = [f.field for f in state.filters if f.op in ("=", "between")]
         clash = next((name for name in exact if exact.count(name) > 1), None)
         if clash is not None:  # "compare 2006 and 2010": no record is in both years
-            return PlanOutcome.unfilled(f"the question names two values of {clash} that no record has at once")
+            return PlanOutcome.unfilled(
+                _("the question names two values of {field} that no record has at once").format(field=clash))
         if aggregation == "count" and field_path is None:
             grouped = state.group.field if state.group is not None else None
             plain = not state.filters and grouped is None  # nothing read limits the count: every field named matters
@@ -1988,14 +2007,16 @@ class RulesPlanner:
                     and not (m.end - m.start == 1 and state.tokens[m.start].lower in _ALL_CUE_WORDS)]  # "in total"
             if left:  # "how many districts did Coderre win" (Coderre: a vote count): not a count of every district
                 words_left = ", ".join(repr(" ".join(state.words(m.start, m.end))) for m in left)
-                return PlanOutcome.unfilled(f"could not tell how {words_left} limits the count")
+                return PlanOutcome.unfilled(_("could not tell how {words} limits the count").format(words=words_left))
         unknown = self._unexplained_names(state, mentions, question)
         if unknown:
-            return PlanOutcome.unfilled(f"could not match {', '.join(repr(u) for u in unknown)} to a field or value")
+            return PlanOutcome.unfilled(_("could not match {words} to a field or value").format(
+                words=", ".join(repr(u) for u in unknown)))
         if aggregation == "count" and field_path is None:
             unread = self._unread_words(state, mentions, cues)
             if unread:  # "how many languages are extinct": not every language; "… from Japan are fast": not all of them
-                return PlanOutcome.unfilled(f"could not tell how {', '.join(repr(w) for w in unread)} limits the count")
+                return PlanOutcome.unfilled(_("could not tell how {words} limits the count").format(
+                    words=", ".join(repr(w) for w in unread)))
 
         spec = QuerySpec(
             aggregation=aggregation,
@@ -2022,10 +2043,9 @@ class RulesPlanner:
                                   or named.column.path in state.consumed_columns):
             return None  # a value or a field ("customers": customer.name); the records' label field ("truck") names them
         word = state.tokens[k].lower
-        generic = {"records", "rows", "entries", "items"}
-        if not word.isalpha() or len(word) < 4 or not word.endswith("s") or word.endswith("ss"):
+        if not word.isalpha() or len(word) < 4 or not word.endswith(PLURAL_ENDING) or word.endswith(NOT_PLURAL_ENDING):
             return None
-        if word not in generic and (word in FUNCTION_WORDS | QUESTION_FILLERS | _ALL_CUE_WORDS | COUNT_WORDS):
+        if word not in GENERIC_PLURALS and (word in FUNCTION_WORDS | QUESTION_FILLERS | _ALL_CUE_WORDS | COUNT_WORDS):
             return None
         return word
 
@@ -2056,7 +2076,7 @@ class RulesPlanner:
         if not after:
             return None
         token = state.tokens[after[0]]
-        if token.stem in self._record_nouns or token.lower == token.stem or not token.lower.endswith("s"):
+        if token.stem in self._record_nouns or token.lower == token.stem or not token.lower.endswith(PLURAL_ENDING):
             return None
         named = [
             c for c in self._columns
@@ -2081,10 +2101,10 @@ class RulesPlanner:
             state.mark(k, k + 1)
             quantity = next(
                 (c for c in self._columns if c.table == name and c.type == "number"
-                 and self._leaf_stems[c.path] & {"quantity", "qty", "unit", "count"} and "price" not in self._leaf_stems[c.path]),
+                 and self._leaf_stems[c.path] & QUANTITY_FIELDS and PRICE_FIELD not in self._leaf_stems[c.path]),
                 None,
             )
-            if quantity is not None and ({"sold", "ordered", "bought", "purchased"} & set(words) or cues.has_sum):
+            if quantity is not None and (SALE_VERBS & set(words) or cues.has_sum):
                 state.assumptions.append(f"'{words[k]}' counted as the sum of {quantity.path}")
                 return "sum", quantity.path
             return "count", name
@@ -2094,9 +2114,9 @@ class RulesPlanner:
         """ "Which car has the highest X" / "the 3 heaviest cars" ask for records; "what is the highest X" for a value."""
         if state.limit is not None:
             return True
-        if "which" in words or "who" in words or "whose" in words or words[:1] == ["when"]:
+        if any(word in words for word in RECORD_ASKERS) or words[:1] == [WHEN]:
             return True
-        if {"name", "list", "show", "find"} & set(words[:2]):
+        if RECORD_LISTING_VERBS & set(words[:2]):
             return True
         k = superlative.end
         values = {j for m in state.mentions if m.is_value for j in range(m.start, m.end)}
@@ -2104,11 +2124,11 @@ class RulesPlanner:
             k += 1  # "the heaviest Japanese car"
         if k < len(words) and stem(words[k]) in self._record_nouns:
             return True  # "the heaviest car"
-        if k < len(words) and words[k] in ("day", "date") and self._date_columns():
+        if k < len(words) and words[k] in DAY_WORDS and self._date_columns():
             return True  # "what was the coldest day": the day's record, not the temperature alone
-        if "with" in words[: superlative.start] and words[:1] != ["what"] or "with the" in " ".join(words):
+        if WITH in words[: superlative.start] and words[:1] != [WHAT] or WITH_THE in " ".join(words):
             return True
-        if words[:1] == ["what"] and len(words) > 1 and words[1] not in ("is", "was", "are", "'s", "s", "were"):
+        if words[:1] == [WHAT] and len(words) > 1 and words[1] not in COPULAS:
             return stem(words[1]) in self._record_nouns or words[1] not in FUNCTION_WORDS | QUESTION_FILLERS
         return False
 
@@ -2127,7 +2147,7 @@ class RulesPlanner:
         field whose values are all short codes (``alpha_3``: "dra", "gem"), one per record; None when there are
         none or several (``alpha_2``, ``alpha_3``, ``alpha_4``: the question must say which)."""
         records = [c for c in self._columns if c.table == "records"]
-        named = [c for c in records if "code" in field_words(c.path)]
+        named = [c for c in records if CODE_FIELD in field_words(c.path)]
         if named:
             return named[0] if len(named) == 1 else None
         coded = [c for c in records if c.type == "text" and c.values and c.present and c.distinct >= 0.95 * c.present
@@ -2140,7 +2160,7 @@ class RulesPlanner:
         or None: no field, or several."""
         root = VERB_ROOTS.get(word)
         if root is None:
-            if not (word.endswith("ed") and len(word) >= 6):
+            if not (word.endswith(PAST_ENDING) and len(word) >= 6):
                 return None
             root = word[:-2] if word[-3] != word[-4] else word[:-3]  # "withdrawed", "shipped" -> "ship"
         found = [c for c in self._columns if c.table == "records" and c.type in ("text", "number", "date", "timestamp")
@@ -2177,7 +2197,7 @@ class RulesPlanner:
         explained = _explained(state, mentions)
         values = {k for m in mentions if m.is_value for k in range(m.start, m.end)}  # "high" as a priority value
         skip = (FUNCTION_WORDS | QUESTION_FILLERS | _ALL_CUE_WORDS | NEGATIONS | MISSING_AFTER | MISSING_BEFORE
-                | NAMING_WORDS | FIELD_WORDS | {"among", "amongst", "within", "data"})  # "an alpha_2 code"
+                | NAMING_WORDS | FIELD_WORDS | COUNT_FILLERS)  # "an alpha_2 code"
         unread: dict[int, str] = {}
         for k, token in enumerate(state.tokens):
             word = token.lower
@@ -2221,12 +2241,8 @@ class RulesPlanner:
 
 # ----------------------------------------------------------------------------------------- analytic intent
 INTENT_WORDS = frozenset(
-    MEAN_WORDS | MEDIAN_WORDS | {"total", "sum", "highest", "lowest", "maximum", "minimum", "max", "min", "most",
-                                 "least", "fewest", "top", "bottom", "rank", "ranked", "ranking", "largest",
-                                 "smallest", "biggest", "best", "worst", "percentage", "percent", "proportion",
-                                 "fraction", "ratio", "share", "mode", "modal", "distribution", "breakdown", "count",
-                                 "per", "tally"}
-    | {word for word in SUPERLATIVE_FIELDS if word not in ("first", "last", "rated", "recent")}
+    MEAN_WORDS | MEDIAN_WORDS | INTENT_CUE_WORDS
+    | {word for word in SUPERLATIVE_FIELDS if word not in NOT_INTENT_SUPERLATIVES}
 )
 """Words that ask for a count, a sum, an average, an extreme or a ranking."""
 
@@ -2239,23 +2255,18 @@ def analytic_intent(question: str) -> str | None:
     found: list[str] = []
     for i, word in enumerate(words):
         pair = tuple(words[i : i + 2])
-        if pair in (("how", "many"), ("number", "of"), ("how", "often"), ("for", "each"), ("in", "each"),
-                    ("on", "average"), ("how", "much")):
-            if pair == ("how", "much") and not ({"total", "altogether", "combined", "overall"} & set(words)):
+        if pair in INTENT_PAIRS:
+            if pair == HOW_MUCH and not (TOTAL_WORDS & set(words)):
                 continue  # "how much does the ford pinto weigh": a lookup
             found.append(" ".join(pair))
         elif word in INTENT_WORDS:
             found.append(word)
-        elif len(word) > 5 and word.endswith("est") and concepts(word):
+        elif len(word) > 5 and word.endswith(SUPERLATIVE_ENDING) and concepts(word):
             found.append(word)  # "hottest", "windiest"
     if found and words and words[0] in OPEN_REQUEST_WORDS and set(found) <= GROUPING_CUES:
         return None  # "write a report, one paragraph per order": how to write it, not a group to compute
     return found[0] if found else None
 
-
-OPEN_REQUEST_WORDS = frozenset({"write", "describe", "tell", "explain", "summarize", "summarise", "draft", "compose"})
-"""First words of a request for prose: a "per" or "for each" in it says how to lay the text out."""
-GROUPING_CUES = frozenset({"per", "for each", "in each"})
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -2326,14 +2337,14 @@ class _Superlative:
 
 
 _ALL_CUE_WORDS = (MEAN_WORDS | MEDIAN_WORDS | SUM_WORDS | MAX_WORDS | MIN_WORDS | DISTINCT_WORDS | GROUP_CUES
-                  | set(SUPERLATIVE_FIELDS) | set(DATE_PART_WORDS) | GT | LT | {"top", "common", "frequent", "popular"}
+                  | set(SUPERLATIVE_FIELDS) | set(DATE_PART_WORDS) | GT | LT | FREQUENCY_CUES
                   | SHARE_WORDS | MODE_WORDS)
 _GRAMMAR = frozenset(
     FUNCTION_WORDS | QUESTION_FILLERS | _ALL_CUE_WORDS | COUNT_WORDS | NAMING_WORDS | FIELD_WORDS | LOOKUP_FILLERS
     | POLITE_OPENINGS | OPEN_QUESTIONS | LISTING_VERBS | NEGATIONS | MISSING_AFTER | MISSING_BEFORE | COMMON_WORDS
     | CONTAIN_WORDS | set(AFFIX_WORDS) | AFFIX_NOUNS | VERSUS | set(VERB_FORMS) | AGE_UNITS | set(MULTIPLIERS)
     | set(NUMBER_WORDS) | MODE_WORDS | GRAMMAR_WORDS
-    | {"how", "many", "much", "number", "count", "compared", "distribution", "breakdown", "rank", "ranked", "ranking"}
+    | CUE_GRAMMAR
 )
 """Words that place themselves: question words, cues, comparisons, naming words; they name no field or value."""
 _SYNONYM_WORDS = frozenset(set(SYNONYMS) | {w for group in CONCEPTS.values() for w in group} | set(HOW_ADJECTIVES)
@@ -2345,35 +2356,35 @@ def _find_cues(words: list[str]) -> _Cues:
     for i, word in enumerate(words):
         for cue in COUNT_CUES:
             if tuple(words[i : i + len(cue)]) == cue and cues.count_end is None:
-                if cue == ("count",) and i > 0 and words[i - 1] in ("the", "a", "body", "item"):
+                if cue == COUNT_ALONE and i > 0 and words[i - 1] in NOT_COUNT_LEADS:
                     continue
-                if cues.common is not None and cue in (("count",), ("number", "of")):
+                if cues.common is not None and cue in (COUNT_ALONE, NUMBER_OF):
                     continue  # "the most common cylinder count": a value that is common, not a count
                 cues.count_end = i + len(cue)
                 window = words[i + len(cue) : i + len(cue) + 3]
                 cues.distinct = bool(DISTINCT_WORDS & set(window))
-        if word in MEAN_WORDS and not (word == "mean" and {"does", "do", "did"} & set(words[:i])):
+        if word in MEAN_WORDS and not (word == MEAN_VERB and DO_WORDS & set(words[:i])):
             cues.mean = True  # "what does the goods_producing column mean?" asks a meaning, not an average
         elif word in MEDIAN_WORDS:
             cues.median = True
-        elif word in ("total", "sum", "altogether", "combined") and cues.sum is None:
+        elif word in SUM_CUES and cues.sum is None:
             cues.sum = i
         elif word in SUM_NOUNS and cues.sum is None and not (set(words) & (MEAN_WORDS | MEDIAN_WORDS)):
             cues.sum = i
-        if word in GROUP_CUES or word in ("yearly", "monthly", "quarterly", "annually"):
+        if word in GROUP_CUES or word in PERIODIC_GROUP_CUES:
             cues.group_word = True
-        if word in COMMON_WORDS and i > 0 and words[i - 1] in ("most", "least"):
+        if word in COMMON_WORDS and i > 0 and words[i - 1] in MOST_OR_LEAST:
             cues.common = i
-            cues.common_least = words[i - 1] == "least"
+            cues.common_least = words[i - 1] == LEAST
             cues.common_single = not (i > 1 and _small_int(words[i - 2]))
         elif word in MODE_WORDS and cues.common is None:  # "the mode of Cylinders": the most common value
             cues.common, cues.common_least, cues.common_single = i, False, True
     for i, word in enumerate(words[:-1]):  # "what percentage of cars", "what share of the orders"
-        if word in SHARE_WORDS and words[i + 1] == "of" and cues.count_end is None and not cues.mean:
+        if word in SHARE_WORDS and words[i + 1] == OF and cues.count_end is None and not cues.mean:
             cues.count_end, cues.share = i + 2, True
-    if "number" in words and "of" in words and cues.count_end is None:
-        index = words.index("number")
-        if index + 1 < len(words) and words[index + 1] == "of" and (cues.common is None or index < cues.common):
+    if NUMBER in words and OF in words and cues.count_end is None:
+        index = words.index(NUMBER)
+        if index + 1 < len(words) and words[index + 1] == OF and (cues.common is None or index < cues.common):
             cues.count_end = index + 2
     return cues
 
@@ -2395,20 +2406,6 @@ def _joined_links(mentions: list[_Mention], tokens: list[Token]) -> list[_Mentio
     return joined
 
 
-_PLURAL_NOUNS = frozenset({"people", "men", "women", "children", "persons", "staff", "police"})
-"""Plurals a stemmer leaves as they are: the head of a listing's noun ("which people died …")."""
-_GENERIC_NOUNS = frozenset({"record", "row", "entry", "item", "one", "thing", "element", "object", "document", "line",
-                            "data", "dataset"})
-
-
-def _plural(word: str) -> str:
-    if word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
-        return word[:-1] + "ies"
-    if word.endswith(("s", "x", "z", "ch", "sh")):
-        return word + "es"
-    return word + "s"
-
-
 def _swapped(spec: QuerySpec, old: str, new: str) -> QuerySpec:
     """``spec`` with the field ``old`` (measured or grouped) replaced by ``new``."""
     group = spec.group_by
@@ -2421,23 +2418,22 @@ def _names_the_records(tokens: list[Token], k: int) -> bool:
     """ "the country with …", "a language whose …": a noun that the conditions after it are about, the records."""
     after = tokens[k + 1].lower if k + 1 < len(tokens) else ""
     before = tokens[k - 1].lower if k > 0 else ""
-    return tokens[k].lower.isalpha() and before in ("the", "a", "an", "any", "every") and after in (
-        "with", "whose", "that", "which", "named", "called", "having", "where", "without")
+    return tokens[k].lower.isalpha() and before in RECORD_NOUN_DETERMINERS and after in CONDITION_OPENERS
 
 
 def _names_position(words: list[str], start: int) -> bool:
     """Whether the words from ``start`` stand where a question names a record: after "of", "for", "is", "named"
     ("the horsepower of the tesla", "how heavy is the tesla"), not after a field ("the column mean")."""
     k = start - 1
-    while k >= 0 and words[k] in ("the", "a", "an"):
+    while k >= 0 and words[k] in ARTICLES:
         k -= 1
-    return k >= 0 and words[k] in ("of", "for", "is", "was", "are", "were", "does", "did", "named", "called", "about")
+    return k >= 0 and words[k] in NAME_POSITION_LEADS
 
 
 def _which_at(words: list[str]) -> int | None:
     """Where a question asking for one thing starts: "which …", "what …", "in which year …"."""
-    asks = 1 if len(words) > 2 and words[0] in ("in", "during", "for", "on") else 0
-    return asks if len(words) > asks and words[asks] in ("which", "what") else None
+    asks = 1 if len(words) > 2 and words[0] in WHICH_PREPOSITIONS else 0
+    return asks if len(words) > asks and words[asks] in WHICH_WORDS else None
 
 
 def _followed_by_common(words: list[str], i: int) -> bool:
@@ -2457,7 +2453,7 @@ def _as_digits(token: Token) -> Token:
 
 
 def _small_int(word: str) -> int | None:
-    if word == "one":  # other number words reach here as digits (``_as_digits``)
+    if word == ONE:  # other number words reach here as digits (``_as_digits``)
         return 1
     if word.isdigit() and 0 < int(word) <= 100 and not _YEAR.match(word):
         return int(word)
@@ -2471,7 +2467,7 @@ def _date_span(words: list[str], i: int) -> tuple[int, int, date, date, str] | N
     day = _day_at(words, i)
     if day is not None:
         return i, day[1], day[0], day[0], day[0].isoformat()
-    if (word in ("between", "from") and i + 4 < len(words) and words[i + 1] in MONTHS and words[i + 2] in ("and", "to")
+    if (word in RANGE_OPENERS and i + 4 < len(words) and words[i + 1] in MONTHS and words[i + 2] in RANGE_JOINERS
             and words[i + 3] in MONTHS and _YEAR.match(words[i + 4])):
         year, first, last_month = int(words[i + 4]), MONTHS[words[i + 1]], MONTHS[words[i + 3]]
         if first <= last_month:
@@ -2481,18 +2477,18 @@ def _date_span(words: list[str], i: int) -> tuple[int, int, date, date, str] | N
         year, month = int(words[i + 1]), MONTHS[word]
         last = calendar.monthrange(year, month)[1]
         return i, i + 2, date(year, month, 1), date(year, month, last), f"{words[i]} {words[i + 1]}"
-    if _YEAR.match(word) and i + 2 < len(words) and words[i + 1] in MONTHS and words[i + 1] != "may":
+    if _YEAR.match(word) and i + 2 < len(words) and words[i + 1] in MONTHS and words[i + 1] != MAY:
         return None
     if _YEAR.match(word):
         before = words[i - 1] if i > 0 else ""
-        if before in ("in", "during", "of", "from", "since", "after", "before", "until", "than", "for", "year") or (
-            i + 1 < len(words) and words[i + 1] in ("and", "or")
+        if before in YEAR_LEADS or (
+            i + 1 < len(words) and words[i + 1] in ALTERNATIVE_JOINERS
         ) is False:
             year = int(word)
-            if before in ("from", "between") and i + 2 < len(words) and words[i + 1] in ("to", "and") and _YEAR.match(words[i + 2]):
+            if before in RANGE_OPENERS and i + 2 < len(words) and words[i + 1] in RANGE_JOINERS and _YEAR.match(words[i + 2]):
                 return i - 1, i + 3, date(year, 1, 1), date(int(words[i + 2]), 12, 31), f"{word} to {words[i + 2]}"
             return i, i + 1, date(year, 1, 1), date(year, 12, 31), word
-    if word == "between" and i + 3 < len(words) and _YEAR.match(words[i + 1]) and words[i + 2] == "and" and _YEAR.match(words[i + 3]):
+    if word == BETWEEN and i + 3 < len(words) and _YEAR.match(words[i + 1]) and words[i + 2] == AND and _YEAR.match(words[i + 3]):
         return i, i + 4, date(int(words[i + 1]), 1, 1), date(int(words[i + 3]), 12, 31), f"{words[i + 1]} to {words[i + 3]}"
     return None
 
@@ -2530,7 +2526,7 @@ def _month_alone(words: list[str], i: int) -> int | None:
     if i + 1 < len(words) and _YEAR.match(words[i + 1]):
         return None
     before = words[i - 1] if i > 0 else ""
-    if (len(word) <= 3 or word == "may") and before not in ("in", "during"):
+    if (len(word) <= 3 or word == MAY) and before not in SHORT_MONTH_LEADS:
         return None
     if before.isdigit():
         return None  # "5 March": a day
@@ -2549,27 +2545,24 @@ def _comparator_before(words: list[str], i: int) -> tuple[str | None, int | None
     """The comparison written just before the number at ``i``, and where it starts."""
     window = words[max(0, i - 4) : i]
     text = " ".join(window)
-    checks = (
-        (("at least", "no less than", "not less than", "minimum of", "a minimum of"), ">="),
-        (("at most", "no more than", "not more than", "up to", "maximum of", "a maximum of"), "<="),
-    )
+    checks = ((AT_LEAST_PHRASES, ">="), (AT_MOST_PHRASES, "<="))
     for phrases, op in checks:
         for phrase in phrases:
             if text.endswith(phrase):
                 return op, i - len(phrase.split())
-    if window and window[-1] == "between":
+    if window and window[-1] == BETWEEN:
         return "between", i - 1
-    if window and window[-1] == "than" and len(window) >= 2:
+    if window and window[-1] == THAN and len(window) >= 2:
         if window[-2] in GT:
             return ">", i - 2
         if window[-2] in LT:
             return "<", i - 2
-    if window and window[-1] in ("over", "above", "exceeding", "exceeds", "beyond"):
+    if window and window[-1] in ABOVE_WORDS:
         return ">", i - 1
-    if window and window[-1] in ("under", "below"):
+    if window and window[-1] in BELOW_WORDS:
         return "<", i - 1
-    if window and window[-1] in ("exactly", "equals", "equal") or text.endswith("equal to"):
-        return "=", i - (2 if text.endswith("equal to") else 1)
+    if window and window[-1] in EQUAL_WORDS or text.endswith(EQUAL_TO):
+        return "=", i - (2 if text.endswith(EQUAL_TO) else 1)
     return None, None
 
 
@@ -2606,7 +2599,7 @@ def _abbreviates(field_word: str, word: str) -> bool:
 def _negated(words: list[str], start: int) -> bool:
     """ "not from the USA", "other than delivered", "excluding Japan": a negation within three words before."""
     window = words[max(0, start - 3) : start]
-    return bool(set(window) & NEGATIONS) or "than" in window and "other" in window
+    return bool(set(window) & NEGATIONS) or OTHER_THAN <= set(window)
 
 
 def _yes_no_values(column: ColumnInfo) -> tuple[Any, Any] | None:
@@ -2636,7 +2629,7 @@ def _groupable(column: ColumnInfo) -> bool:
 
 
 def _generic(covered: set[str]) -> bool:
-    return covered <= {"name", "id", "type", "date", "value", "code", "number", "time", "count", "total", "info"}
+    return covered <= GENERIC_FIELDS
 
 
 def _explained(state: _State, mentions: list[_Mention]) -> set[int]:
@@ -2700,15 +2693,15 @@ def _value_index(columns: list[ColumnInfo]) -> dict[tuple[str, ...], list[tuple[
             stems = tuple(stem(w) for w in words)
             if stems != tuple(words):
                 index.setdefault(stems, []).append((column, value))
-            plural = tuple(words[:-1]) + (words[-1] + "s",)
-            index.setdefault(plural, []).append((column, value))
+            plurals = tuple(words[:-1]) + (words[-1] + PLURAL_ENDING,)
+            index.setdefault(plurals, []).append((column, value))
             if len(words) == 1 and len(words[0]) >= 3 and words[0].isalpha():  # "rainy days", "not sunny"
-                index.setdefault((words[0] + "y",), []).append((column, value))
-                index.setdefault((words[0] + words[0][-1] + "y",), []).append((column, value))
+                index.setdefault((words[0] + ADJECTIVE_ENDING,), []).append((column, value))
+                index.setdefault((words[0] + words[0][-1] + ADJECTIVE_ENDING,), []).append((column, value))
             for day, short in WEEKDAYS.items():
                 if words == [day[:3]] or (len(words) == 1 and words[0] in short):
                     index.setdefault((day,), []).append((column, value))
-                    index.setdefault((day + "s",), []).append((column, value))
+                    index.setdefault((day + PLURAL_ENDING,), []).append((column, value))
         for alias, value in _sex_aliases(column):  # "women" for Female, "men" for M
             index.setdefault((alias,), []).append((column, value))
         for value in column.values:  # "American cars" for USA, "European" for Europe
@@ -2718,7 +2711,39 @@ def _value_index(columns: list[ColumnInfo]) -> dict[tuple[str, ...], list[tuple[
                     for place in _DEMONYM_PLACES[demonym]:
                         if " " in place:  # "united states" for USA ("us" alone stays a word)
                             index.setdefault(tuple(place.split()), []).append((column, value))
+    for column in columns:  # "Germany" for DE, unless a value of the data is spelled "Germany" already
+        for words, value in _country_code_aliases(column):
+            if words not in index:
+                index[words] = [(column, value)]
     return index
+
+
+COUNTRY_CODE_SHARE = 0.8
+"""Share of a column's values that must be ISO 3166 country codes ("DE", "NL") for country names to meet them:
+US state codes ("CA", "DE", "IN") are about half country codes, and are not read as countries."""
+
+
+def _country_code_aliases(column: ColumnInfo) -> list[tuple[tuple[str, ...], Any]]:
+    """(words of a country's English name, its code) for a column of two-letter country codes ("DE" is met by
+    "Germany", and through the French lexicon by "Allemagne"); nothing for any other column."""
+    if column.type != "text" or not column.categorical:
+        return []
+    codes = [v for v in column.values if isinstance(v, str)]
+    if len(codes) < 3 or not all(len(v) == 2 and v.isalpha() and v.isupper() for v in codes):
+        return []
+    names = _territory_names()
+    known = [v for v in codes if v in names]
+    if len(known) < COUNTRY_CODE_SHARE * len(codes):
+        return []
+    return [(tuple(value_words(names[code])), code) for code in known if value_words(names[code])]
+
+
+@functools.lru_cache(maxsize=1)
+def _territory_names() -> dict[str, str]:
+    """ISO 3166 two-letter code -> the country's English name (Babel's CLDR data)."""
+    from babel import Locale
+
+    return {code: name for code, name in Locale.parse(LEXICON_CODE).territories.items() if len(code) == 2 and code.isalpha()}
 
 
 def _sex_aliases(column: ColumnInfo) -> list[tuple[str, Any]]:
@@ -2734,9 +2759,9 @@ def _sex_aliases(column: ColumnInfo) -> list[tuple[str, Any]]:
 
 
 def _record_nouns(schema: TableSchema, noun: str | None) -> set[str]:
-    nouns = {"record", "row", "entry", "item", "one", "thing", "element", "object", "document", "line"}
+    nouns = set(RECORD_NOUNS)
     name = (noun or schema.dataset_name or "").lower()
     for word in field_words(name.rsplit(".", 1)[0]):
-        if word.isalpha() and word not in ("json", "jsonl", "data", "dataset", "export", "dump", "iso"):
+        if word.isalpha() and word not in FILE_NAME_WORDS:
             nouns.add(stem(word))
     return nouns
