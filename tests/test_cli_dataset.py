@@ -80,6 +80,23 @@ def test_the_answer_is_printed_from_its_events_computed_part_and_sources_first()
     )
 
 
+def test_an_answer_no_model_was_asked_for_says_so_instead_of_unknown_figures():
+    import io
+
+    from rag.answer_events import Computed, Finished, TextDelta
+    from rag.cli.dataset import print_answer, report_end
+
+    computed = {"rows_considered": 3, "planner": "rules", "summary": "2 des 3 commandes", "sql": "SELECT 2"}
+    events = [Computed(computed), TextDelta("2 des 3 commandes."), Finished("done", {"retrieval_seconds": 0.01})]
+    out, err = io.StringIO(), io.StringIO()
+    assert report_end(print_answer(events, out), out, err, elapsed=0.25) == 0
+    assert err.getvalue() == "no model asked: answered by the engine · duration 0.25 s\n"
+    stopped = [TextDelta(""), Finished("stopped", {})]  # stopped before the model's first token: figures unknown
+    out, err = io.StringIO(), io.StringIO()
+    report_end(print_answer(stopped, out), out, err, elapsed=0.25)
+    assert "n/a tokens" in err.getvalue()
+
+
 def test_a_failed_answer_keeps_its_text_and_exits_1():
     import io
 

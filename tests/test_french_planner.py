@@ -21,6 +21,7 @@ from functools import cache
 
 import pytest
 
+from rag.analytics.lexicons import detect_language
 from rag.analytics.service import DatasetAnalytics
 from rag.loader import load_dataset
 from rag.profile import profile_dataset
@@ -104,9 +105,32 @@ def test_a_french_question_the_data_cannot_answer_is_refused_with_rephrasings_it
     outcome = analytics.compute(case.question)
     assert outcome.computed is None and outcome.refusal is not None, outcome
     assert outcome.refusal.rephrasings, outcome.refusal
-    for rephrasing in outcome.refusal.rephrasings:
+    assert_rephrasings_are_french_and_computed(analytics, outcome.refusal)
+
+
+def assert_rephrasings_are_french_and_computed(analytics: DatasetAnalytics, refusal) -> None:
+    """Each rephrasing offered to a French question is French, and computes when it is asked."""
+    assert refusal.language == "fr", refusal
+    for rephrasing in refusal.rephrasings:
+        assert detect_language(rephrasing) == "fr", (rephrasing, refusal.rephrasings)
         again = analytics.compute(rephrasing)
         assert again.computed is not None, (rephrasing, again.note)
+        assert again.computed["language"] == "fr", rephrasing
+
+
+def test_every_french_refusal_offers_french_rephrasings_that_compute() -> None:
+    """Over the whole set: whatever a French question is refused for, what it is offered instead is French and
+    computes (it had been English planner questions)."""
+    refused = 0
+    for case in FRENCH_CASES:
+        analytics = analytics_of(case.dataset)
+        outcome = analytics.compute(case.question)
+        if outcome.refusal is None:
+            continue
+        refused += 1
+        assert_rephrasings_are_french_and_computed(analytics, outcome.refusal)
+        assert "“" not in outcome.refusal.not_understood, outcome.refusal
+    assert refused >= 10, refused
 
 
 # --- the set itself ------------------------------------------------------------------------------

@@ -125,7 +125,7 @@ class Refusal:
             if self.rephrasings:
                 lines.append(_("Try: {questions}.").format(
                     questions="; ".join(f"“{question}”" for question in self.rephrasings)))
-        return "\n\n".join(lines)
+        return "\n\n".join(lines).replace("?. ", "? ")  # a reason asking "did you mean …?" ends the sentence
 
     def to_dict(self) -> dict[str, object]:
         return {"not_understood": self.not_understood, "rephrasings": list(self.rephrasings), "text": self.text()}

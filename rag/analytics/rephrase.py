@@ -18,20 +18,29 @@ and compute is dropped, and two that read into the same spec count once.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from babel.dates import get_month_names
+
+from rag.analytics.lexicons import polished
 from rag.analytics.plan import Reading
 from rag.analytics.spec import ColumnInfo, Filter, QuerySpec, TableSchema
 from rag.analytics.words import field_words, stem
+from rag.i18n import N_, _, current_language
 
 MAX_REPHRASINGS = 3
 """Rephrasings offered at most."""
 MAX_TRIED = 24
 """Candidates put through the planner at most (each costs a plan and a validation)."""
 
-_WORDS = {"mean": "average", "median": "median", "sum": "total", "max": "highest", "min": "lowest"}
+_MEASURES = {"mean": N_("average {field}"), "median": N_("median {field}"), "sum": N_("total {field}"),
+             "max": N_("highest {field}"), "min": N_("lowest {field}")}
+"""A measure of a field, per aggregation, as the planner reads it back in each language."""
+_RECORD_WITH = {"max": N_("which {singular} has the highest {field}"),
+                "min": N_("which {singular} has the lowest {field}")}
+_COMPARISONS = {"<": N_("{field} less than {value}"), ">": N_("{field} more than {value}"),
+                "<=": N_("{field} at most {value}"), ">=": N_("{field} at least {value}")}
 _ID_WORDS = frozenset({"id", "ids", "code", "number", "num", "no", "numeric", "index", "key", "iso", "zip", "year",
                        "years", "lat", "latitude", "lon", "lng", "longitude"})
 """Words of fields whose average means nothing (ids, codes, years, coordinates): never offered as a measure."""
@@ -51,7 +60,9 @@ def rephrasings(reading: Reading | None, schema: TableSchema, check: Check, *, n
     offered: list[str] = []
     seen: set[str] = set()
     tried = 0
-    for question in _candidates(reading, schema, noun, closest, list(words)):
+    language = current_language()
+    for candidate in _candidates(reading, schema, noun, closest, list(words)):
+        question = polished(candidate, language)
         if question.lower() in seen:
             continue
         seen.add(question.lower())
@@ -77,8 +88,8 @@ def _candidates(reading: Reading, schema: TableSchema, noun: str,
     measures = _measures(reading, schema, closest, words, aggregation)
     groups = _groups(reading, schema)
     where = _where(reading.filters, schema)
-    plural = noun if noun and noun != "records" else "records"
-    singular = stem(plural) if plural != "records" else "record"
+    plural = noun if noun and noun != "records" else _("records")
+    singular = stem(plural) if noun and noun != "records" else _("record")
     if reading.month is not None:
         yield from _month_questions(reading, schema, measures, aggregation, plural, where)
     filtered = {item.field for item in reading.filters}
@@ -87,27 +98,36 @@ def _candidates(reading: Reading, schema: TableSchema, noun: str,
         aggregation = "count"
     if aggregation == "count":
         for group in groups if reading.grouped or not words else []:
-            yield f"number of {plural} by {group}{where}"
+            yield _("number of {records} by {group}").format(records=plural, group=group) + where
         if reading.filters:
-            yield f"how many {plural} are there{where}"
+            yield _("how many {records} are there").format(records=plural) + where
         for group in groups:
-            yield f"number of {plural} by {group}{where}"
-        yield f"how many {plural} are there"
+            yield _("number of {records} by {group}").format(records=plural, group=group) + where
+        yield _("how many {records} are there").format(records=plural)
         return
-    word = _WORDS.get(aggregation, "average")
     for field in measures:
+        measure = _measure(aggregation, field)
         if reading.group is not None:
-            yield f"{word} {field} by {reading.group}{where}"
+            yield measure + _by(reading.group) + where
         elif reading.grouped and groups:
             for group in groups:
-                yield f"{word} {field} by {group}{where}"
+                yield measure + _by(group) + where
         else:
-            if aggregation in ("max", "min"):
-                yield f"which {singular} has the {word} {field}{where}"
-            yield f"{word} {field}{where}"
+            if aggregation in _RECORD_WITH:
+                yield _(_RECORD_WITH[aggregation]).format(singular=singular, field=field) + where
+            yield measure + where
     for field in measures[:2]:
         for group in groups[:2]:
-            yield f"{word} {field} by {group}{where}"
+            yield _measure(aggregation, field) + _by(group) + where
+
+
+def _measure(aggregation: str, field: str) -> str:
+    """ "average Horsepower": the aggregation of ``field`` (an average when the aggregation has no words)."""
+    return _(_MEASURES.get(aggregation, _MEASURES["mean"])).format(field=field)
+
+
+def _by(group: str) -> str:
+    return _(" by {group}").format(group=group)
 
 
 def _measures(reading: Reading, schema: TableSchema, closest: Callable[[list[str], Any], list[str]] | None,
@@ -145,17 +165,16 @@ def _month_questions(reading: Reading, schema: TableSchema, measures: list[str],
                      where: str) -> Iterator[str]:
     """ "average temp_max in March 2012": the month with each of the first and last years the dates hold."""
     years = _years(schema)
-    name = calendar.month_name[reading.month or 1]
-    word = _WORDS.get(aggregation, "average")
+    name = str(get_month_names("wide", locale=current_language())[reading.month or 1])
     for year in years:
         if aggregation == "count":
-            yield f"how many {plural} in {name} {year}{where}"
+            yield _("how many {records} in {month} {year}").format(records=plural, month=name, year=year) + where
         else:
             for field in measures[:1]:
-                yield f"{word} {field} in {name} {year}{where}"
+                yield _measure(aggregation, field) + _(" in {month} {year}").format(month=name, year=year) + where
     if aggregation != "count":
         for field in measures[:1]:
-            yield f"{word} {field} by month{where}"
+            yield _measure(aggregation, field) + _(" by month") + where
 
 
 def _years(schema: TableSchema) -> list[int]:
@@ -178,15 +197,15 @@ def _where(filters: tuple[Filter, ...], schema: TableSchema) -> str:
         if column is None:
             continue
         if item.op == "=" and isinstance(item.value, (str, int, float)) and not isinstance(item.value, bool):
-            parts.append(f"{item.field} is {item.value}")
+            parts.append(_("{field} is {value}").format(field=item.field, value=item.value))
         elif item.op == "between" and isinstance(item.value, list) and len(item.value) == 2 and column.type == "number":
-            parts.append(f"{item.field} between {item.value[0]} and {item.value[1]}")
-        elif item.op in ("<", ">", "<=", ">=") and isinstance(item.value, (int, float)):
-            words = {"<": "less than", ">": "more than", "<=": "at most", ">=": "at least"}[item.op]
-            parts.append(f"{item.field} {words} {item.value}")
+            parts.append(_("{field} between {low} and {high}").format(
+                field=item.field, low=item.value[0], high=item.value[1]))
+        elif item.op in _COMPARISONS and isinstance(item.value, (int, float)):
+            parts.append(_(_COMPARISONS[item.op]).format(field=item.field, value=item.value))
         else:
             return ""  # a filter these words cannot say again: the rephrasing goes without filters
-    return (" where " + " and ".join(parts)) if parts else ""
+    return _(" where {conditions}").format(conditions=_(" and ").join(parts)) if parts else ""
 
 
 def _fits(column: ColumnInfo | None, allowed: tuple[str, ...]) -> bool:

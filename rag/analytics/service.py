@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.analytics.answer import computed_answer, plain_field_name, similar_fields, single_key
+from rag.analytics.assumption_lines import worded_assumption
 from rag.analytics.errors import AnalyticsError, SpecError
-from rag.analytics.lexicons import read_question
+from rag.analytics.lexicons import QuestionReading, read_question, written_for
 from rag.i18n import _, current_language, speaking
 from rag.analytics.plan import NOT_ANALYTIC, PLANNED, Plan, PlanOutcome, Refusal
 from rag.analytics.rephrase import rephrasings
@@ -113,14 +114,18 @@ class DatasetAnalytics:
         planner's words first (``rag.analytics.lexicons``), and the sentences are worded in its language."""
         reading = read_question(question)
         with speaking(reading.language):
-            outcome = self._compute(reading.text, mode=mode, llm_client=llm_client, server=server)
+            outcome = self._compute(reading, mode=mode, llm_client=llm_client, server=server)
+            if outcome.computed is not None and reading.translated:
+                outcome.computed["assumptions"] = [_quoted_as_written(worded_assumption(line), reading)
+                                                   for line in outcome.computed.get("assumptions") or []]
         if outcome.computed is not None:
             outcome.computed["language"] = reading.language
             if reading.translated:
                 outcome.computed["read_as"] = reading.text
         return outcome
 
-    def _compute(self, question: str, *, mode: str, llm_client: Any, server: bool) -> ComputedOutcome:
+    def _compute(self, reading: QuestionReading, *, mode: str, llm_client: Any, server: bool) -> ComputedOutcome:
+        question = reading.text
         started = time.perf_counter()
         outcome = self.plan(question, mode=mode, llm_client=llm_client, server=server)
         planned = time.perf_counter()
@@ -128,7 +133,7 @@ class DatasetAnalytics:
         if outcome.status == NOT_ANALYTIC:
             if mode == "off" or analytic_intent(question) is None:
                 return ComputedOutcome(timings=timings)
-            return self._refused(question, outcome, "", timings)
+            return self._refused(reading, outcome, "", timings)
         if outcome.status != PLANNED or outcome.plan is None:
             if analytic_intent(question) is None:  # a lookup of a name the data lacks: retrieval says so
                 return ComputedOutcome(
@@ -136,13 +141,13 @@ class DatasetAnalytics:
                         reason=outcome.reason),
                     timings=timings,
                 )
-            return self._refused(question, outcome, outcome.reason, timings)
+            return self._refused(reading, outcome, outcome.reason, timings)
         plan = outcome.plan
         try:
             result = self._table.run(plan.spec, timeout=self._query_timeout)
         except AnalyticsError as exc:
             if analytic_intent(question) is not None:
-                return self._refused(question, outcome, exc.message.rstrip("."), timings)
+                return self._refused(reading, outcome, exc.message.rstrip("."), timings)
             return ComputedOutcome(
                 note=_("Not computed over all records: {reason} Answered from the retrieved records.").format(
                     reason=exc.message),
@@ -151,37 +156,47 @@ class DatasetAnalytics:
         timings["query_ms"] = round((time.perf_counter() - planned) * 1000, 2)
         if result.spec is not None:
             plan = dataclasses.replace(plan, spec=result.spec)  # the validated spec: stored spellings, real periods
-        computed = computed_answer(plan, result, self._table.schema, noun=plan.noun or self._noun)
+        noun = plan.noun or self._noun
+        if reading.translated:  # the records as the question names them ("pétales"), else the catalog's word
+            noun = (written_for(reading, noun) or noun).lower()
+        computed = computed_answer(plan, result, self._table.schema, noun=noun)
         computed["timings"] = timings
         return ComputedOutcome(computed=computed, timings=timings)
 
-    def refusal(self, question: str, outcome: PlanOutcome | None = None, reason: str = "") -> Refusal:
+    def refusal(self, question: str | QuestionReading, outcome: PlanOutcome | None = None, reason: str = "") -> Refusal:
         """What to answer to an analytic ``question`` that cannot be computed: what was not understood, and up to
-        three rephrasings the rules planner reads (each planned and validated first)."""
+        three rephrasings the rules planner reads (each planned and validated first), in the question's language:
+        the words quoted in the reason are the question's own, the rephrasings are read back by its lexicon."""
+        written = question if isinstance(question, QuestionReading) else read_question(question)
+        question = written.text
         outcome = outcome or self._rules.plan(question)
         reading = outcome.reading
         unread = [word for word in outcome.unread if word]
         if not reason:
-            cue = analytic_intent(question) or "a computation"
-            reason = f"the question asks for {cue!r}, but names no field, value or group of the data to compute it on"
-        elif "could not tell which field is meant" in reason and "did you mean" not in reason:
-            lead = "could not tell which field is meant: "
-            reason = reason.replace(lead, lead + "did you mean ") + "?"
+            cue = analytic_intent(question) or _("a computation")
+            reason = _("the question asks for '{cue}', but names no field, value or group of the data to compute it "
+                       "on").format(cue=written_for(written, cue) or cue)
         candidates = list(reading.candidates) if reading is not None else []
-        if candidates and "did you mean" not in reason and not any(path in reason for path in candidates):
-            reason += f"; did you mean {' or '.join(candidates[:3])}?"
+        if candidates and not any(path in reason for path in candidates):
+            reason += _("; did you mean {fields}?").format(fields=_(" or ").join(candidates[:3]))
         noun = (reading.noun if reading is not None and reading.noun else None) or self._noun
-        offered = rephrasings(
-            reading, self._table.schema, self._checked, noun=noun,
-            aggregation=_intent_aggregation(question), closest=self._rules.closest_fields,
-            words=[word.lower() for word in unread],
-        )
-        offered = [q for q in offered if q.strip().lower() != question.strip().lower()]
-        return Refusal(not_understood=reason, rephrasings=offered, language=current_language())
+        if written.translated:  # the records as the question names them, else "records" in its language
+            noun = written_for(written, noun) or "records"
+            reason = _quoted_as_written(reason, written)
+        with speaking(written.language):
+            offered = rephrasings(
+                reading, self._table.schema, self._checked, noun=noun,
+                aggregation=_intent_aggregation(question), closest=self._rules.closest_fields,
+                words=[word.lower() for word in unread],
+            )
+        asked = {question.strip().lower(), " ".join(word for word, _output in written.units).strip().lower()}
+        offered = [q for q in offered if q.strip().lower() not in asked]
+        return Refusal(not_understood=reason, rephrasings=offered, language=written.language)
 
-    def _refused(self, question: str, outcome: PlanOutcome, reason: str, timings: dict[str, float]) -> ComputedOutcome:
+    def _refused(self, reading: QuestionReading, outcome: PlanOutcome, reason: str,
+                 timings: dict[str, float]) -> ComputedOutcome:
         started = time.perf_counter()
-        refusal = self.refusal(question, outcome, reason)
+        refusal = self.refusal(reading, outcome, reason)
         timings["rephrase_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return ComputedOutcome(note=_("Not computed over all records ({reason}).").format(reason=refusal.not_understood),
                                refusal=refusal,
@@ -190,8 +205,8 @@ class DatasetAnalytics:
     def _checked(self, question: str) -> QuerySpec | None:
         """The validated spec ``question`` plans into with the rules planner, or None when it does not plan,
         validate and compute to something (a count of 0, an average over no record), or leaves a word out: a
-        rephrasing must be read whole and answer."""
-        outcome = self._rules_plan(question)
+        rephrasing must be read whole and answer. It is read in the language sentences are worded in now."""
+        outcome = self._rules_plan(read_question(question, current_language()).text)
         if outcome.status != PLANNED or outcome.plan is None or outcome.plan.ignored:
             return None
         try:
@@ -220,6 +235,18 @@ class DatasetAnalytics:
 
     def close(self) -> None:
         self._table.close()
+
+
+def _quoted_as_written(reason: str, reading: QuestionReading) -> str:
+    """``reason`` with each word it quotes ('left') as the question wrote it ('laissés')."""
+    def written(match: re.Match[str]) -> str:
+        words = match.group(1)
+        whole = written_for(reading, words)
+        if whole is None and " " in words:  # "march 2012" -> "mars 2012"
+            whole = " ".join(written_for(reading, word) or word for word in words.split())
+        return "'" + (whole or words) + "'"
+
+    return re.sub(r"'([^']+)'", written, reason)
 
 
 def prefer_written_fields(plan: Plan, question: str, schema: TableSchema) -> Plan:

@@ -8,6 +8,7 @@ the summary line on stderr.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Iterable, Mapping, TextIO
 
 from rag.analytics.answer import computed_table
@@ -47,8 +48,13 @@ def format_sources(sources: list[dict[str, Any]]) -> str:
     return "Sources: " + ", ".join(f"[{s.get('label')}] {s.get('record_id')}" for s in sources)
 
 
-def metrics_summary(metrics: Mapping[str, Any]) -> str:
-    """The summary line of an answer's metrics (``GenerationMetrics.to_dict()``)."""
+def metrics_summary(metrics: Mapping[str, Any], *, elapsed: float | None = None) -> str:
+    """The summary line of an answer's metrics (``GenerationMetrics.to_dict()``). An answer the engine gave
+    without asking the model (a computed sentence, a refusal, no record matched) says so, with ``elapsed``, the
+    seconds the answer took, rather than a line of unknown figures."""
+    if metrics.get("completion_tokens") is None and metrics.get("time_to_first_token") is None \
+            and elapsed is not None:
+        return f"no model asked: answered by the engine · duration {elapsed:.2f} s"
     return format_metrics(
         metrics.get("completion_tokens"),
         metrics.get("time_to_first_token"),
@@ -78,15 +84,17 @@ def print_answer(events: Iterable[AnswerEvent], stdout: TextIO) -> AnswerState:
     return state
 
 
-def report_end(state: AnswerState, stdout: TextIO, stderr: TextIO) -> int:
-    """End the text's line, then the notes, the error and the summary on stderr; returns the exit code."""
+def report_end(state: AnswerState, stdout: TextIO, stderr: TextIO, *, elapsed: float | None = None) -> int:
+    """End the text's line, then the notes, the error and the summary on stderr; returns the exit code.
+    ``elapsed`` (the seconds the answer took) is written for an answer no model was asked for."""
     if state.text:
         stdout.write("\n")
     for note in AnswerMeta.from_dict(state.meta).notes or []:
         stderr.write(f"note: {note}\n")
     if state.error:
         write_error(stderr, state.error)
-    stderr.write(metrics_summary(state.metrics) + "\n")
+    finished = state.status == DONE and not state.error  # (stopped before its first token: a model was asked)
+    stderr.write(metrics_summary(state.metrics, elapsed=elapsed if finished else None) + "\n")
     stderr.flush()
     return EXIT_OK if state.status in (DONE, STOPPED) and not state.error else EXIT_FAILED
 
@@ -106,6 +114,7 @@ def answer_over_dataset(
         write_error(stderr, str(exc))
         return EXIT_USAGE
     stderr.write(f"{info.name}: {info.record_count} records loaded\n")
+    started = time.perf_counter()
     events = engine.chat_events(question)
     try:
         state = print_answer(events, stdout)
@@ -114,4 +123,4 @@ def answer_over_dataset(
         stderr.write("\n")
         write_error(stderr, "interrupted")
         return EXIT_INTERRUPTED
-    return report_end(state, stdout, stderr)
+    return report_end(state, stdout, stderr, elapsed=time.perf_counter() - started)

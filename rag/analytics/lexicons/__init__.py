@@ -97,6 +97,27 @@ def read_question(question: str, language: str | None = None) -> QuestionReading
     return QuestionReading(language, text, tuple((u.written, u.output) for u in units))
 
 
+def written_for(reading: QuestionReading, planner_words: str) -> str | None:
+    """The words the question wrote for ``planner_words`` ("pourboires" for "tips"), or None when none did (or
+    the question is English)."""
+    wanted = planner_words.lower()
+    for written, output in reading.units:
+        if output.lower() == wanted and written:
+            return written
+    for written, output in reading.units:  # a word of a phrase: "life" of "life expectancy" ("espérance de vie")
+        if written and wanted in output.lower().split():
+            return written
+    return None
+
+
+def polished(text: str, language: str) -> str:
+    """``text``, put together from a language's templates, written as the language writes it (French elides "de"
+    before a vowel: "nombre d'enregistrements")."""
+    lexicon = LEXICONS.get(language)
+    polish = getattr(lexicon, "polish", None)
+    return polish(text) if polish is not None else text
+
+
 # ------------------------------------------------------------------------------------------ reading
 def _pieces(question: str, lexicon: ModuleType) -> list[tuple[str, str, bool]]:
     """(written, kind, glued to the previous piece by a hyphen) for each piece of ``question``; elisions and

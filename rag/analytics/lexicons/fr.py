@@ -12,6 +12,8 @@ Babel's territory names ("Japon" -> Japan, "États-Unis" -> United States), not 
 
 from __future__ import annotations
 
+import re
+
 CODE = "fr"
 
 ELISIONS = {"l": "le", "d": "de", "qu": "que", "n": "ne", "s": "se", "j": "je", "c": "ce", "m": "me", "t": "te",
@@ -54,7 +56,10 @@ PHRASES: dict[str, str] = {
     "longueur de sepale": "sepal length", "longueur des sepales": "sepal length",
     "pib moyen par habitant": "average gdpPercap", "habitants": "population", "de habitants": "population",
     "etats": "states", "transporteur": "carrier", "transporteurs": "carriers", "livraison": "shipping",
-    "frais de livraison": "shipping", "cout de livraison": "shipping cost", "chiffre de affaires": "revenue",
+    "frais de livraison": "shipping", "cout de livraison": "shipping cost",
+    "cout de la livraison": "shipping cost", "cout total de la livraison": "total shipping cost",
+    "cout total de livraison": "total shipping cost", "couts de livraison": "shipping costs", "frais de port": "shipping cost",
+    "chiffre de affaires": "revenue",
     "utilise": "used", "utilises": "used", "utilisee": "used", "utilisees": "used",
     "les plus utilises": "the most used", "les plus utilisees": "the most used",
     "combien de": "how many", "combien y a t il de": "how many", "combien existe t il de": "how many",
@@ -86,7 +91,8 @@ PHRASES: dict[str, str] = {
     "maximum": "maximum", "maximal": "maximum", "maximale": "maximum", "maximaux": "maximum", "maximales": "maximum",
     "minimum": "minimum", "minimal": "minimum", "minimale": "minimum", "minimaux": "minimum", "minimales": "minimum",
     "max": "max", "min": "min",
-    "pourcentage": "percentage", "quel pourcentage": "what percentage", "proportion": "proportion",
+    "pourcentage": "percentage", "quel pourcentage": "what percentage",
+    "quel pourcentage des": "what percentage of", "quelle part des": "what share of", "proportion": "proportion",
     "quelle proportion": "what proportion", "quelle part": "what share", "pour cent": "percent",
     "different": "different", "differents": "different", "differente": "different", "differentes": "different",
     "distinct": "distinct", "distincts": "distinct", "distincte": "distinct", "distinctes": "distinct",
@@ -110,6 +116,9 @@ PHRASES: dict[str, str] = {
     "inferieure à": "less than", "inferieurs à": "less than", "inferieures à": "less than",
     "superieur ou egal à": "at least", "superieure ou egale à": "at least", "inferieur ou egal à": "at most",
     "inferieure ou egale à": "at most", "egal à": "equal to", "egale à": "equal to", "entre": "between",
+    "compris entre": "between", "comprise entre": "between", "compris entres": "between", "comprises entre": "between",
+    "laisse par": "from", "laisses par": "from", "laissee par": "from", "laissees par": "from",
+    "laisse par des": "from", "laisses par des": "from", "laissee par des": "from", "laissees par des": "from",
     "au dessus de": "above", "en dessous de": "below", "au dessous de": "below", "sous": "under",
     "depasse": "exceeds", "depassent": "exceed", "depassant": "exceeding",
     "plus lourd que": "heavier than", "plus lourde que": "heavier than", "plus lourds que": "heavier than",
@@ -266,3 +275,11 @@ PLURAL_AFTER = frozenset({"de", "les", "des", "ces", "combien", "tous", "toutes"
 INVARIANT_PLURALS = {"pays": ("country", "countries"), "prix": ("price", "prices"), "mois": ("month", "months"),
                      "poids": ("weight", "weight"), "repas": ("meal", "meals")}
 """Words spelled the same in the singular and the plural: (singular, plural)."""
+
+_DE_BEFORE_VOWEL = re.compile(r"\b([Dd])e (?=[aeiouyàâäéèêëîïôöùûüAEIOUYÀÂÉÈÊÎÔÛ])")
+
+
+def polish(text: str) -> str:
+    """A sentence put together from templates, written as French writes it: "de" elided before a vowel
+    ("nombre de enregistrements" -> "nombre d'enregistrements")."""
+    return _DE_BEFORE_VOWEL.sub(r"\1'", text)
