@@ -70,9 +70,10 @@ def grade_french(case: Case, computed, note) -> Grade:
     return verdict
 
 
-RIGHT_FLOOR = 0.88
+RIGHT_FLOOR = 0.93
 """Share of the set answered right (computed with the truth, or sent to retrieval / refused as it must be). The
-goal is 0.90, measured 0.90 (126 of 140) when the French lexicon landed: the misses are refusals, never wrong values."""
+goal is 0.90; measured 0.90 (126 of 140) when the French lexicon landed, 0.964 (135 of 140) since: the misses are
+refusals, never wrong values."""
 
 
 @pytest.mark.parametrize("case", FRENCH_CASES, ids=[case.id for case in FRENCH_CASES])

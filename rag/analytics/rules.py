@@ -375,7 +375,7 @@ class RulesPlanner:
         self._read_quoted(state, question)
         self._read_contains(state, mentions)
         self._read_missing(state, mentions)
-        self._read_group(state, mentions, cues)
+        self._read_group(state, mentions, cues, superlative)
         self._read_values(state, mentions)
         return self._assemble(state, mentions, cues, superlative, question), state, superlative
 
@@ -1483,6 +1483,10 @@ class RulesPlanner:
         chosen = after[0] if after else before[-1] if before else None
         if chosen is None:
             return None, ""
+        if chosen in after and before and chosen.end - chosen.start == 1 \
+                and state.tokens[chosen.start].lower in AGE_UNITS:  # "life expectancy below 50 years": a unit
+            state.mark(chosen.start, chosen.end)
+            chosen = before[-1]
         if chosen.rivals:  # "the minimum temperature between 0 and 5": temp_min, not the first of the two
             directed = self._directed(state, chosen)
             if directed is not None:
@@ -1635,7 +1639,8 @@ class RulesPlanner:
         child = self._schema.children.get(column.table)
         return child.rows if child else self._schema.record_count
 
-    def _read_group(self, state: _State, mentions: list[_Mention], cues: "_Cues") -> None:
+    def _read_group(self, state: _State, mentions: list[_Mention], cues: "_Cues",
+                    superlative: "_Superlative | None" = None) -> None:
         words = [t.lower for t in state.tokens]
         if self._read_versus(state, mentions, words):
             return
@@ -1729,6 +1734,8 @@ class RulesPlanner:
                 state, words[k], k, k + 1, explicit=False  # "which year had the lowest …": one year, the lowest
             ):
                 return
+            if superlative is not None and superlative.start == k:  # "what was the most populous country"
+                k = superlative.end
             target = next((m for m in mentions if m.start in (k, k + 1) and not m.is_value
                            and not set(range(m.start, m.end)) & state.used), None)
             if target is not None and target.column.type in ("date", "timestamp"):
@@ -2561,6 +2568,10 @@ def _comparator_before(words: list[str], i: int) -> tuple[str | None, int | None
         return ">", i - 1
     if window and window[-1] in BELOW_WORDS:
         return "<", i - 1
+    if window and window[-1] in AFTER_WORDS:  # "year after 2000" on a number field of years
+        return (">=" if window[-1] == SINCE else ">"), i - 1
+    if window and window[-1] in BEFORE_WORDS:
+        return ("<=" if window[-1] == UNTIL else "<"), i - 1
     if window and window[-1] in EQUAL_WORDS or text.endswith(EQUAL_TO):
         return "=", i - (2 if text.endswith(EQUAL_TO) else 1)
     return None, None
