@@ -857,6 +857,8 @@ CASES: tuple[Case, ...] = (
          lambda rs: value_of(rs, "name", "Chicago O'Hare International", "state")),
     Case("airports_lookup_jfk_lower", "airports", "What is the iata code of john f kennedy intl?", "lookup",
          lambda rs: value_of(rs, "name", "John F Kennedy Intl", "iata")),
+    Case("airports_top3_states", "airports", "What are the 3 states with the most airports?", "topn",
+         lambda rs: top(grouped(rs, "state"), 3)),
     Case("airports_absent_qqq", "airports", "Which airport has the code QQQ?", "not_analytic",
          lambda rs: absent(rs, "QQQ", "iata", "name")),
     Case("orders_lookup_status", "orders", "What is the status of order ORD-10042?", "lookup",

@@ -70,9 +70,9 @@ def grade_french(case: Case, computed, note) -> Grade:
     return verdict
 
 
-RIGHT_FLOOR = 0.93
+RIGHT_FLOOR = 0.95
 """Share of the set answered right (computed with the truth, or sent to retrieval / refused as it must be). The
-goal is 0.90; measured 0.90 (126 of 140) when the French lexicon landed, 0.964 (135 of 140) since: the misses are
+goal is 0.90; measured 0.90 (126 of 140) when the French lexicon landed, 0.979 (137 of 140) since: the misses are
 refusals, never wrong values."""
 
 
@@ -131,7 +131,7 @@ def test_every_french_refusal_offers_french_rephrasings_that_compute() -> None:
         refused += 1
         assert_rephrasings_are_french_and_computed(analytics, outcome.refusal)
         assert "“" not in outcome.refusal.not_understood, outcome.refusal
-    assert refused >= 10, refused
+    assert refused >= 5, refused
 
 
 # --- the set itself ------------------------------------------------------------------------------

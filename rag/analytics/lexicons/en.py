@@ -319,8 +319,8 @@ WHICH_WORDS = frozenset({"which", "what"})
 """Open a question for one thing or a listing ("which year …", "what cars …")."""
 WHICH_PREPOSITIONS = frozenset({"in", "during", "for", "on"})
 """Before "which": "in which year …"."""
-WHICH_FILLERS = frozenset({"the", "is", "was"})
-"""Between "which" and what it asks for: "which is the …"."""
+WHICH_FILLERS = frozenset({"the", "is", "was", "are", "were"})
+"""Between "which" and what it asks for: "which is the …", "what are the 3 …"."""
 SUPERLATIVE_OPENINGS = frozenset({"when", "which", "what", "who"})
 """Question words after which "first"/"last" ask for an extreme ("which was the first …")."""
 RECORD_ASKERS = ("which", "who", "whose")
