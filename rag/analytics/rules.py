@@ -53,6 +53,7 @@ Embed = Callable[[list[str]], Any]
 
 # ----------------------------------------------------------------------------------------- vocabulary
 from rag.analytics.lexicons.en import CODE as LEXICON_CODE
+from rag.analytics.lexicons.en import AGE_COMPARATIVES, COMPARISON_MARKS, NEGATED_COMPARISONS, OTHER
 from rag.analytics.lexicons.en import (  # noqa: F401  (the planner's words, read by role)
     COUNT_CUES,
     DISTINCT_WORDS,
@@ -1158,6 +1159,11 @@ class RulesPlanner:
                 op = ">" if before != SINCE else ">="
             elif before in BEFORE_WORDS or (before == THAN and before2 in LT):
                 op = "<" if before != UNTIL else "<="
+            elif end + 1 < len(words) and words[end] in ALTERNATIVE_JOINERS:  # "1980 or later", "2000 or before"
+                if words[end + 1] in OR_MORE_WORDS:
+                    op, end = ">=", end + 2
+                elif words[end + 1] in OR_LESS_WORDS:
+                    op, end = "<=", end + 2
             if column is not None:
                 value: Any = [low.isoformat(), high.isoformat()]
                 if op == "between" and low == high:
@@ -1395,6 +1401,8 @@ class RulesPlanner:
                 if i + length > len(tokens) or any(k in state.used for k in range(i, i + length)):
                     continue
                 key = tuple(lowers[i : i + length])
+                if length == 1 and _compared_number(lowers, i):  # "warmer than 75", "at least 18": a bound
+                    continue
                 for column, value in self._values.get(key, ()):
                     text = str(value)
                     alias = length == 1 and lowers[i] in ALIAS_WORDS  # "men" for "M", "American" for "US"
@@ -1422,7 +1430,10 @@ class RulesPlanner:
                 number = number * scale
                 state.mark(i + 1, i + 2)
             op, op_start = _comparator_before(words, i)
+            if op in NEGATED_COMPARISONS and op_start and words[op_start - 1] in NEGATIONS:  # "not above 10"
+                op, op_start = NEGATED_COMPARISONS[op], op_start - 1
             end = i + 2 if scale is not None else i + 1
+            number_end = end  # (the field is looked for around the number, before "or more" widens ``end``)
             if op == "between" or (op is None and i >= 1 and words[i - 1] == FROM and i + 2 < len(words)
                                    and words[i + 1] in RANGE_JOINERS):
                 if i + 2 < len(words) and words[i + 1] in RANGE_JOINERS and parse_number(words[i + 2]) is not None:
@@ -1431,11 +1442,12 @@ class RulesPlanner:
                     number = [number, high]
                     op_start = op_start if op_start is not None else i - 1
             if op is None:
-                following = words[i + 1] if i + 1 < len(words) else ""
-                if following in ALTERNATIVE_JOINERS and i + 2 < len(words) and words[i + 2] in OR_MORE_WORDS:
-                    op, end = ">=", i + 3
-                elif following in ALTERNATIVE_JOINERS and i + 2 < len(words) and words[i + 2] in OR_LESS_WORDS:
-                    op, end = "<=", i + 3
+                at = next((m.end for m in mentions if m.start == i + 1 and not m.is_value), i + 1)
+                following = words[at] if at < len(words) else ""  # "6 or more", "6 cylinders or more"
+                if following in ALTERNATIVE_JOINERS and at + 1 < len(words) and words[at + 1] in OR_MORE_WORDS:
+                    op, end = ">=", at + 2
+                elif following in ALTERNATIVE_JOINERS and at + 1 < len(words) and words[at + 1] in OR_LESS_WORDS:
+                    op, end = "<=", at + 2
                 elif following in PLUS_WORDS or word.endswith("+"):
                     op, end = ">=", i + 2
             if op is None and i + 2 < len(words) and words[i + 1] in ALTERNATIVE_JOINERS \
@@ -1451,7 +1463,11 @@ class RulesPlanner:
                         if mention.column.path == column.path and not mention.is_value and _near(mention, i, end, 3):
                             state.mark(mention.start, mention.end)
                     continue
-            column, via = self._number_field(state, mentions, op_start if op_start is not None else i, end)
+            column, via = self._number_field(state, mentions, op_start if op_start is not None else i, number_end)
+            if column is None and op is not None and op_start is not None \
+                    and set(words[op_start:i]) & AGE_COMPARATIVES:  # "victims older than 40": their age
+                column = self._hinted_field(AGE_HINTS, ("number",))
+                via = f"'{words[op_start]}' read as {column.path}" if column is not None else ""
             if column is None:
                 continue
             if op is None:
@@ -2605,6 +2621,15 @@ def _abbreviates(field_word: str, word: str) -> bool:
             break
         shared += 1
     return shared >= 4 and shared >= min(len(field_word), len(word)) - 1
+
+
+def _compared_number(words: list[str], k: int) -> bool:
+    """Whether the word at ``k`` is a number written after a comparison ("than 75", "at least 18", "over 30"):
+    a bound for the comparisons to place, never a value to be equal to ("other than 5" is a negated value)."""
+    if parse_number(words[k]) is None:
+        return False
+    before = words[k - 1] if k else ""
+    return before in COMPARISON_MARKS | GT | LT and not (before == THAN and k > 1 and words[k - 2] == OTHER)
 
 
 def _negated(words: list[str], start: int) -> bool:

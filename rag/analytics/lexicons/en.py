@@ -196,8 +196,10 @@ MONTHS.update({name.lower(): number for number, name in enumerate(calendar.month
 MONTHS.pop("may", None)
 MONTHS["may"] = 5  # kept, but only read as a month when a year or "in" stands beside it
 GT = {"more", "greater", "higher", "larger", "bigger", "over", "above", "exceeding", "exceeds", "heavier", "longer",
-      "after", "later", "since", "older"}
-LT = {"less", "fewer", "lower", "smaller", "under", "below", "lighter", "shorter", "before", "earlier", "younger"}
+      "after", "later", "since", "older", "warmer", "hotter", "faster", "taller", "wider", "deeper", "richer",
+      "pricier", "costlier"}
+LT = {"less", "fewer", "lower", "smaller", "under", "below", "lighter", "shorter", "before", "earlier", "younger",
+      "colder", "cooler", "slower", "cheaper", "narrower", "shallower", "poorer"}
 NEGATIONS = {"not", "excluding", "except", "non", "without", "other", "outside", "isn't", "aren't", "wasn't", "weren't",
              "don't", "doesn't", "didn't"}
 MISSING_AFTER = {"missing", "empty", "null", "blank", "unknown", "unset"}
@@ -383,6 +385,8 @@ COMPARISON_LEADS = frozenset({"than", "least", "most", "exactly", "between"})
 AGE_SUPERLATIVES = {"oldest": "max", "youngest": "min"}
 """Superlatives of an age field (the oldest person has the highest age) -> direction."""
 AGE_HINTS = ("age",)
+AGE_COMPARATIVES = frozenset({"older", "younger"})
+"""Comparatives of an age field when no field is named: "victims older than 40" compares their age."""
 RATING_DEGREES = {"highest": "max", "best": "max", "lowest": "min", "worst": "min"}
 """Before "rated" -> direction: "the highest rated", "the worst rated"."""
 MOST_ADJECTIVES = frozenset({"rated", "recent", "expensive", "powerful", "populous", "efficient"})
@@ -421,9 +425,11 @@ RANGE_OPENERS = frozenset({"between", "from"})
 RANGE_JOINERS = frozenset({"to", "and"})
 ALTERNATIVE_JOINERS = frozenset({"or", "and"})
 """After a number: "5 or more", "5 and 6"."""
-OR_MORE_WORDS = frozenset({"more", "greater", "higher", "above", "over"})
+OR_MORE_WORDS = frozenset({"more", "greater", "higher", "above", "over", "later", "after", "larger", "bigger", "longer",
+                           "older"})
 """Closing "<n> or more"."""
-OR_LESS_WORDS = frozenset({"less", "fewer", "lower", "below", "under"})
+OR_LESS_WORDS = frozenset({"less", "fewer", "lower", "below", "under", "earlier", "before", "smaller", "shorter",
+                           "younger"})
 """Closing "<n> or less"."""
 PLUS_WORDS = frozenset({"plus"})
 """After a number: "5 plus" (at least 5)."""
@@ -433,6 +439,10 @@ EQUAL_WORDS = frozenset({"exactly", "equals", "equal"})
 AT_LEAST_PHRASES = ("at least", "no less than", "not less than", "minimum of", "a minimum of")
 AT_MOST_PHRASES = ("at most", "no more than", "not more than", "up to", "maximum of", "a maximum of")
 COMPARISON_FILLERS = frozenset({"is", "was", "are", "were", "a", "an", "the", "of", "with"})
+NEGATED_COMPARISONS = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}
+"""A comparison under "not" ("not above 10"): the one it leaves."""
+COMPARISON_MARKS = frozenset({"than", "least", "most"}) | ABOVE_WORDS | BELOW_WORDS | AFTER_WORDS | BEFORE_WORDS
+"""Words just before a number that compare with it ("than 75", "at least 4", "over 30"): the number is no value."""
 """Between a field and its comparison: "the weight is over 2000"."""
 OTHER_THAN = frozenset({OTHER, THAN})
 """A negation written in two words: "other than delivered"."""
