@@ -936,6 +936,8 @@ CASES: tuple[Case, ...] = (
          lambda rs: count(rs, lambda r: r["Horsepower"] is not None and r["Horsepower"] <= 100), ops=("<=",)),
     Case("cars_year_or_later", "cars", "How many cars from 1980 or later?", "date",
          lambda rs: count(rs, lambda r: r["Year"] >= "1980"), ops=(">=",)),
+    Case("weather_mean_wind_the_day", "weather", "What was the average wind the 15 March 2015?", "date",
+         lambda rs: mean(rs, "wind", lambda r: r["date"] == "2015-03-15"), ops=("=",)),
     Case("weather_mean_max_temperature", "weather", "What is the average maximum temperature?", "mean",
          lambda rs: mean(rs, "temp_max")),
     Case("weather_rain_days", "weather", "How many days had rain?", "count",

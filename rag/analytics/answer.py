@@ -20,6 +20,8 @@ cars"); the most common value is said so, with every value tied with it ("cat an
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import re
 from typing import Any, Mapping, Sequence
@@ -320,11 +322,21 @@ def _key_words(path: str) -> str:
     return ""
 
 
-def computed_answer(plan: Plan, result: Any, schema: TableSchema, *, noun: str = "records") -> dict[str, Any]:
-    """The JSON-safe computed part of an answer."""
+def computed_answer(plan: Plan, result: Any, schema: TableSchema, *, noun: str = "records",
+                    share_total: int | None = None) -> dict[str, Any]:
+    """The JSON-safe computed part of an answer. ``share_total`` is the number of records a share is taken of,
+    when the question names them (``Plan.share_of``); a share is of all records otherwise."""
     spec = plan.spec
     value = _headline_value(spec, result, schema)
-    if plan.share and isinstance(value, int) and result.total_rows:  # "what percentage of cars are from Japan"
+    if plan.share and isinstance(value, int) and share_total:  # "what percentage of Black victims were male"
+        base = dataclasses.replace(spec, filters=plan.share_of)
+        rest = dataclasses.replace(spec, filters=tuple(f for f in spec.filters if f not in plan.share_of))
+        share = percent(100 * value / share_total)
+        summary = fact = _("{percent} of {noun} with {base} ({count} of {total}) have {filters}.").format(
+            percent=share, noun=records.noun_in_language(noun), base=describe_filters(base),
+            count=format_value(value), total=format_value(share_total), filters=describe_filters(rest))
+        value = share
+    elif plan.share and isinstance(value, int) and result.total_rows:  # "what percentage of cars are from Japan"
         share = percent(100 * value / result.total_rows)
         where = describe_filters(spec)
         noun = records.noun_in_language(noun)

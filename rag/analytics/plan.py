@@ -43,6 +43,9 @@ class Plan:
     """What the question calls the records ("languages"), when it names them; None: the file's noun."""
     share: bool = False
     """The question asks for a count as a share of all records ("what percentage of cars are from Japan")."""
+    share_of: tuple[Filter, ...] = ()
+    """The filters of the records a share is taken of, when the question names them ("what percentage of Black
+    victims were male": race = Black); empty: of all records."""
     words: tuple[tuple[str, str], ...] = ()
     """Each word of the question as written, with its role (one of ``WORD_ROLES``); empty for the LLM planner."""
 

@@ -53,7 +53,7 @@ Embed = Callable[[list[str]], Any]
 
 # ----------------------------------------------------------------------------------------- vocabulary
 from rag.analytics.lexicons.en import CODE as LEXICON_CODE
-from rag.analytics.lexicons.en import AGE_COMPARATIVES, COMPARISON_MARKS, NEGATED_COMPARISONS, OTHER
+from rag.analytics.lexicons.en import AGE_COMPARATIVES, COMPARISON_MARKS, NEGATED_COMPARISONS, OTHER, SHARE_PHRASE_LINKS
 from rag.analytics.lexicons.en import (  # noqa: F401  (the planner's words, read by role)
     COUNT_CUES,
     DISTINCT_WORDS,
@@ -1092,7 +1092,7 @@ class RulesPlanner:
                     state.top_at = i + 2
                 return
             if word in LIMIT_LEADS and number and i + 2 < len(words) and (
-                words[i + 2] not in GT | LT | NUMBER_CONTINUATIONS
+                words[i + 2] not in GT | LT | NUMBER_CONTINUATIONS and words[i + 2] not in MONTHS  # "the 25 December"
             ):
                 state.limit = number
                 state.mark(i + 1, i + 2)
@@ -2051,8 +2051,32 @@ class RulesPlanner:
         )
         noun = self._records_word(state, mentions, cues) if aggregation == "count" and field_path is None else None
         share = cues.share and aggregation == "count" and field_path is None and state.group is None
+        share_of = self._share_base(state, cues) if share else ()
         return PlanOutcome.planned(Plan(spec=spec, planner="rules", assumptions=tuple(dict.fromkeys(state.assumptions)),
-                                        noun=noun, share=share))
+                                        noun=noun, share=share, share_of=share_of))
+
+    def _share_base(self, state: _State, cues: "_Cues") -> tuple[Filter, ...]:
+        """The filters a share is taken of: the values named in the noun phrase after "percentage of" ("of
+        Black victims", "of the treatment group", "of orders from Germany"), up to its verb; none when the
+        phrase names no value (a share of all records)."""
+        tokens = state.tokens
+        named: set[tuple[str, Any]] = set()
+        k = cues.count_end or 0
+        while k < len(tokens):
+            value = next((m for m in state.mentions if m.is_value and m.start <= k < m.end), None)
+            field = next((m for m in state.mentions if not m.is_value and m.start <= k < m.end), None)
+            word = tokens[k].lower
+            if value is not None:
+                named.add((value.column.path, value.value))
+            elif field is not None:  # "of smokers": a yes/no field read as its yes
+                named |= {(f.field, f.value) for f in state.filters if f.field == field.column.path and f.op == "="
+                          and (field.column.type == "boolean" or _yes_no_values(field.column) is not None)}
+            elif not (field or word in ARTICLES or word in SHARE_PHRASE_LINKS or stem(word) in self._record_nouns):
+                break
+            k += 1
+        return tuple(f for f in state.filters if f.op in ("=", "in") and any(
+            path == f.field and (value == f.value or isinstance(f.value, list) and value in f.value)
+            for path, value in named))
 
     def _records_word(self, state: _State, mentions: list[_Mention], cues: "_Cues") -> str | None:
         """What a count question calls the records, when it names them right after the cue ("how many

@@ -159,7 +159,7 @@ class DatasetAnalytics:
         noun = plan.noun or self._noun
         if reading.translated:  # the records as the question names them ("pétales"), else the catalog's word
             noun = (written_for(reading, noun) or noun).lower()
-        computed = computed_answer(plan, result, self._table.schema, noun=noun)
+        computed = computed_answer(plan, result, self._table.schema, noun=noun, share_total=self._share_total(plan))
         computed["timings"] = timings
         return ComputedOutcome(computed=computed, timings=timings)
 
@@ -217,6 +217,18 @@ class DatasetAnalytics:
         if not result.rows or value in (None, 0):
             return None
         return result.spec
+
+    def _share_total(self, plan: Plan) -> int | None:
+        """How many records a share is taken of, when the question names them ("of Black victims"): the count
+        over ``plan.share_of``; None for a share of all records (or when that count cannot be run)."""
+        if not plan.share or not plan.share_of:
+            return None
+        try:
+            base = self._table.run(dataclasses.replace(plan.spec, filters=plan.share_of), timeout=self._query_timeout)
+        except AnalyticsError:
+            return None
+        value = base.rows[0][-1] if base.rows and base.rows[0] else None
+        return value if isinstance(value, int) and value > 0 else None
 
     def _rules_plan(self, question: str) -> PlanOutcome:
         outcome = self._rules.plan(question)

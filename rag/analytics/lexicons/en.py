@@ -49,6 +49,8 @@ NUMBER_WORDS = {word: n for n, word in enumerate(
     "eighteen nineteen twenty".split()) if word != "one"} | {"thirty": 30, "forty": 40, "fifty": 50, "hundred": 100}
 """Numbers written as words; "one" is left a word ("which one", "the one with")."""
 SHARE_WORDS = frozenset({"percentage", "percent", "proportion", "share", "fraction", "%"})
+SHARE_PHRASE_LINKS = frozenset({"from", "in", "of", "among"})
+"""Words that go on the noun phrase a share is of: "what percentage of orders from Germany …"."""
 FIELD_WORDS = frozenset({"value", "values", "field", "fields", "column", "columns", "entry", "entries"})
 SEX_WORDS = (
     frozenset({"female", "females", "f", "woman", "women", "lady", "ladies", "girl", "girls"}),
