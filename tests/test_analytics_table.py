@@ -139,6 +139,25 @@ def test_text_numbers_become_number_columns(messy: AnalyticTable) -> None:
     assert columns["mixed"].type == "text" and set(columns["mixed"].values) == {"1", "one", "true"}
 
 
+def test_an_empty_text_among_numbers_is_a_missing_number() -> None:
+    """Ages 18, 42 … and one "" (a CSV export's missing value) are a number field, so "older than 40" compares
+    numbers: typed as text, the comparison had been read as age = '40'."""
+    records = [{"name": f"p{i}", "age": 18 + i} for i in range(30)] + [{"name": "x", "age": ""}]
+    table = build(records, name="people.json")
+    try:
+        column = table.schema.columns["age"]
+        assert column.type == "number" and column.present == 30
+        spec = QuerySpec("count", filters=(Filter("age", ">", 40),))
+        assert table.run(spec).rows == [[sum(1 for i in range(30) if 18 + i > 40)]]
+    finally:
+        table.close()
+    blanks = build([{"code": ""} for _ in range(5)], name="blank.json")
+    try:
+        assert blanks.schema.columns["code"].type == "text"  # only blanks: nothing says it is a number
+    finally:
+        blanks.close()
+
+
 def test_timestamps_and_lists(messy: AnalyticTable) -> None:
     columns = messy.schema.columns
     assert columns["when"].type == "timestamp"

@@ -805,12 +805,15 @@ def _looks_like_dates(values: list[Any], hint: FieldProfile | None) -> bool:
 
 
 def _mostly_numbers(values: list[Any], present: int) -> bool:
-    sample = list(islice((value for value in values if value.__class__ is str), 20))
+    """Whether the values are numbers, or texts of numbers, but for a few; an empty text ("", as a CSV export
+    leaves a missing number) counts as missing, not as text: ages 18, 42 and "" are a number field."""
+    sample = list(islice((value for value in values if value.__class__ is str and value.strip()), 20))
     if sum(1 for text in sample if _NUMBER_TEXT.match(text)) < 0.5 * len(sample):
         return False  # a quick no for the common case
     texts = [value for value in values if value.__class__ is str]
+    blank = sum(1 for text in texts if not text.strip())
     numeric = present - len(texts) + sum(1 for text in texts if _NUMBER_TEXT.match(text))
-    return numeric >= NUMERIC_SHARE * present
+    return present > blank and numeric >= NUMERIC_SHARE * (present - blank)
 
 
 def _numbers(column: _Column, exact: frozenset[type]) -> _Typed:
