@@ -72,6 +72,8 @@ DATASETS: dict[str, DatasetSource] = {
         DatasetSource("airports", lambda: vega_csv_as_json("airports.csv", numbers=("latitude", "longitude"))),
         DatasetSource("weather", lambda: vega_csv_as_json(
             "seattle-weather.csv", numbers=("precipitation", "temp_max", "temp_min", "wind"), dates=("date",))),
+        DatasetSource("riots", lambda: vega_csv_as_json(
+            "la-riots.csv", numbers=("age", "longitude", "latitude"), dates=("death_date",))),
         DatasetSource("orders", datasets.example_orders_path, public=False),
     )
 }
@@ -926,6 +928,16 @@ CASES: tuple[Case, ...] = (
          lambda rs: two_fields(rs, "temperature", "temp_max", "temp_min")),
     Case("weather_refused_windy", "weather", "How many windy days were there?", "refused",
          lambda rs: Refused(about="windier than what: no threshold is given")),
+    Case("riots_deaths_per_race", "riots", "Number of deaths per race", "group",
+         lambda rs: groups(grouped(rs, "race"))),
+    Case("riots_deaths_not_homicides", "riots", "How many deaths were not homicides?", "count",
+         lambda rs: count(rs, lambda r: r["type"] != "Homicide"), ops=("!=",)),
+    Case("riots_deaths_1992", "riots", "How many deaths in 1992?", "date",
+         lambda rs: count(rs, lambda r: r["death_date"].startswith("1992")), ops=("between",)),
+    Case("riots_older_than_40", "riots", "How many victims were older than 40?", "filter_range",
+         lambda rs: count(rs, lambda r: r.get("age") is not None and r["age"] > 40), ops=(">",)),
+    Case("riots_homicides", "riots", "How many homicides were there?", "count",
+         lambda rs: count(rs, lambda r: r["type"] == "Homicide"), ops=("=",)),
     Case("weather_refused_warmer", "weather", "How many days were warmer than 30?", "refused",
          lambda rs: two_fields(rs, "warmer", "temp_max", "temp_min")),
     Case("cars_cylinders_or_more", "cars", "How many cars have 6 cylinders or more?", "filter_range",

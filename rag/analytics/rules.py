@@ -362,7 +362,7 @@ class RulesPlanner:
 
         self._read_limit(state)
         self._read_dates(state)
-        mentions = self._mentions(state)
+        mentions = [m for m in self._mentions(state) if not self._names_the_records(m, state, cues)]
         state.mentions = mentions
         if superlative is not None and any(not m.is_value and not m.via and m.start <= superlative.start < m.end
                                            for m in mentions):
@@ -379,6 +379,15 @@ class RulesPlanner:
         self._read_group(state, mentions, cues, superlative)
         self._read_values(state, mentions)
         return self._assemble(state, mentions, cues, superlative, question), state, superlative
+
+    def _names_the_records(self, mention: _Mention, state: _State, cues: "_Cues") -> bool:
+        """Whether a value ``mention`` is the noun a count counts, which a field of the data says every record
+        is: "how many deaths" over records with a ``death_date`` counts the records, not ``type = Death``."""
+        if not mention.is_value or mention.end - mention.start != 1 or mention.start != cues.count_end:
+            return False
+        word = state.tokens[mention.start].stem
+        return any(word in self._field_stems[c.path] and c.path != mention.column.path for c in self._columns
+                   if c.type in ("date", "timestamp"))
 
     def _knows(self, token: Token) -> bool:
         """Whether ``token`` is a word the planner can place: a number, grammar, a cue, a field's or a value's word."""
