@@ -7,6 +7,9 @@ message, result). Only the newest ``max_jobs`` jobs are remembered. With several
 worker than the one loading the file finds it; the worker running a job beats it there while it runs, and a
 poll that finds a running job not beaten for ``ORPHANED_AFTER_SECONDS`` (its worker died) ends it as failed,
 so that the page says so within seconds instead of showing a progress bar that never moves again.
+
+A job's error message is worded in the language of the page that started it (``dashboard.i18n``: English when
+it is started outside a request), since the job's thread answers no request.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from dashboard.i18n import current_language
 from rag.errors import RAGError
+from rag.file_load import LOAD_ENDED_ELSEWHERE, LOAD_FAILED_UNEXPECTEDLY
+from rag.i18n import worded
 from rag.loading import LoadCancelled
 from rag.redis_buffer import RedisLoadBoard
 
@@ -104,7 +110,9 @@ class IngestJobRegistry:
         self._beater: threading.Thread | None = None
 
     def start(self, name: str, work: Callable[["JobProgress"], Any]) -> str:
-        """Run ``work(progress)`` in a background thread; return the job id."""
+        """Run ``work(progress)`` in a background thread; return the job id. Its error message is worded in the
+        language of the request starting it."""
+        language = current_language()
         job_id = uuid.uuid4().hex
         job = IngestJob(id=job_id, name=name, started=self._clock())
         with self._lock:
@@ -114,7 +122,9 @@ class IngestJobRegistry:
         self._mirrored(job)
         if self._mirror is not None:
             self._beat_while_running(job_id)
-        thread = threading.Thread(target=self._run, args=(job_id, work), name=f"ingest-{job_id[:8]}", daemon=True)
+        thread = threading.Thread(
+            target=self._run, args=(job_id, work, language), name=f"ingest-{job_id[:8]}", daemon=True
+        )
         thread.start()
         return job_id
 
@@ -187,16 +197,18 @@ class IngestJobRegistry:
             except Exception:  # Redis away: keep beating; the job's own writes report it
                 log.warning("cannot beat the loading jobs running here", exc_info=True)
 
-    def _run(self, job_id: str, work: Callable[["JobProgress"], Any]) -> None:
+    def _run(self, job_id: str, work: Callable[["JobProgress"], Any], language: str) -> None:
+        """Run the job's work; its error message, for the user, in ``language``."""
         progress = JobProgress(lambda **changes: self._update(job_id, **changes))
         try:
             result = work(progress)
         except LoadCancelled as exc:
-            self._update(job_id, status=CANCELLED, message=str(exc), finished=self._clock())
+            self._update(job_id, status=CANCELLED, message=exc.worded(language), finished=self._clock())
         except RAGError as exc:
-            self._update(job_id, status=FAILED, message=str(exc), finished=self._clock())
+            self._update(job_id, status=FAILED, message=exc.worded(language), finished=self._clock())
         except Exception as exc:  # the page must always get an answer
-            self._update(job_id, status=FAILED, message=f"Loading failed unexpectedly: {exc}", finished=self._clock())
+            message = worded(language, LOAD_FAILED_UNEXPECTEDLY, error=exc)
+            self._update(job_id, status=FAILED, message=message, finished=self._clock())
         else:
             self._update(job_id, status=SUCCEEDED, stage="ready", result=result, finished=self._clock())
         finally:
@@ -214,7 +226,7 @@ class JobProgress:
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if not self._update(stage=str(stage), done=int(done), total=int(total)):
-            raise LoadCancelled("The loading job was ended from another worker.")
+            raise LoadCancelled(LOAD_ENDED_ELSEWHERE)
 
     def usable(self, result: Any) -> None:
         self._update(usable=result)
@@ -272,7 +284,7 @@ return 1
         job = IngestJob(**json.loads(stored))
         if status != RUNNING.encode() or beat is None or time.time() - float(beat) <= ORPHANED_AFTER_SECONDS:
             return job
-        ended = replace(job, status=FAILED, message=ORPHANED_MESSAGE.format(name=job.name))
+        ended = replace(job, status=FAILED, message=worded(current_language(), ORPHANED_MESSAGE, name=job.name))
         if self._end_orphaned(keys=[key], args=[_job_json(ended), FAILED, beat]):
             log.warning("loading job %s (%s): its worker stopped beating it; ended as failed", job_id, job.name)
             return ended

@@ -14,7 +14,7 @@ from typing import Any
 from dash import dcc, html
 
 from dashboard import ids
-from dashboard.i18n import N_, _
+from dashboard.i18n import N_, _, current_language
 from rag.errors import ConfigError
 from rag.llm_choice import LLMChoice, resolve_choice, same_server
 from rag.settings import DEFAULT_OLLAMA_URL, LLMSettings, Settings, custom_llm_urls_allowed
@@ -129,7 +129,7 @@ def apply_model_choice(
     try:
         llm = resolve_choice(settings, new, engine.app_address)
     except ConfigError as exc:
-        refused = f"{str(exc).rstrip('.')}. {_(FALLBACK_NOTE)}"
+        refused = f"{exc.worded(current_language()).rstrip('.')}. {_(FALLBACK_NOTE)}"
         new, llm, clear_key = LLMChoice(), settings.llm, True
     if new.server is None and _server_value(settings, new, llm) == CONFIGURED_SERVER:
         new = LLMChoice(model=new.model, api_key=new.api_key)  # the configured server, however it was named
@@ -153,7 +153,7 @@ def tab_llm(engine: Any, stored: Any) -> tuple[LLMSettings | None, str]:
     try:
         return resolve_choice(engine.settings, choice, engine.app_address), ""
     except ConfigError as exc:
-        return None, f"{str(exc).rstrip('.')}. {_(FALLBACK_NOTE)}"
+        return None, f"{exc.worded(current_language()).rstrip('.')}. {_(FALLBACK_NOTE)}"
 
 
 class TabEngine:

@@ -12,6 +12,7 @@ from rag.dataset_builder import DatasetBuilder, loaded_dataset
 from rag.dataset_registry import DatasetInfo, DatasetRegistry, LoadedDataset
 from rag.dataset_store import store_key
 from rag.errors import ConfigError, DataLoadError
+from rag.i18n import N_
 from rag.loader import load_dataset
 from rag.loading import LoadTicket
 from rag.profile import profile_dataset
@@ -20,6 +21,10 @@ from rag.settings import DataSettings
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
+LOAD_FAILED_UNEXPECTEDLY = N_("Loading failed unexpectedly: {error}")
+"""The message of a load that failed with an error not of ours (``{error}``: its text), for the user."""
+LOAD_ENDED_ELSEWHERE = N_("The loading job was ended from another worker.")
+"""The message of a load ended by another worker (which found it dead) while it still ran here."""
 
 
 def load_file(
@@ -66,7 +71,9 @@ def load_file(
         if isinstance(exc, (DataLoadError, ConfigError)):
             raise
         log.exception("indexing failed")
-        raise DataLoadError(f"{dataset.name}: the records could not be indexed ({exc})") from exc
+        raise DataLoadError(
+            N_("{label}: the records could not be indexed ({reason})"), label=dataset.name, reason=exc
+        ) from exc
     info.index.update(dataclasses.asdict(build))
     make_current(registry, loaded, ticket)
     registry.save(loaded)

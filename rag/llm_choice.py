@@ -12,7 +12,8 @@ the page; that ``LLMChoice`` is kept in the tab's session storage and sent with 
 - **Not the app itself.** A URL that reaches this app (its host, or loopback, and its port) is refused before any
   request is made: the app would ask itself (its ``/healthz``, its callbacks) in a loop.
 
-Every refusal is a ``ChoiceRefused`` (a ``ConfigError``) whose message says why.
+Every refusal is a ``ChoiceRefused`` (a ``ConfigError``) whose message says why, a catalog message
+(``refusal.worded("fr")``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from rag.errors import ConfigError
+from rag.i18n import N_, Term
 from rag.settings import BACKENDS, LLMSettings, Settings, custom_llm_urls_allowed, is_loopback
 
 MAX_FIELD_CHARS = 2000
@@ -189,8 +191,11 @@ def refuse_app_address(llm: LLMSettings, app: AppAddress | None) -> None:
     url = llm.resolved_base_url()
     if app.serves(url):
         raise ChoiceRefused(
-            f"{url} is this app's own address, not a model server: the app would ask itself in a loop. "
-            "Give the address of the model server (Ollama, llama.cpp, vLLM, ...)."
+            N_(
+                "{url} is this app's own address, not a model server: the app would ask itself in a loop. "
+                "Give the address of the model server (Ollama, llama.cpp, vLLM, ...)."
+            ),
+            url=url,
         )
 
 
@@ -206,12 +211,18 @@ def resolve_choice(settings: Settings, choice: LLMChoice | None, app: AppAddress
     if choice.server is not None:
         entry = _entry_named(settings, choice.server)
         if entry is None:
-            raise ChoiceRefused(f"there is no model server named '{choice.server}' (setting llm.servers)")
+            raise ChoiceRefused(
+                N_("there is no model server named '{server}' (setting llm.servers)"), server=choice.server
+            )
         llm = _entry_settings(configured, entry)
     else:
         backend = choice.backend or configured.backend
         if backend not in BACKENDS:
-            raise ChoiceRefused(f"'{backend}' is not a backend (llm.backend is one of {', '.join(BACKENDS)})")
+            raise ChoiceRefused(
+                N_("'{backend}' is not a backend (llm.backend is one of {backends})"),
+                backend=backend,
+                backends=", ".join(BACKENDS),
+            )
         target = _target_url(backend, choice.base_url)
         if backend == configured.backend and (
             choice.base_url is None or backend == "embedded" or same_server(target, configured.resolved_base_url())
@@ -221,8 +232,11 @@ def resolve_choice(settings: Settings, choice: LLMChoice | None, app: AppAddress
             llm = _entry_settings(configured, entry)
         elif not custom_llm_urls_allowed(settings):
             raise ChoiceRefused(
-                "this app offers its configured model server and those of llm.servers only; "
-                f"{_describe_target(backend, target)} is not one of them"
+                N_(
+                    "this app offers its configured model server and those of llm.servers only; "
+                    "{server} is not one of them"
+                ),
+                server=_describe_target(backend, target),
             )
         else:
             llm = dataclasses.replace(
@@ -296,9 +310,9 @@ def _target_url(backend: str, base_url: str | None) -> str | None:
         parts = urlsplit(url or "")
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError:
-        raise ChoiceRefused(f"'{base_url}' is not a server URL") from None
+        raise ChoiceRefused(N_("'{url}' is not a server URL"), url=base_url) from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ChoiceRefused(f"'{base_url}' is not an http:// or https:// server URL")
+        raise ChoiceRefused(N_("'{url}' is not an http:// or https:// server URL"), url=base_url)
     return url
 
 
@@ -314,4 +328,7 @@ def _normal(url: str) -> tuple[str, str, int | None, str]:
 
 
 def _describe_target(backend: str, target: str | None) -> str:
-    return "the embedded model" if backend == "embedded" else target or "that server"
+    """The server of a refusal: its URL, or words (a ``Term``, worded in the refusal's language)."""
+    if backend == "embedded":
+        return Term(N_("the embedded model"))
+    return target or Term(N_("that server"))

@@ -13,6 +13,7 @@ from rag.answer_events import AnswerEvent, Failed, Finished, Meta, Waiting
 from rag.dataset_registry import DatasetInfo
 from rag.analytics.lexicons import detect_language
 from rag.errors import RAGError
+from rag.file_load import LOAD_FAILED_UNEXPECTEDLY
 from rag.i18n import N_, Term, worded
 from rag.llm.cancel import CancelToken
 from rag.loading import LoadTicket
@@ -112,7 +113,7 @@ class LoadCoordinator:
             ticket.fail(str(exc))
             raise
         except Exception as exc:
-            ticket.fail(f"Loading failed unexpectedly: {exc}")
+            ticket.fail(LOAD_FAILED_UNEXPECTEDLY.format(error=exc))
             raise
         finally:  # questions already waiting hold the ticket and read its outcome; later ones need not wait
             self.publish(ticket, finished=True)

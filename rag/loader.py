@@ -38,6 +38,9 @@ Every input that cannot be used raises ``DataLoadError`` with a one-line message
 JSON the line and column, in its own words (never Python's exception text)::
 
     cars.json: invalid JSON at line 3, column 12: a lone surrogate (\\ud800) is not a character; ...
+
+Each message is one catalog message (``N_``) with named values, its fragments (what the parser found wrong, a JSON
+type's name) catalog messages too (``Term``): ``str(error)`` is English, ``error.worded("fr")`` French.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from rag.errors import DataLoadError
+from rag.i18n import N_, Term
 from rag.records import Dataset, Record
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -66,18 +70,21 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _BYTES_NAME = "uploaded data"
 _OBJECT_NAME = "data"
 _JSON_PROBLEMS = (
-    ("Expecting value", "a value was expected"),
-    ("Expecting property name", "a key in double quotes was expected"),
-    ("Expecting ':'", "a colon (:) was expected"),
-    ("Expecting ','", "a comma (,) or a closing bracket was expected"),
-    ("Unterminated string", "a string is not closed"),
-    ("Invalid \\uXXXX", "a \\u escape needs four hexadecimal digits"),
-    ("Invalid \\escape", "a backslash escape that JSON does not have"),
-    ("Invalid control character", "a control character inside a string"),
-    ("Illegal trailing comma", "a comma before a closing bracket"),
-    ("Extra data", "more data follows a complete JSON value"),
+    ("Expecting value", N_("a value was expected")),
+    ("Expecting property name", N_("a key in double quotes was expected")),
+    ("Expecting ':'", N_("a colon (:) was expected")),
+    ("Expecting ','", N_("a comma (,) or a closing bracket was expected")),
+    ("Unterminated string", N_("a string is not closed")),
+    ("Invalid \\uXXXX", N_("a \\u escape needs four hexadecimal digits")),
+    ("Invalid \\escape", N_("a backslash escape that JSON does not have")),
+    ("Invalid control character", N_("a control character inside a string")),
+    ("Illegal trailing comma", N_("a comma before a closing bracket")),
+    ("Extra data", N_("more data follows a complete JSON value")),
 )
-"""The JSON parser's messages (prefixes) in our words."""
+"""The JSON parser's messages (prefixes) in our words (catalog messages)."""
+_NOT_JSON = N_("this is not valid JSON")
+_EMPTY = N_("{label}: the file is empty; expected JSON records")
+_TOO_DEEP = N_("{label}: the data is nested too deeply: more than {max_depth} levels of arrays and objects")
 _SURROGATE_ESCAPE = re.compile(r"(\\+)u([dD][89a-fA-F][0-9a-fA-F]{2})")
 _LOW_SURROGATE_ESCAPE = re.compile(r"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 _RAW_SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -117,7 +124,7 @@ def load_dataset(
 
     text = _decode(raw, label)
     if not text.strip():
-        raise DataLoadError(f"{label}: the file is empty; expected JSON records")
+        raise DataLoadError(_EMPTY, label=label)
     if json_lines:
         values = _parse_json_lines(text, label, max_depth)
         _refuse_lone_surrogates(text, label, json_lines=True)
@@ -187,17 +194,21 @@ def _read_file(path: Path, label: str, max_bytes: int) -> bytes:
     """The file's bytes, refusing before reading when it is over ``max_bytes``."""
     try:
         if path.is_dir():
-            raise DataLoadError(f"{label}: is a folder, not a JSON file ({path})")
+            raise DataLoadError(N_("{label}: is a folder, not a JSON file ({path})"), label=label, path=path)
         size = path.stat().st_size
         _check_size(size, max_bytes, label)
         with path.open("rb") as handle:
             raw = handle.read(max_bytes + 1)
     except FileNotFoundError:
-        raise DataLoadError(f"{label}: file not found ({path})") from None
+        raise DataLoadError(N_("{label}: file not found ({path})"), label=label, path=path) from None
     except PermissionError:
-        raise DataLoadError(f"{label}: permission denied, the file cannot be read ({path})") from None
+        raise DataLoadError(
+            N_("{label}: permission denied, the file cannot be read ({path})"), label=label, path=path
+        ) from None
     except OSError as error:
-        raise DataLoadError(f"{label}: the file cannot be read: {error.strerror or error}") from None
+        raise DataLoadError(
+            N_("{label}: the file cannot be read: {reason}"), label=label, reason=error.strerror or error
+        ) from None
     _check_size(len(raw), max_bytes, label)  # the file may have grown since stat()
     return raw
 
@@ -205,20 +216,27 @@ def _read_file(path: Path, label: str, max_bytes: int) -> bytes:
 def _check_size(size: int, max_bytes: int, label: str) -> None:
     if size > max_bytes:
         raise DataLoadError(
-            f"{label}: the file is too large: {_megabytes(size)} ({size:,} bytes), "
-            f"over the limit of {_megabytes(max_bytes)} ({max_bytes:,} bytes)"
+            N_(
+                "{label}: the file is too large: {megabytes:.1f} MB ({size:,} bytes), "
+                "over the limit of {limit_megabytes:.1f} MB ({limit:,} bytes)"
+            ),
+            label=label,
+            megabytes=size / (1024 * 1024),
+            size=size,
+            limit_megabytes=max_bytes / (1024 * 1024),
+            limit=max_bytes,
         )
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def _decode(raw: bytes, label: str) -> str:
     """UTF-8 text without a byte order mark."""
     for bom, encoding in _UTF16_32_BOMS:
         if raw.startswith(bom):
-            raise DataLoadError(f"{label}: the file is {encoding} encoded; save it as UTF-8 and upload it again")
+            raise DataLoadError(
+                N_("{label}: the file is {encoding} encoded; save it as UTF-8 and upload it again"),
+                label=label,
+                encoding=encoding,
+            )
     skipped = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
     try:
         return raw[skipped:].decode("utf-8")
@@ -226,8 +244,14 @@ def _decode(raw: bytes, label: str) -> str:
         offset = skipped + error.start
         line = raw.count(b"\n", 0, offset) + 1
         raise DataLoadError(
-            f"{label}: the file is not valid UTF-8: byte 0x{raw[offset]:02x} at byte offset {offset} "
-            f"(line {line}) cannot be decoded; save the file as UTF-8"
+            N_(
+                "{label}: the file is not valid UTF-8: byte 0x{byte:02x} at byte offset {offset} "
+                "(line {line}) cannot be decoded; save the file as UTF-8"
+            ),
+            label=label,
+            byte=raw[offset],
+            offset=offset,
+            line=line,
         ) from None
 
 
@@ -266,7 +290,7 @@ def _parse_document(text: str, label: str, max_depth: int) -> Any:
     try:
         value = _parse_value(text)
     except json.JSONDecodeError as error:
-        failure = DataLoadError(f"{label}: invalid JSON at {_where(error)}: {_problem(error)}{_excerpt(error)}")
+        failure = _invalid_json(error, label)
         if error.msg == "Extra data":
             first_end = len(text[: error.pos].rstrip())
             one_per_line = "\n" not in text[:first_end].strip() and "\n" in text[first_end : error.pos]
@@ -275,7 +299,7 @@ def _parse_document(text: str, label: str, max_depth: int) -> Any:
     except RecursionError:
         raise _too_deep_in_text(text, label, max_depth, line_offset=0) from None
     except ValueError:  # an integer with more digits than Python converts
-        raise DataLoadError(f"{label}: invalid JSON{_long_number(text)}") from None
+        raise _unreadable_number(text, label, json_lines=False) from None
     _check_depth(value, label, max_depth, base_depth=0, base_path=())
     return value
 
@@ -290,50 +314,93 @@ def _parse_json_lines(text: str, label: str, max_depth: int) -> list[Any]:
         try:
             value = _parse_value(line)
         except json.JSONDecodeError as error:
-            raise DataLoadError(
-                f"{label}: invalid JSON Lines: line {line_number}, column {error.colno}: "
-                f"{_problem(error)}{_excerpt(error)}"
-            ) from None
+            raise _invalid_json(error, label, line=line_number) from None
         except RecursionError:
             raise _too_deep_in_text(line, label, max_depth, line_offset=line_index, base_depth=1) from None
         except ValueError:
-            raise DataLoadError(f"{label}: invalid JSON Lines{_long_number(line, line_offset=line_index)}") from None
+            raise _unreadable_number(line, label, json_lines=True, line_offset=line_index) from None
         _check_depth(value, label, max_depth, base_depth=1, base_path=(len(values),), line=line_number)
         values.append(value)
     if not values:
-        raise DataLoadError(f"{label}: the file is empty; expected JSON records")
+        raise DataLoadError(_EMPTY, label=label)
     return values
 
 
-def _where(error: json.JSONDecodeError) -> str:
-    return f"line {error.lineno}, column {error.colno}"
+_BAD_JSON: dict[str, tuple[str, str]] = {
+    "cut short": (
+        N_(
+            "{label}: invalid JSON at line {line}, column {column}: "
+            "the text ends before the JSON is complete (is the file cut short?)"
+        ),
+        N_(
+            "{label}: invalid JSON Lines: line {line}, column {column}: "
+            "the text ends before the JSON is complete (is the file cut short?)"
+        ),
+    ),
+    "near": (
+        N_("{label}: invalid JSON at line {line}, column {column}: {problem} (near {excerpt})"),
+        N_("{label}: invalid JSON Lines: line {line}, column {column}: {problem} (near {excerpt})"),
+    ),
+    "at the end": (
+        N_("{label}: invalid JSON at line {line}, column {column}: {problem} (at the end of the text)"),
+        N_("{label}: invalid JSON Lines: line {line}, column {column}: {problem} (at the end of the text)"),
+    ),
+    "long number": (
+        N_("{label}: invalid JSON at line {line}, column {column}: a number with more than {limit:,} digits"),
+        N_("{label}: invalid JSON Lines at line {line}, column {column}: a number with more than {limit:,} digits"),
+    ),
+    "unreadable": (
+        N_("{label}: invalid JSON: the text cannot be read as JSON"),
+        N_("{label}: invalid JSON Lines: the text cannot be read as JSON"),
+    ),
+    "lone surrogate": (
+        N_(
+            "{label}: invalid JSON at line {line}, column {column}: a lone surrogate ({escape}) is not a "
+            "character; only a pair of them (\\ud83d\\ude00) is"
+        ),
+        N_(
+            "{label}: invalid JSON Lines: line {line}, column {column}: a lone surrogate ({escape}) is not a "
+            "character; only a pair of them (\\ud83d\\ude00) is"
+        ),
+    ),
+}
+"""The messages of bad JSON text, each for a JSON document and for a JSON Lines file (indexed by
+``json_lines``)."""
 
 
-def _position(text: str, index: int, line_offset: int = 0) -> str:
-    """``line L, column C`` of ``text[index]`` (both from 1)."""
+def _invalid_json(
+    error: json.JSONDecodeError, label: str, *, line: int | None = None, width: int = 30
+) -> DataLoadError:
+    """The error for text the parser refused: where (``line`` of a JSON Lines file, else the parser's line),
+    what is wrong in our words (not the parser's message), and a short piece of the text there."""
+    json_lines = line is not None
+    values: dict[str, Any] = {"label": label, "line": error.lineno if line is None else line, "column": error.colno}
+    if not error.doc[error.pos :].strip():
+        return DataLoadError(_BAD_JSON["cut short"][json_lines], **values)
+    problem = next((words for prefix, words in _JSON_PROBLEMS if error.msg.startswith(prefix)), _NOT_JSON)
+    piece = error.doc[error.pos : error.pos + width].split("\n", 1)[0].strip()
+    if not piece:
+        return DataLoadError(_BAD_JSON["at the end"][json_lines], problem=Term(problem), **values)
+    excerpt = json.dumps(piece, ensure_ascii=False)
+    return DataLoadError(_BAD_JSON["near"][json_lines], problem=Term(problem), excerpt=excerpt, **values)
+
+
+def _position(text: str, index: int, line_offset: int = 0) -> tuple[int, int]:
+    """The line and column of ``text[index]`` (both from 1)."""
     line = text.count("\n", 0, index) + 1 + line_offset
     column = index - (text.rfind("\n", 0, index) + 1) + 1
-    return f"line {line}, column {column}"
+    return line, column
 
 
-def _problem(error: json.JSONDecodeError) -> str:
-    """What the parser found wrong, in our words (not the parser's message)."""
-    if not error.doc[error.pos :].strip():
-        return "the text ends before the JSON is complete (is the file cut short?)"
-    for prefix, words in _JSON_PROBLEMS:
-        if error.msg.startswith(prefix):
-            return words
-    return "this is not valid JSON"
-
-
-def _long_number(text: str, line_offset: int = 0) -> str:
-    """``" at line L, column C: a number with more than N digits"``: what makes the parser refuse a text it can
-    otherwise read (Python converts integers of up to ``sys.get_int_max_str_digits()`` digits)."""
+def _unreadable_number(text: str, label: str, *, json_lines: bool, line_offset: int = 0) -> DataLoadError:
+    """The error for a text the parser refuses though it can read it otherwise: a number with more digits than
+    Python converts (``sys.get_int_max_str_digits()``), pointed at."""
     limit = getattr(sys, "get_int_max_str_digits", lambda: 4300)() or 4300
     found = re.search(r"[0-9]{%d,}" % (limit + 1), text)
     if found is None:
-        return ": the text cannot be read as JSON"
-    return f" at {_position(text, found.start(), line_offset)}: a number with more than {limit:,} digits"
+        return DataLoadError(_BAD_JSON["unreadable"][json_lines], label=label)
+    line, column = _position(text, found.start(), line_offset)
+    return DataLoadError(_BAD_JSON["long number"][json_lines], label=label, line=line, column=column, limit=limit)
 
 
 def _refuse_lone_surrogates(text: str, label: str, *, json_lines: bool) -> None:
@@ -352,21 +419,11 @@ def _refuse_lone_surrogates(text: str, label: str, *, json_lines: bool) -> None:
         elif _LOW_SURROGATE_ESCAPE.match(text, match.end()):
             paired_until = match.end()
             continue
-        where = _position(text, start)
-        kind = "invalid JSON Lines: " if json_lines else "invalid JSON at "
+        line, column = _position(text, start)
+        escape = text[start : match.end()]
         raise DataLoadError(
-            f"{label}: {kind}{where}: a lone surrogate ({text[start : match.end()]}) is not a character; "
-            "only a pair of them (\\ud83d\\ude00) is"
+            _BAD_JSON["lone surrogate"][json_lines], label=label, line=line, column=column, escape=escape
         )
-
-
-def _excerpt(error: json.JSONDecodeError, width: int = 30) -> str:
-    """A short piece of the text where parsing failed."""
-    if not error.doc[error.pos :].strip():
-        return ""  # the problem says the text ends there
-    piece = error.doc[error.pos : error.pos + width]
-    piece = piece.split("\n", 1)[0].strip()
-    return f" (near {json.dumps(piece, ensure_ascii=False)})" if piece else " (at the end of the text)"
 
 
 def _check_depth(
@@ -385,14 +442,20 @@ def _check_depth(
     while stack:
         container, depth, path = stack.pop()
         if depth > max_depth:
-            where = f" on line {line}" if line is not None else ""
             shown = format_json_path(path)
             if len(shown) > 80:
                 shown = shown[:77] + "..."
-            raise DataLoadError(
-                f"{label}: the data is nested too deeply{where}: more than {max_depth} levels of arrays "
-                f"and objects (at {shown})"
-            )
+            if line is None:
+                message = N_(
+                    "{label}: the data is nested too deeply: more than {max_depth} levels of arrays and objects "
+                    "(at {path})"
+                )
+            else:
+                message = N_(
+                    "{label}: the data is nested too deeply on line {line}: more than {max_depth} levels of "
+                    "arrays and objects (at {path})"
+                )
+            raise DataLoadError(message, label=label, line=line, max_depth=max_depth, path=shown)
         items = container.items() if isinstance(container, dict) else enumerate(container)
         for key, child in items:
             if isinstance(child, (dict, list)):
@@ -408,24 +471,25 @@ def _is_leaf_container(value: dict[str, Any] | list[Any]) -> bool:
 def _too_deep_in_text(text: str, label: str, max_depth: int, *, line_offset: int, base_depth: int = 0) -> DataLoadError:
     """The error for text too deep for the parser, pointing at where ``max_depth`` is crossed."""
     depth = base_depth
-    position = None
     for match in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text, flags=re.DOTALL):
         token = match.group()
         if token in "[{":
             depth += 1
             if depth > max_depth:
-                position = match.start()
-                break
+                line, column = _position(text, match.start(), line_offset)
+                return DataLoadError(
+                    N_(
+                        "{label}: the data is nested too deeply at line {line}, column {column}: more than "
+                        "{max_depth} levels of arrays and objects"
+                    ),
+                    label=label,
+                    line=line,
+                    column=column,
+                    max_depth=max_depth,
+                )
         elif token in "]}":
             depth -= 1
-    where = ""
-    if position is not None:
-        line = text.count("\n", 0, position) + 1
-        column = position - (text.rfind("\n", 0, position) + 1) + 1
-        where = f" at line {line + line_offset}, column {column}"
-    return DataLoadError(
-        f"{label}: the data is nested too deeply{where}: more than {max_depth} levels of arrays and objects"
-    )
+    return DataLoadError(_TOO_DEEP, label=label, max_depth=max_depth)
 
 
 # --- from parsed values to records ---------------------------------------------------------------
@@ -436,38 +500,50 @@ def _load_object(source: Any, label: str, max_depth: int) -> Dataset:
     try:
         text = json.dumps(source, ensure_ascii=False, default=_unsupported)
     except RecursionError:
-        raise DataLoadError(
-            f"{label}: the data is nested too deeply: more than {max_depth} levels of arrays and objects"
-        ) from None
+        raise DataLoadError(_TOO_DEEP, label=label, max_depth=max_depth) from None
     except _NotJSON as error:
-        raise DataLoadError(f"{label}: the object cannot be used as JSON data: {error}") from None
+        raise DataLoadError(
+            N_("{label}: the object cannot be used as JSON data: a value of type {type} is not JSON"),
+            label=label,
+            type=error.type_name,
+        ) from None
     except TypeError:  # json.dumps refuses a key that is not a string, number, boolean or None
         raise DataLoadError(
-            f"{label}: the object cannot be used as JSON data: a key is not a string or a number"
+            N_("{label}: the object cannot be used as JSON data: a key is not a string or a number"), label=label
         ) from None
     except ValueError:  # json.dumps refuses a container that holds itself
-        raise DataLoadError(f"{label}: the object cannot be used as JSON data: it contains itself") from None
+        raise DataLoadError(
+            N_("{label}: the object cannot be used as JSON data: it contains itself"), label=label
+        ) from None
     surrogate = _RAW_SURROGATE.search(text)
     if surrogate is not None:
         raise DataLoadError(
-            f"{label}: the object cannot be used as JSON data: a string holds a lone surrogate "
-            f"(\\u{ord(surrogate.group()):04x}), which is not a character"
+            N_(
+                "{label}: the object cannot be used as JSON data: a string holds a lone surrogate "
+                "(\\u{code:04x}), which is not a character"
+            ),
+            label=label,
+            code=ord(surrogate.group()),
         )
     return _dataset_from_document(_parse_document(text, label, max_depth), label, 0)
 
 
 class _NotJSON(TypeError):
-    """A value of a type JSON has no counterpart for; the message is ours."""
+    """A value of a type JSON has no counterpart for (``type_name``: its Python type)."""
+
+    def __init__(self, type_name: str) -> None:
+        super().__init__(f"a value of type {type_name} is not JSON")
+        self.type_name = type_name
 
 
 def _unsupported(value: Any) -> Any:
-    raise _NotJSON(f"a value of type {type(value).__name__} is not JSON")
+    raise _NotJSON(type(value).__name__)
 
 
 def _dataset_from_document(document: Any, label: str, size_bytes: int) -> Dataset:
     if isinstance(document, list):
         if not document:
-            raise DataLoadError(f"{label}: no records found: the top-level array is empty")
+            raise DataLoadError(N_("{label}: no records found: the top-level array is empty"), label=label)
         return _make_dataset(label, document, (), size_bytes)
     if isinstance(document, dict):
         found = _main_array(document)
@@ -476,12 +552,18 @@ def _dataset_from_document(document: Any, label: str, size_bytes: int) -> Datase
             return _make_dataset(label, array, path, size_bytes)
         record = Record(id="$", data=document, flat=flatten_record(document))
         if not record.flat:
-            what = "the top-level object is empty" if not document else "the object holds no values"
-            raise DataLoadError(f"{label}: no records found: {what}")
+            if not document:
+                raise DataLoadError(N_("{label}: no records found: the top-level object is empty"), label=label)
+            raise DataLoadError(N_("{label}: no records found: the object holds no values"), label=label)
         return Dataset(name=label, records=[record], content_hash=_content_hash([record]), root_path="$", size_bytes=size_bytes)
     raise DataLoadError(
-        f"{label}: expected records (an array of objects, an object, or JSON Lines), "
-        f"but the data is a single {_json_type(document)} value: {_scalar_preview(document)}"
+        N_(
+            "{label}: expected records (an array of objects, an object, or JSON Lines), "
+            "but the data is a single {kind} value: {preview}"
+        ),
+        label=label,
+        kind=Term(_json_type(document)),
+        preview=_scalar_preview(document),
     )
 
 
@@ -531,14 +613,15 @@ def _content_hash(records: list[Record]) -> str:
 
 
 def _json_type(value: Any) -> str:
+    """The name of a scalar's JSON type (a catalog message), or of its Python type."""
     if value is None:
-        return "null"
+        return N_("null")
     if isinstance(value, bool):
-        return "boolean"
+        return N_("boolean")
     if isinstance(value, (int, float)):
-        return "number"
+        return N_("number")
     if isinstance(value, str):
-        return "string"
+        return N_("string")
     return type(value).__name__
 
 

