@@ -435,7 +435,7 @@ OR_LESS_WORDS = frozenset({"less", "fewer", "lower", "below", "under", "earlier"
 """Closing "<n> or less"."""
 PLUS_WORDS = frozenset({"plus"})
 """After a number: "5 plus" (at least 5)."""
-ABOVE_WORDS = frozenset({"over", "above", "exceeding", "exceeds", "beyond"})
+ABOVE_WORDS = frozenset({"over", "above", "exceeding", "exceeds", "exceed", "exceeded", "beyond"})
 BELOW_WORDS = frozenset({"under", "below"})
 EQUAL_WORDS = frozenset({"exactly", "equals", "equal"})
 AT_LEAST_PHRASES = ("at least", "no less than", "not less than", "minimum of", "a minimum of")

@@ -111,6 +111,8 @@ PHRASES: dict[str, str] = {
     # --- comparing
     "plus de": "more than", "plus que": "more than", "plus d": "more than", "moins de": "less than",
     "moins que": "less than", "au moins": "at least", "au plus": "at most", "au maximum": "at most",
+    "depasse": "exceeds", "depassent": "exceeds", "depassait": "exceeds", "depassaient": "exceeds",
+    "depassant": "exceeding", "a depasse": "exceeds", "ont depasse": "exceeds",
     "au minimum": "at least", "superieur à": "greater than", "superieure à": "greater than",
     "superieurs à": "greater than", "superieures à": "greater than", "inferieur à": "less than",
     "inferieure à": "less than", "inferieurs à": "less than", "inferieures à": "less than",
