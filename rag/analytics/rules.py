@@ -53,7 +53,7 @@ Embed = Callable[[list[str]], Any]
 
 # ----------------------------------------------------------------------------------------- vocabulary
 from rag.analytics.lexicons.en import CODE as LEXICON_CODE
-from rag.analytics.lexicons.en import AGE_COMPARATIVES, COMPARISON_MARKS, NEGATED_COMPARISONS, OTHER, SHARE_PHRASE_LINKS
+from rag.analytics.lexicons.en import AGE_COMPARATIVES, COMPARE_WORDS, COMPARISON_MARKS, NEGATED_COMPARISONS, OTHER, SHARE_PHRASE_LINKS
 from rag.analytics.lexicons.en import (  # noqa: F401  (the planner's words, read by role)
     COUNT_CUES,
     DISTINCT_WORDS,
@@ -383,7 +383,9 @@ class RulesPlanner:
     def _names_the_records(self, mention: _Mention, state: _State, cues: "_Cues") -> bool:
         """Whether a value ``mention`` is the noun a count counts, which a field of the data says every record
         is: "how many deaths" over records with a ``death_date`` counts the records, not ``type = Death``."""
-        if not mention.is_value or mention.end - mention.start != 1 or mention.start != cues.count_end:
+        counted = mention.start == cues.count_end or (  # "how many deaths", "the most deaths"
+            mention.start > 0 and state.tokens[mention.start - 1].lower in MOST_OR_LEAST)
+        if not mention.is_value or mention.end - mention.start != 1 or not counted:
             return False
         word = state.tokens[mention.start].stem
         return any(word in self._field_stems[c.path] and c.path != mention.column.path for c in self._columns
@@ -1473,10 +1475,11 @@ class RulesPlanner:
                             state.mark(mention.start, mention.end)
                     continue
             column, via = self._number_field(state, mentions, op_start if op_start is not None else i, number_end)
-            if column is None and op is not None and op_start is not None \
-                    and set(words[op_start:i]) & AGE_COMPARATIVES:  # "victims older than 40": their age
+            compared = words[op_start if op_start is not None else i : end]
+            if column is None and op is not None and set(compared) & AGE_COMPARATIVES:  # "older than 40", "50 or older"
                 column = self._hinted_field(AGE_HINTS, ("number",))
-                via = f"'{words[op_start]}' read as {column.path}" if column is not None else ""
+                word = next(w for w in compared if w in AGE_COMPARATIVES)
+                via = f"'{word}' read as {column.path}" if column is not None else ""
             if column is None:
                 continue
             if op is None:
@@ -1796,7 +1799,10 @@ class RulesPlanner:
         return stem(tokens[j].lower) not in self._record_nouns
 
     def _read_versus(self, state: _State, mentions: list[_Mention], words: list[str]) -> bool:
-        """ "smokers vs non-smokers" groups by smoker; "Japan vs Europe" by Origin, for those two values."""
+        """ "smokers vs non-smokers" groups by smoker; "Japan vs Europe" by Origin, for those two values; "compare
+        … of AAPL and MSFT" by symbol, for those two."""
+        if self._read_compare(state, mentions, words):
+            return True
         at = next((i for i, word in enumerate(words) if word in VERSUS or (word == COMPARED and i > 0)), None)
         if at is None:
             return False
@@ -1813,6 +1819,27 @@ class RulesPlanner:
                 state.filters.append(Filter(left.column.path, "in", list(dict.fromkeys([left.value, right.value]))))
             for m in (left, right):
                 state.mark(m.start, m.end)
+            state.mark(at, at + 1)
+            return True
+        return False
+
+    def _read_compare(self, state: _State, mentions: list[_Mention], words: list[str]) -> bool:
+        """ "Compare the average age of male and female victims": two values of one field joined by "and" after
+        "compare" are groups to set side by side (one pooled number would answer another question)."""
+        at = next((i for i, word in enumerate(words) if word in COMPARE_WORDS), None)
+        if at is None:
+            return False
+        values = [m for m in mentions if m.is_value and m.start > at and not set(range(m.start, m.end)) & state.used]
+        for left in values:
+            right = next((m for m in values if m.start == left.end + 1 and m.column.path == left.column.path
+                          and m.value != left.value), None)
+            if right is None or words[left.end] != AND:
+                continue
+            state.group = GroupBy(left.column.path)
+            state.group_explicit = True
+            state.consumed_columns.add(left.column.path)
+            state.filters.append(Filter(left.column.path, "in", [left.value, right.value]))
+            state.mark(left.start, right.end)
             state.mark(at, at + 1)
             return True
         return False
@@ -1843,7 +1870,9 @@ class RulesPlanner:
                 continue
             by_column.setdefault(mention.column.path, []).append(mention)
         for path, found in by_column.items():
-            negated = [m for m in found if _negated(words, m.start)]
+            negated = [m for m in found if _negated(words, m.start) or any(  # "not in the group treatment"
+                not n.is_value and n.column.path == path and n.end == m.start and _negated(words, n.start)
+                for n in mentions)]
             positive = [m for m in found if m not in negated]
             for group, op_one, op_many in ((positive, "=", "in"), (negated, "!=", None)):
                 if not group:

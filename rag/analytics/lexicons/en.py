@@ -280,6 +280,8 @@ MAY = "may"
 """The month also a verb: read as a month only beside a year or after "in"."""
 RATED = "rated"
 """After "highest"/"best": the rating field ("the highest rated restaurant")."""
+COMPARE_WORDS = frozenset({"compare", "comparing"})
+"""Before two values joined by "and": "compare the average price of AAPL and MSFT" groups by their field."""
 COMPARED = "compared"
 """After a value: "Japan compared to Europe" groups by the values' field, as "versus" does."""
 MEAN_VERB = "mean"
@@ -438,8 +440,10 @@ PLUS_WORDS = frozenset({"plus"})
 ABOVE_WORDS = frozenset({"over", "above", "exceeding", "exceeds", "exceed", "exceeded", "beyond"})
 BELOW_WORDS = frozenset({"under", "below"})
 EQUAL_WORDS = frozenset({"exactly", "equals", "equal"})
-AT_LEAST_PHRASES = ("at least", "no less than", "not less than", "minimum of", "a minimum of")
-AT_MOST_PHRASES = ("at most", "no more than", "not more than", "up to", "maximum of", "a maximum of")
+AT_LEAST_PHRASES = ("at least", "no less than", "not less than", "minimum of", "a minimum of", "at or above",
+                    "at or over", "at or after")
+AT_MOST_PHRASES = ("at most", "no more than", "not more than", "up to", "maximum of", "a maximum of", "at or below",
+                   "at or under", "at or before")
 COMPARISON_FILLERS = frozenset({"is", "was", "are", "were", "a", "an", "the", "of", "with"})
 NEGATED_COMPARISONS = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}
 """A comparison under "not" ("not above 10"): the one it leaves."""
