@@ -36,13 +36,18 @@ from rag.documents import format_value
 from rag.i18n import N_, Term, worded
 from rag.mentions import MAX_VALUE_WORDS, Question, field_words
 
-SYSTEM_INSTRUCTIONS = (
+SYSTEM_INSTRUCTIONS = N_(
     "You are a data analyst answering questions about a JSON dataset. "
     "Answer only from the dataset summary and the numbered records given to you. "
     "Cite the records you use with their numbers in square brackets, like [1] or [2][3]. "
     "If the records and the summary do not contain the answer, say that the data does not show it. "
     "Be concise."
 )
+"""Worded in the question's language (through the catalog): told in English to answer in French, the embedded
+135M model replied in French to 3 of 8 open French questions; told in French, to 7 of 8."""
+RETRIEVED_HEADING = N_("Records retrieved for this question:")
+SUMMARY_HEADING = N_("Dataset summary:")
+QUESTION_LEAD = N_("Question: {question}")
 
 COMPUTED_INSTRUCTIONS = (
     "You are a data analyst. The result below was computed exactly over every record of the dataset. "
@@ -193,7 +198,7 @@ def build_prompt(
         ))
 
     question = question.strip()
-    used = count_tokens(COMPUTED_INSTRUCTIONS if computed_text else SYSTEM_INSTRUCTIONS)
+    used = count_tokens(COMPUTED_INSTRUCTIONS if computed_text else worded(language, SYSTEM_INSTRUCTIONS))
     question_block_tokens = count_tokens(question) + 16
     if used + question_block_tokens > budget:
         question = _fit_text(question, budget - used - 16, count_tokens)
@@ -266,19 +271,19 @@ def build_prompt(
             reason=_CONTEXT_WINDOW if records_budget is None else _SHORT_PROMPT,
         )
 
-    system = COMPUTED_INSTRUCTIONS if computed_text else SYSTEM_INSTRUCTIONS
+    system = COMPUTED_INSTRUCTIONS if computed_text else worded(language, SYSTEM_INSTRUCTIONS)
     if language in LANGUAGE_NAMES:
         system += f" The question is in {LANGUAGE_NAMES[language]}: answer in {LANGUAGE_NAMES[language]}."
     if profile_block:
-        system += "\n\nDataset summary:\n" + profile_block
+        system += "\n\n" + (SUMMARY_HEADING if computed_text else worded(language, SUMMARY_HEADING)) + "\n" + profile_block
     if kept_records:
-        heading = "Records behind this result:" if computed_text else "Records retrieved for this question:"
+        heading = "Records behind this result:" if computed_text else worded(language, RETRIEVED_HEADING)
         user = heading + "\n\n" + "\n\n".join(kept_records)
     else:
         user = "No records matched this question."
     if computed_text:
         user = computed_text + ("\n\n" + user if kept_records else "")
-    user += f"\n\nQuestion: {question}"
+    user += "\n\n" + (QUESTION_LEAD if computed_text else worded(language, QUESTION_LEAD)).format(question=question)
 
     messages = [{"role": "system", "content": system}, *kept_history, {"role": "user", "content": user}]
     labels = {i + 1: hit.record_id for i, hit in enumerate(hits[: len(kept_records)])}

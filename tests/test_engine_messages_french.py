@@ -153,19 +153,20 @@ def test_the_semantic_wait_message_is_worded_in_french() -> None:
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("en", ["1 earlier message(s) of the conversation were left out to fit the context window",
+        ("en", ["2 earlier message(s) of the conversation were left out to fit the context window",
                 "1 of 2 retrieved records were left out to fit the context window"]),
-        ("fr", ["1 message(s) précédent(s) de la conversation omis pour tenir dans la fenêtre de contexte",
+        ("fr", ["2 message(s) précédent(s) de la conversation omis pour tenir dans la fenêtre de contexte",
                 "1 des 2 enregistrements retrouvés omis pour tenir dans la fenêtre de contexte"]),
     ],
 )
 def test_the_prompt_notes_are_in_the_questions_language(language, expected) -> None:
     hits = [Hit(record_id=f"r{i}", score=1.0, text="word " * 300, record=None) for i in range(2)]
-    history = [{"role": "user", "content": "word " * 900}, {"role": "assistant", "content": "short"}]
+    history = [{"role": "user", "content": "word " * 900}, {"role": "assistant", "content": "word " * 400}]
     plan = build_prompt("What about r1?", hits, context_window=1024, max_answer_tokens=256, history=history,
                         language=language)
     assert [note for note in plan.notes if "message(s)" in note or " 2 " in note] == expected
-    assert plan.messages[0]["content"].startswith("You are a data analyst")  # the model's prompt stays English
+    opening = {"en": "You are a data analyst", "fr": "Tu es un analyste de données"}[language]
+    assert plan.messages[0]["content"].startswith(opening)  # the model is instructed in the question's language
 
 
 def test_a_context_window_too_small_is_explained_in_the_questions_language() -> None:

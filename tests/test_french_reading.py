@@ -110,6 +110,23 @@ def test_the_model_is_told_to_answer_in_the_questions_language() -> None:
     assert "answer in French" in french and "French" not in english
 
 
+def test_a_french_question_answered_from_records_gets_its_prompt_in_french() -> None:
+    """Told in French, the embedded model replied in French to 7 of 8 open French questions (3 of 8 when told in
+    English to answer in French); an English question's prompt is unchanged."""
+    from rag.retriever import Hit
+
+    hit = Hit(record_id="$[0]", text="Name: ford pinto\nHorsepower: 75", score=1.0, record=None)
+    french = build_prompt("Décris la ford pinto", [hit], language="fr", profile_text="3 records").messages
+    english = build_prompt("Describe the ford pinto", [hit], profile_text="3 records").messages
+    assert french[0]["content"].startswith("Tu es un analyste de données")
+    assert "Résumé du jeu de données :" in french[0]["content"]
+    assert "Enregistrements retrouvés pour cette question :" in french[-1]["content"]
+    assert french[-1]["content"].endswith("Question : Décris la ford pinto")
+    assert english[0]["content"].startswith("You are a data analyst answering questions about a JSON dataset.")
+    assert "Dataset summary:" in english[0]["content"]
+    assert english[-1]["content"].endswith("Question: Describe the ford pinto")
+
+
 def engine_message_ids() -> set[str]:
     with open(ROOT / "babel-rag.cfg", encoding="utf-8") as config:
         method_map, options_map = parse_mapping_cfg(config, str(ROOT / "babel-rag.cfg"))
