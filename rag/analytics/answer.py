@@ -21,7 +21,6 @@ cars"); the most common value is said so, with every value tied with it ("cat an
 from __future__ import annotations
 
 import dataclasses
-
 import json
 import re
 from typing import Any, Mapping, Sequence
@@ -328,22 +327,21 @@ def computed_answer(plan: Plan, result: Any, schema: TableSchema, *, noun: str =
     when the question names them (``Plan.share_of``); a share is of all records otherwise."""
     spec = plan.spec
     value = _headline_value(spec, result, schema)
-    if plan.share and isinstance(value, int) and share_total:  # "what percentage of Black victims were male"
-        base = dataclasses.replace(spec, filters=plan.share_of)
-        rest = dataclasses.replace(spec, filters=tuple(f for f in spec.filters if f not in plan.share_of))
-        share = percent(100 * value / share_total)
-        summary = fact = _("{percent} of {noun} with {base} ({count} of {total}) have {filters}.").format(
-            percent=share, noun=records.noun_in_language(noun), base=describe_filters(base),
-            count=format_value(value), total=format_value(share_total), filters=describe_filters(rest))
-        value = share
-    elif plan.share and isinstance(value, int) and result.total_rows:  # "what percentage of cars are from Japan"
-        share = percent(100 * value / result.total_rows)
-        where = describe_filters(spec)
+    total = share_total or result.total_rows
+    if plan.share and isinstance(value, int) and total:  # "what percentage of (Black) victims were male"
+        share = percent(100 * value / total)
         noun = records.noun_in_language(noun)
-        template = _("{percent} of {noun} ({count} of {total}) have {filters}.") if where else \
-            _("{percent} of {noun} ({count} of {total}).")
-        summary = fact = template.format(percent=share, noun=noun, count=format_value(value),
-                                         total=format_value(result.total_rows), filters=where)
+        if share_total:
+            base = describe_filters(dataclasses.replace(spec, filters=plan.share_of))
+            where = describe_filters(dataclasses.replace(
+                spec, filters=tuple(f for f in spec.filters if f not in plan.share_of)))
+            template = _("{percent} of {noun} with {base} ({count} of {total}) have {filters}.")
+        else:
+            base, where = "", describe_filters(spec)
+            template = _("{percent} of {noun} ({count} of {total}) have {filters}.") if where else \
+                _("{percent} of {noun} ({count} of {total}).")
+        summary = fact = template.format(percent=share, noun=noun, base=base, count=format_value(value),
+                                         total=format_value(total), filters=where)
         value = share
     else:
         summary, fact = summarize(spec, result, schema, noun), summarize(spec, result, schema, noun, with_share=False)

@@ -1812,14 +1812,7 @@ class RulesPlanner:
             right = next((m for m in after if m.column.path == left.column.path), None)
             if right is None or not (_groupable(left.column) or _yes_no_values(left.column) is not None):
                 continue
-            state.group = GroupBy(left.column.path)
-            state.group_explicit = True
-            state.consumed_columns.add(left.column.path)
-            if left.is_value and right.is_value:
-                state.filters.append(Filter(left.column.path, "in", list(dict.fromkeys([left.value, right.value]))))
-            for m in (left, right):
-                state.mark(m.start, m.end)
-            state.mark(at, at + 1)
+            self._side_by_side(state, left, right, at)
             return True
         return False
 
@@ -1835,14 +1828,24 @@ class RulesPlanner:
                           and m.value != left.value), None)
             if right is None or words[left.end] != AND:
                 continue
-            state.group = GroupBy(left.column.path)
-            state.group_explicit = True
-            state.consumed_columns.add(left.column.path)
-            state.filters.append(Filter(left.column.path, "in", [left.value, right.value]))
-            state.mark(left.start, right.end)
-            state.mark(at, at + 1)
+            self._side_by_side(state, left, right, at, left.end)
             return True
         return False
+
+    @staticmethod
+    def _side_by_side(state: _State, left: _Mention, right: _Mention, *cues: int) -> None:
+        """Group by the field of two mentions set side by side (for their two values, when both are values); the
+        mentions and the words at ``cues`` ("vs", "compare", "and") are read."""
+        path = left.column.path
+        state.group = GroupBy(path)
+        state.group_explicit = True
+        state.consumed_columns.add(path)
+        if left.is_value and right.is_value:
+            state.filters.append(Filter(path, "in", list(dict.fromkeys([left.value, right.value]))))
+        for m in (left, right):
+            state.mark(m.start, m.end)
+        for k in cues:
+            state.mark(k, k + 1)
 
     def _group_date(self, state: _State, word: str, start: int, end: int, *, explicit: bool = True) -> bool:
         part = DATE_PART_WORDS.get(word) or PERIODIC_PARTS.get(word)

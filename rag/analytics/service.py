@@ -213,8 +213,7 @@ class DatasetAnalytics:
             result = self._table.run(outcome.plan.spec, timeout=self._query_timeout)
         except AnalyticsError:
             return None
-        value = result.rows[0][-1] if result.rows and result.rows[0] else None
-        if not result.rows or value in (None, 0):
+        if _first_value(result) in (None, 0):
             return None
         return result.spec
 
@@ -227,7 +226,7 @@ class DatasetAnalytics:
             base = self._table.run(dataclasses.replace(plan.spec, filters=plan.share_of), timeout=self._query_timeout)
         except AnalyticsError:
             return None
-        value = base.rows[0][-1] if base.rows and base.rows[0] else None
+        value = _first_value(base)
         return value if isinstance(value, int) and value > 0 else None
 
     def _rules_plan(self, question: str) -> PlanOutcome:
@@ -247,6 +246,11 @@ class DatasetAnalytics:
 
     def close(self) -> None:
         self._table.close()
+
+
+def _first_value(result: Any) -> Any:
+    """The value a one-number query gave (the last column of its first row), None when it gave no row."""
+    return result.rows[0][-1] if result.rows and result.rows[0] else None
 
 
 def _quoted_as_written(reason: str, reading: QuestionReading) -> str:
